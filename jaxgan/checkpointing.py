@@ -1,0 +1,96 @@
+"""Checkpoints: a thin layer over orbax's CheckpointManager, under WORKDIR/checkpoints.
+
+Each checkpoint holds two items: "state" ({"g": G TrainState, "d": D TrainState}, without the
+apply functions and optimizer definitions, which come from the config) and "meta" (JSON: the
+config that made the run and a fingerprint of the states' structure). Restoring compares the
+fingerprints first, so a workdir from another model is refused with a clear message before
+anything is loaded or overwritten.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, Optional, Tuple
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+
+class IncompatibleCheckpointError(RuntimeError):
+  """The workdir's checkpoint was made by a different model or optimizer."""
+
+
+def fingerprint(tree: Any) -> Dict[str, str]:
+  """{leaf path: "dtype[shape]"} for every array leaf: what must match to restore."""
+  leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+  return {jax.tree_util.keystr(path): f"{np.result_type(leaf).name}{list(np.shape(leaf))}"
+          for path, leaf in leaves}
+
+
+def _describe_mismatch(saved: Dict[str, str], current: Dict[str, str]) -> str:
+  lines = []
+  for key in sorted(set(saved) | set(current)):
+    a, b = saved.get(key, "absent"), current.get(key, "absent")
+    if a != b:
+      lines.append(f"  {key}: checkpoint {a}, this config {b}")
+  shown = lines[:10] + ([f"  ... and {len(lines) - 10} more"] if len(lines) > 10 else [])
+  return "\n".join(shown)
+
+
+class Checkpointer:
+  """Saves and restores the (G, D) states of one workdir."""
+
+  def __init__(self, workdir: str, keep: int):
+    self.directory = os.path.join(os.path.abspath(workdir), "checkpoints")
+    self._manager = ocp.CheckpointManager(
+        self.directory,
+        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+        item_names=("state", "meta"))
+
+  def latest_step(self) -> Optional[int]:
+    return self._manager.latest_step()
+
+  def save(self, step: int, state: Dict[str, Any], config_json: str,
+           image_shape: Tuple[int, int, int]) -> None:
+    """Writes checkpoint `step` (host copies of `state`); waits until it is on disk.
+
+    The meta item records the config and the image shape, so that tools (jaxgan.sample) can
+    rebuild the model from the workdir alone.
+    """
+    meta = {"config": json.loads(config_json), "fingerprint": fingerprint(state),
+            "step": int(step), "image_shape": list(image_shape)}
+    self._manager.save(step, args=ocp.args.Composite(
+        state=ocp.args.StandardSave(jax.device_get(state)),
+        meta=ocp.args.JsonSave(meta)), force=True)
+    self._manager.wait_until_finished()
+
+  def read_meta(self, step: Optional[int] = None) -> Dict[str, Any]:
+    step = self.latest_step() if step is None else step
+    return self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))[
+        "meta"]
+
+  def restore(self, target: Dict[str, Any], step: Optional[int] = None
+              ) -> Tuple[int, Dict[str, Any]]:
+    """Restores checkpoint `step` (default: latest) into the structure of `target`.
+
+    Raises:
+      IncompatibleCheckpointError: its fingerprint differs from `target`'s.
+    """
+    step = self.latest_step() if step is None else step
+    meta = self.read_meta(step)
+    current = fingerprint(target)
+    if meta["fingerprint"] != current:
+      raise IncompatibleCheckpointError(
+          f"The checkpoint at {self.directory} (step {step}) was made by a different model "
+          f"or optimizer (model {meta['config']['model']['name']!r}) and cannot be resumed "
+          f"with this config. Differences:\n{_describe_mismatch(meta['fingerprint'], current)}"
+          "\nUse a new --workdir, or the config that made this run. Nothing was overwritten.")
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, jax.device_get(target))
+    restored = self._manager.restore(
+        step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))
+    return step, restored["state"]
+
+  def close(self) -> None:
+    self._manager.wait_until_finished()
+    self._manager.close()

@@ -1,0 +1,67 @@
+"""Reader for the IDX format of the original MNIST-family files (gzip-compressed or not).
+
+IDX layout: a 4-byte magic number (two zero bytes, a type code, the number of dimensions),
+then one big-endian uint32 per dimension, then the data, C order. MNIST uses type 0x08
+(unsigned byte): images are [N, 28, 28], labels [N].
+"""
+from __future__ import annotations
+
+import gzip
+import os
+
+import numpy as np
+
+_UBYTE = 0x08
+
+
+class IdxFormatError(ValueError):
+  """The file is not a well-formed unsigned-byte IDX file."""
+
+
+def read_idx(path: str, expected_ndim: int) -> np.ndarray:
+  """Reads an unsigned-byte IDX file (.gz or plain).
+
+  Args:
+    path: the file.
+    expected_ndim: 3 for an images file, 1 for a labels file.
+
+  Returns:
+    uint8 array of the file's shape, e.g. [N, 28, 28] or [N].
+
+  Raises:
+    IdxFormatError: bad magic number, wrong number of dimensions, or truncated/oversized data.
+  """
+  opener = gzip.open if path.endswith(".gz") else open
+  try:
+    with opener(path, "rb") as f:
+      raw = f.read()
+  except (OSError, EOFError) as e:  # gzip raises these for corrupt or truncated archives.
+    raise IdxFormatError(f"{path}: cannot be read ({e}). Is it a complete download?") from e
+  if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+    raise IdxFormatError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()}).")
+  if raw[2] != _UBYTE:
+    raise IdxFormatError(f"{path}: IDX type 0x{raw[2]:02x}; only unsigned bytes (0x08) "
+                         "are supported.")
+  ndim = raw[3]
+  if ndim != expected_ndim:
+    raise IdxFormatError(f"{path}: has {ndim} dimensions, expected {expected_ndim} "
+                         "(is an images file swapped with a labels file?).")
+  header = 4 + 4 * ndim
+  if len(raw) < header:
+    raise IdxFormatError(f"{path}: truncated header.")
+  shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+  size = int(np.prod(shape))
+  if len(raw) - header != size:
+    raise IdxFormatError(f"{path}: header says shape {shape} ({size} bytes) but the file "
+                         f"holds {len(raw) - header} data bytes. Truncated download?")
+  return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
+def write_idx(path: str, array: np.ndarray) -> None:
+  """Writes a uint8 array as an IDX file (gzip when `path` ends in .gz). For tests and tools."""
+  array = np.ascontiguousarray(array, dtype=np.uint8)
+  header = bytes([0, 0, _UBYTE, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+  opener = gzip.open if path.endswith(".gz") else open
+  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  with opener(path, "wb") as f:
+    f.write(header + array.tobytes())

@@ -1,0 +1,82 @@
+"""Batches for the train step, addressed by step number.
+
+The global stream of examples is the concatenation of per-epoch permutations of the dataset,
+epoch e shuffled by a generator seeded with (seed, e). The D batch number b (b = step *
+n_critic + k) is positions [b * B, (b + 1) * B) of that stream, for the global batch size B.
+Hence:
+  * the batch of a step is a pure function of (seed, step): a resumed run reads exactly the
+    batches an uninterrupted one reads, with no iterator state to checkpoint;
+  * the global batch does not depend on the number of devices or processes; each process
+    gathers only the rows of its own devices (see `parallel` for the layout).
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+import numpy as np
+
+from jaxgan.data.sources import ImageData
+
+
+def to_model_range(images_uint8: np.ndarray) -> np.ndarray:
+  """uint8 pixels [0, 255] -> float32 in [-1, 1] (the generator's tanh range)."""
+  return images_uint8.astype(np.float32) * np.float32(1 / 127.5) - np.float32(1.0)
+
+
+class StepBatches:
+  """Real batches for `train_step`, shaped for this process's devices.
+
+  `batch(step)` returns {"image": float32 [local_devices, n_critic, per_device, H, W, C] in
+  [-1, 1], "label": int32 [local_devices, n_critic, per_device]} (label only when the data
+  has labels).
+  """
+
+  def __init__(self, data: ImageData, *, seed: int, global_batch_size: int, n_critic: int,
+               process_index: int, local_device_count: int, global_device_count: int):
+    if global_batch_size % global_device_count:
+      raise ValueError(f"batch size {global_batch_size} does not divide over "
+                       f"{global_device_count} devices.")
+    self.data = data
+    self.seed = seed
+    self.global_batch_size = global_batch_size
+    self.n_critic = n_critic
+    self.local_devices = local_device_count
+    self.per_device = global_batch_size // global_device_count
+    per_process = self.per_device * local_device_count
+    # This process's rows within each global batch (devices are numbered process-major).
+    self._rows = np.arange(process_index * per_process, (process_index + 1) * per_process)
+    self._permutations: Dict[int, np.ndarray] = {}
+
+  def _permutation(self, epoch: int) -> np.ndarray:
+    if epoch not in self._permutations:
+      if len(self._permutations) > 4:  # Steps move forward; keep only recent epochs.
+        self._permutations.pop(min(self._permutations))
+      rng = np.random.default_rng([self.seed, epoch])
+      self._permutations[epoch] = rng.permutation(len(self.data.images))
+    return self._permutations[epoch]
+
+  def example_indices(self, step: int) -> np.ndarray:
+    """Dataset indices [n_critic, rows of this process] for train step `step`."""
+    n = len(self.data.images)
+    first_batch = step * self.n_critic
+    batches = first_batch + np.arange(self.n_critic)[:, None]
+    positions = batches * self.global_batch_size + self._rows[None, :]
+    epochs, offsets = np.divmod(positions, n)
+    out = np.empty_like(positions)
+    for epoch in np.unique(epochs):
+      mask = epochs == epoch
+      out[mask] = self._permutation(int(epoch))[offsets[mask]]
+    return out
+
+  def batch(self, step: int) -> Dict[str, np.ndarray]:
+    indices = self.example_indices(step)
+    shape = (self.n_critic, self.local_devices, self.per_device)
+
+    def arrange(x):  # [n_critic, rows, ...] -> [devices, n_critic, per_device, ...]
+      return np.swapaxes(x.reshape(shape + x.shape[2:]), 0, 1)
+
+    out = {"image": arrange(to_model_range(self.data.images[indices]))}
+    if self.data.labels is not None:
+      out["label"] = arrange(self.data.labels[indices])
+    return out
+

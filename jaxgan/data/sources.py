@@ -1,0 +1,154 @@
+"""Where images come from: original local files or tensorflow-datasets, as in-memory arrays.
+
+Both return an `ImageData`: every image of the split as uint8 [N, H, W, C] (and labels [N]).
+Datasets that fit in host memory (MNIST, Fashion-MNIST, CIFAR-10: well under 200 MB) are held
+whole, which lets the pipeline address any example by index: the batch of a step is then a
+pure function of (seed, step), resumable without iterator state.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import List, Optional
+
+import numpy as np
+
+from jaxgan.data import idx
+
+# Datasets whose original files are IDX: {name: {split: (images file, labels file)}}.
+IDX_DATASETS = {
+    name: {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+           "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+    for name in ("mnist", "fashion_mnist")
+}
+
+
+class DataUnavailableError(RuntimeError):
+  """The dataset cannot be found or fetched; the message says how to provide it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageData:
+  """A whole split in memory.
+
+  Attributes:
+    images: uint8 [N, H, W, C].
+    labels: int32 [N], or None for an unlabelled dataset.
+    num_classes: number of classes (0 when unlabelled).
+  """
+  images: np.ndarray
+  labels: Optional[np.ndarray]
+  num_classes: int
+
+  def __post_init__(self):
+    if self.images.dtype != np.uint8 or self.images.ndim != 4:
+      raise ValueError(f"images must be uint8 [N, H, W, C]; got {self.images.dtype} "
+                       f"{self.images.shape}.")
+    if self.labels is not None and len(self.labels) != len(self.images):
+      raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels.")
+    if len(self.images) == 0:
+      raise ValueError("the dataset split is empty.")
+
+  @property
+  def image_shape(self):
+    return tuple(self.images.shape[1:])
+
+
+def _split_names(split: str, valid: List[str]) -> List[str]:
+  parts = [s.strip() for s in split.split("+")]
+  for part in parts:
+    if part not in valid:
+      raise ValueError(f"config.dataset.split={split!r}: unknown split {part!r} for local "
+                       f"files; valid: {', '.join(valid)} (join with '+', e.g. 'train+test').")
+  return parts
+
+
+def _find(local_dir: str, base: str) -> Optional[str]:
+  for candidate in (base + ".gz", base):
+    path = os.path.join(local_dir, candidate)
+    if os.path.exists(path):
+      return path
+  return None
+
+
+def load_idx_dataset(name: str, split: str, local_dir: str) -> ImageData:
+  """Reads an MNIST-family split from its original IDX files in `local_dir`.
+
+  Args:
+    name: "mnist" or "fashion_mnist".
+    split: "train", "test", or several joined with "+".
+    local_dir: folder holding e.g. t10k-images-idx3-ubyte.gz (gzip or uncompressed).
+  """
+  if name not in IDX_DATASETS:
+    raise ValueError(f"config.dataset.local_dir reads IDX files for {sorted(IDX_DATASETS)}; "
+                     f"got dataset.name={name!r}.")
+  if not os.path.isdir(local_dir):
+    raise DataUnavailableError(f"config.dataset.local_dir={local_dir!r} is not a folder.")
+  files = IDX_DATASETS[name]
+  images, labels = [], []
+  for part in _split_names(split, sorted(files)):
+    found = [_find(local_dir, base) for base in files[part]]
+    if None in found:
+      present = sorted(os.listdir(local_dir))
+      raise DataUnavailableError(
+          f"Split {part!r} of {name} needs {files[part][0]}[.gz] and {files[part][1]}[.gz] in "
+          f"{local_dir!r}; it holds {present or 'nothing'}. Add the files, or choose a split "
+          f"that is present with --config.dataset.split.")
+    part_images = idx.read_idx(found[0], expected_ndim=3)
+    part_labels = idx.read_idx(found[1], expected_ndim=1)
+    if len(part_images) != len(part_labels):
+      raise idx.IdxFormatError(f"{found[0]} holds {len(part_images)} images but {found[1]} "
+                               f"holds {len(part_labels)} labels.")
+    images.append(part_images[..., None])
+    labels.append(part_labels.astype(np.int32))
+  return ImageData(np.concatenate(images), np.concatenate(labels), num_classes=10)
+
+
+def load_tfds_dataset(name: str, split: str, data_dir: Optional[str]) -> ImageData:
+  """Loads a tfds split whole ("image" uint8 [H, W, C] and optional "label" features)."""
+  import tensorflow_datasets as tfds  # Imported here: tfds (and TF) take seconds to import.
+
+  try:
+    # Read in chunks of 10k rather than batch_size=-1 (one tensor of the whole split), which
+    # aborts TensorFlow 2.21 inside tfds.testing.mock_data.
+    dataset, info = tfds.load(name, split=split, data_dir=data_dir, with_info=True)
+    chunks = list(tfds.as_numpy(dataset.batch(10_000)))
+  except tfds.core.registered.DatasetNotFoundError as e:
+    raise ValueError(f"config.dataset.name={name!r} is not a tensorflow-datasets dataset. "
+                     f"{e}") from e
+  except Exception as e:  # Download failures come as many exception types.
+    offline_hint = ""
+    if name in IDX_DATASETS:
+      offline_hint = (" For offline use, point --config.dataset.local_dir at a folder holding "
+                      f"the original files ({', '.join(IDX_DATASETS[name]['train'])}, "
+                      f"{', '.join(IDX_DATASETS[name]['test'])}, each optionally .gz) and set "
+                      "--config.dataset.split to a split that is there.")
+    raise DataUnavailableError(
+        f"tensorflow-datasets could not provide {name!r} split {split!r}: "
+        f"{type(e).__name__}: {e}. Without network access tfds cannot download it; "
+        "prepare it once where there is network (python -c \"import tensorflow_datasets as "
+        f"tfds; tfds.load('{name}')\") and copy ~/tensorflow_datasets here, or set "
+        f"--config.dataset.data_dir.{offline_hint}") from e
+  if not chunks:
+    raise DataUnavailableError(f"tfds split {name}/{split} is empty.")
+  if "image" not in chunks[0]:
+    raise ValueError(f"tfds dataset {name!r} has no 'image' feature "
+                     f"(features: {sorted(chunks[0])}).")
+  arrays = {key: np.concatenate([c[key] for c in chunks]) for key in ("image", "label")
+            if key in chunks[0]}
+  images = np.asarray(arrays["image"])
+  if images.ndim == 3:
+    images = images[..., None]
+  labels, num_classes = None, 0
+  if "label" in arrays:
+    labels = np.asarray(arrays["label"]).astype(np.int32)
+    num_classes = int(info.features["label"].num_classes)
+  return ImageData(images.astype(np.uint8), labels, num_classes)
+
+
+def load(name: str, split: str, local_dir: Optional[str], data_dir: Optional[str]
+         ) -> ImageData:
+  """The whole split, from `local_dir` when set (nothing is downloaded), else from tfds."""
+  if local_dir:
+    return load_idx_dataset(name, split, local_dir)
+  return load_tfds_dataset(name, split, data_dir)

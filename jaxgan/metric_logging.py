@@ -1,0 +1,83 @@
+"""Where metrics go: stdout (with progress), WORKDIR/metrics.jsonl and TensorBoard.
+
+Only process 0 writes; other processes get a writer that does nothing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Dict, List, Optional
+
+from absl import logging
+
+# The metrics shown on the progress line, with short labels; all go to the files.
+_HEADLINE = (("d_loss", "d_loss"), ("g_loss", "g_loss"), ("d_real_prob", "D(x)"),
+             ("d_fake_prob", "D(G(z))"))
+
+
+def _format_seconds(seconds: float) -> str:
+  seconds = int(seconds)
+  hours, rest = divmod(seconds, 3600)
+  minutes, secs = divmod(rest, 60)
+  return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+class MetricWriter:
+  """Writes scalars for a step to every sink and prints a progress line."""
+
+  def __init__(self, workdir: str, total_steps: int, images_per_step: int, enabled: bool):
+    self.enabled = enabled
+    self.total_steps = total_steps
+    self.images_per_step = images_per_step
+    self.path = os.path.join(workdir, "metrics.jsonl")
+    self._tb = None
+    self._last: Optional[tuple] = None  # (step, time) of the previous write
+    if enabled:
+      from flax.metrics import tensorboard  # Imports TensorFlow: only when writing.
+      self._tb = tensorboard.SummaryWriter(os.path.join(workdir, "tensorboard"))
+
+  def start(self, step: int) -> None:
+    """Marks the step and time from which throughput is measured (after resume/compile)."""
+    self._last = (step, time.perf_counter())
+
+  def write(self, step: int, scalars: Dict[str, float]) -> None:
+    now = time.perf_counter()
+    record = {"step": step, **{k: float(v) for k, v in scalars.items()}}
+    if self._last is not None and step > self._last[0]:
+      steps_per_sec = (step - self._last[0]) / (now - self._last[1])
+      record["steps_per_sec"] = steps_per_sec
+      record["images_per_sec"] = steps_per_sec * self.images_per_step
+    self._last = (step, now)
+    if not self.enabled:
+      return
+    with open(self.path, "a") as f:
+      f.write(json.dumps(record) + "\n")
+    for name, value in record.items():
+      if name != "step":
+        self._tb.scalar(name, value, step)
+    self._tb.flush()
+    logging.info(self._progress_line(record))
+
+  def _progress_line(self, record: Dict[str, float]) -> str:
+    step = int(record["step"])
+    parts = [f"step {step}/{self.total_steps}"]
+    parts += [f"{label} {record[name]:.3f}" for name, label in _HEADLINE if name in record]
+    if "steps_per_sec" in record:
+      eta = (self.total_steps - step) / record["steps_per_sec"]
+      parts.append(f"{record['steps_per_sec']:.2f} steps/s ({record['images_per_sec']:.0f} "
+                   f"img/s), ETA {_format_seconds(eta)}")
+    return " | ".join(parts)
+
+  def close(self) -> None:
+    if self._tb is not None:
+      self._tb.close()
+
+
+def read_metrics(workdir: str) -> List[Dict[str, float]]:
+  """All records of WORKDIR/metrics.jsonl, oldest first ([] when there is none)."""
+  path = os.path.join(workdir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]

@@ -1,0 +1,54 @@
+"""The DCGAN pair of the TensorFlow DCGAN tutorial, for 28x28x1 images (MNIST).
+
+G: z [n, latent] -> Dense 7*7*256 (no bias) -> BN -> LeakyReLU -> ConvT 128 5x5 s1 -> BN ->
+   LeakyReLU -> ConvT 64 5x5 s2 -> BN -> LeakyReLU -> ConvT 1 5x5 s2 -> tanh: [n, 28, 28, 1].
+D: x [n, 28, 28, 1] -> Conv 64 5x5 s2 -> LeakyReLU -> Dropout -> Conv 128 5x5 s2 -> LeakyReLU
+   -> Dropout -> Dense 1: logits [n].
+As in the tutorial, the transposed convolutions have no bias (BN follows them) and LeakyReLU
+has Keras' default slope 0.3; parameter counts equal the tutorial's (G 2,305,472 trainable +
+25,472 BN statistics; D 212,865).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxgan.models import layers
+
+
+class TutorialGenerator(nn.Module):
+  """Maps latents [n, latent_dim] to images [n, 28, 28, 1] in [-1, 1]."""
+  leaky_relu_slope: float = 0.3
+  axis_name: Optional[str] = None
+
+  @nn.compact
+  def __call__(self, z: jax.Array, train: bool) -> jax.Array:
+    act = lambda x: nn.leaky_relu(x, self.leaky_relu_slope)
+    x = nn.Dense(7 * 7 * 256, use_bias=False)(z)
+    x = act(layers.batch_norm(train, self.axis_name)(x))
+    x = x.reshape(z.shape[0], 7, 7, 256)
+    for features, stride in ((128, 1), (64, 2)):
+      x = nn.ConvTranspose(features, (5, 5), strides=(stride, stride), padding="SAME",
+                           use_bias=False)(x)
+      x = act(layers.batch_norm(train, self.axis_name)(x))
+    x = nn.ConvTranspose(1, (5, 5), strides=(2, 2), padding="SAME", use_bias=False)(x)
+    return jnp.tanh(x)
+
+
+class TutorialDiscriminator(nn.Module):
+  """Maps images [n, 28, 28, 1] to real/fake logits [n]."""
+  leaky_relu_slope: float = 0.3
+  dropout_rate: float = 0.3
+  axis_name: Optional[str] = None
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+    for features in (64, 128):
+      x = nn.Conv(features, (5, 5), strides=(2, 2), padding="SAME")(x)
+      x = nn.leaky_relu(x, self.leaky_relu_slope)
+      x = layers.ExampleDropout(self.dropout_rate, self.axis_name)(x, deterministic=not train)
+    x = x.reshape(x.shape[0], -1)
+    return nn.Dense(1)(x)[:, 0]

@@ -1,0 +1,61 @@
+"""Building blocks shared by the model families.
+
+Randomness in jaxgan is per *example*, never per device: a layer draws its random numbers for
+row i of a batch from (its rng, the row's index in the global batch). So the same global batch
+trains the same way on 1, 2 or 256 devices. Inside `pmap`, the global index of a device's row
+i is `axis_index * rows_per_device + i`, which is why these layers take the pmap axis name.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+
+def global_example_ids(n: int, axis_name: Optional[str]) -> jax.Array:
+  """Indices [n] of this device's rows within the global batch (devices hold equal slices)."""
+  offset = lax.axis_index(axis_name) * n if axis_name else 0
+  return offset + jnp.arange(n)
+
+
+def per_example_keys(key: jax.Array, n: int, axis_name: Optional[str]) -> jax.Array:
+  """One PRNG key per row, [n] keys: fold_in(key, global row index)."""
+  ids = global_example_ids(n, axis_name)
+  return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, ids)
+
+
+class ExampleDropout(nn.Module):
+  """Inverted dropout whose mask for a row depends on (rng, global row index) only.
+
+  Same maths as `flax.linen.Dropout` (keep with probability 1 - rate, scale kept units by
+  1 / (1 - rate)), but the mask does not change when the batch is spread over more devices.
+
+  Attributes:
+    rate: probability of zeroing a unit.
+    axis_name: the pmap axis the batch is split over, or None outside pmap.
+  """
+  rate: float
+  axis_name: Optional[str] = None
+
+  @nn.compact
+  def __call__(self, x: jax.Array, deterministic: bool) -> jax.Array:
+    if deterministic or self.rate == 0.0:
+      return x
+    keep_prob = 1.0 - self.rate
+    keys = per_example_keys(self.make_rng("dropout"), x.shape[0], self.axis_name)
+    keep = jax.vmap(lambda k: jax.random.bernoulli(k, keep_prob, x.shape[1:]))(keys)
+    return jnp.where(keep, x / keep_prob, jnp.zeros_like(x))
+
+
+def batch_norm(train: bool, axis_name: Optional[str], name: Optional[str] = None,
+               momentum: float = 0.99, epsilon: float = 1e-3) -> nn.BatchNorm:
+  """BatchNorm with statistics over the *global* batch (synchronised across `axis_name`).
+
+  Synchronised statistics are what make a step on 4 devices equal the same step on 1.
+  The defaults (momentum 0.99, epsilon 1e-3) are Keras', as in the TensorFlow DCGAN tutorial.
+  """
+  return nn.BatchNorm(use_running_average=not train, momentum=momentum, epsilon=epsilon,
+                      axis_name=axis_name if train else None, name=name)

@@ -1,0 +1,67 @@
+"""The one place that knows about devices: the pmap axis, replication and batch sharding.
+
+Layout convention: the global batch of a step is split in equal consecutive slices over the
+global devices in `jax.devices()` order; device d (global pmap index d) holds rows
+[d * per_device, (d + 1) * per_device). Each process holds the slices of its own devices.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import numpy as np
+
+AXIS_NAME = "batch"
+
+
+def local_device_count() -> int:
+  return jax.local_device_count()
+
+
+def per_device_batch_size(global_batch_size: int) -> int:
+  """Rows each device holds, failing clearly when the batch does not divide over devices."""
+  devices = jax.device_count()
+  if global_batch_size <= 0 or global_batch_size % devices:
+    raise ValueError(
+        f"config.batch_size={global_batch_size} must be a positive multiple of the global "
+        f"device count ({devices} devices over {jax.process_count()} process(es)), so every "
+        "device gets the same number of images. Choose e.g. "
+        f"{max(devices, global_batch_size - global_batch_size % devices)}.")
+  return global_batch_size // devices
+
+
+def _device_axis_sharding() -> jax.sharding.Sharding:
+  """Leading axis split over the local devices: the input layout `jax.pmap` expects."""
+  mesh = jax.sharding.Mesh(np.array(jax.local_devices()), (AXIS_NAME,))
+  return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(AXIS_NAME))
+
+
+def shard(tree: Any) -> Any:
+  """Puts host arrays shaped [local_devices, ...] onto the local devices, one slice each.
+
+  Starting the copy here, before the step is called, lets it overlap the running step.
+  """
+  sharding = _device_axis_sharding()
+  return jax.tree.map(lambda x: jax.device_put(x, sharding), tree)
+
+
+def replicate(tree: Any) -> Any:
+  """Copies every leaf to each local device: leaves gain a leading [local_devices] axis."""
+  n = jax.local_device_count()
+  sharding = _device_axis_sharding()
+
+  def put(x):
+    stacked = np.broadcast_to(np.asarray(x), (n,) + np.shape(x))
+    return jax.device_put(stacked, sharding)
+
+  return jax.tree.map(put, tree)
+
+
+def unreplicate(tree: Any) -> Any:
+  """The first local device's copy of a replicated tree (leaves lose the device axis)."""
+  return jax.tree.map(lambda x: x[0], tree)
+
+
+def pmap(fn: Callable, **kwargs) -> Callable:
+  """`jax.pmap` over the local devices with jaxgan's axis name."""
+  return jax.pmap(fn, axis_name=AXIS_NAME, **kwargs)

@@ -1,0 +1,155 @@
+"""`train_and_evaluate(config, workdir)`: the one outer training loop.
+
+Build everything from the config (failing before compilation on a bad config or data), restore
+the latest checkpoint of the workdir or initialise, then loop: step, log, sample, checkpoint.
+Outputs under WORKDIR: checkpoints/, samples/step_XXXXXXX.png, metrics.jsonl, tensorboard/,
+curves.png.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+from typing import Any, Dict
+
+import jax
+import ml_collections
+import numpy as np
+from absl import logging
+
+from jaxgan import builders, checkpointing, metric_logging, parallel, state, steps, visualize
+from jaxgan.data import idx, pipeline, sources
+
+
+class NonFiniteError(FloatingPointError):
+  """Training produced NaN or Inf; the message names the step and the quantities."""
+
+
+# Errors caused by the user's config, data or workdir (reported without a traceback by main).
+USER_ERRORS = (builders.ConfigError, sources.DataUnavailableError, idx.IdxFormatError,
+               checkpointing.IncompatibleCheckpointError, NonFiniteError, ValueError)
+
+
+def load_data(config: ml_collections.ConfigDict) -> sources.ImageData:
+  return sources.load(config.dataset.name, config.dataset.split,
+                      config.dataset.local_dir or None, config.dataset.data_dir or None)
+
+
+def _non_finite_names(tree: Dict[str, Any]) -> list:
+  return [name for name, value in tree.items() if not np.all(np.isfinite(value))]
+
+
+def _check_finite(step: int, metrics: Dict[str, float]) -> None:
+  if metrics.get("all_finite", 1.0) != 1.0:
+    bad = _non_finite_names({k: v for k, v in metrics.items() if k != "all_finite"})
+    raise NonFiniteError(
+        f"Non-finite values at step {step}: {', '.join(bad) or 'parameters'}. Training "
+        "stopped; the last checkpoint (if any) holds finite state. Try a lower learning rate.")
+
+
+def _truncate_metrics(path: str, last_step: int) -> None:
+  """Drops records written after the checkpoint we resume from, so the log matches the run."""
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    kept = [line for line in f if line.strip() and json.loads(line)["step"] <= last_step]
+  with open(path, "w") as f:
+    f.writelines(kept)
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
+  """Trains the GAN described by `config`, writing everything under `workdir`.
+
+  Returns:
+    {"step": final step, "g_state": ..., "d_state": ...} (host copies), for tests and tools.
+  """
+  builders.check_config(config)  # Before the (possibly slow) data loading.
+  loss_fn = builders.get_loss_fn(config)
+  per_device = parallel.per_device_batch_size(config.batch_size)
+  is_writer = jax.process_index() == 0
+  if is_writer:
+    os.makedirs(workdir, exist_ok=True)
+
+  data = load_data(config)
+  image_shape = data.image_shape
+  eval_pair, g_state, d_state = builders.init_states(config, image_shape)
+  train_pair = builders.get_models(config, image_shape, axis_name=parallel.AXIS_NAME)
+  logging.info("Data: %s/%s, %d images of shape %s; %d device(s), %d per device.",
+               config.dataset.name, config.dataset.split, len(data.images), image_shape,
+               jax.device_count(), per_device)
+  logging.info("Parameters: G %d, D %d.", state.count_params(g_state.params),
+               state.count_params(d_state.params))
+  key = builders.base_key(config.seed)
+
+  checkpointer = checkpointing.Checkpointer(workdir, config.keep_checkpoints)
+  config_json = config.to_json()
+  start_step = 0
+  if checkpointer.latest_step() is not None:
+    start_step, restored = checkpointer.restore({"g": g_state, "d": d_state})
+    g_state, d_state = restored["g"], restored["d"]
+    logging.info("Resumed from %s at step %d.", checkpointer.directory, start_step)
+    if is_writer:
+      _truncate_metrics(os.path.join(workdir, "metrics.jsonl"), start_step)
+  elif is_writer:
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(config_json)
+
+  batches = pipeline.StepBatches(
+      data, seed=config.seed, global_batch_size=config.batch_size, n_critic=config.n_critic,
+      process_index=jax.process_index(), local_device_count=jax.local_device_count(),
+      global_device_count=jax.device_count())
+  p_train_step = parallel.pmap(
+      functools.partial(steps.train_step, generator=train_pair.generator,
+                        discriminator=train_pair.discriminator, loss_fn=loss_fn,
+                        latent_dim=config.model.latent_dim, n_critic=config.n_critic,
+                        axis_name=parallel.AXIS_NAME),
+      donate_argnums=(0, 1))
+  sample_fn = jax.jit(functools.partial(steps.sample, generator=eval_pair.generator))
+  grid_z = builders.fixed_latents(config.seed, config.num_grid_samples, config.model.latent_dim)
+
+  writer = metric_logging.MetricWriter(workdir, config.num_train_steps,
+                                       config.batch_size * config.n_critic, enabled=is_writer)
+  g_rep, d_rep = parallel.replicate(g_state), parallel.replicate(d_state)
+  keys = parallel.replicate(key)
+  step = start_step
+  writer.start(step)
+
+  def save_samples(g_host) -> None:
+    if is_writer:
+      images = np.asarray(sample_fn(g_host.variables(), grid_z))
+      visualize.save_grid(images, os.path.join(workdir, "samples", f"step_{step:07d}.png"),
+                          title=f"{config.model.name}, step {step}")
+
+  def save_checkpoint() -> None:
+    host = jax.device_get(parallel.unreplicate({"g": g_rep, "d": d_rep}))
+    bad = [name for name, tree in (("G", host["g"]), ("D", host["d"]))
+           if not all(np.all(np.isfinite(x)) for x in jax.tree.leaves(tree))]
+    if bad:
+      raise NonFiniteError(f"Non-finite {' and '.join(bad)} state at step {step}; not saved "
+                           "(the previous checkpoint is kept).")
+    checkpointer.save(step, host, config_json, image_shape)
+
+  try:
+    while step < config.num_train_steps:
+      batch = parallel.shard(batches.batch(step))
+      g_rep, d_rep, metrics = p_train_step(g_rep, d_rep, batch, keys)
+      step += 1
+      last = step == config.num_train_steps
+      if step % config.log_every_steps == 0 or last:
+        host_metrics = jax.device_get(parallel.unreplicate(metrics))
+        _check_finite(step, host_metrics)
+        writer.write(step, host_metrics)
+      if step % config.sample_every_steps == 0 or last:
+        save_samples(parallel.unreplicate(g_rep))
+      if step % config.checkpoint_every_steps == 0 or last:
+        save_checkpoint()
+  finally:
+    writer.close()
+    checkpointer.close()
+
+  if is_writer:
+    records = metric_logging.read_metrics(workdir)
+    if records:
+      visualize.save_curves(records, os.path.join(workdir, "curves.png"))
+  final = jax.device_get(parallel.unreplicate({"g": g_rep, "d": d_rep}))
+  return {"step": step, "g_state": final["g"], "d_state": final["d"]}

@@ -1,0 +1,69 @@
+"""Model output shapes and parameter counts (the TensorFlow tutorial's model.summary())."""
+import jax
+import jax.numpy as jnp
+import pytest
+
+from jaxgan import builders, models, state
+from tests import helpers
+
+
+def _variables(pair, latent_dim=100, image_shape=(28, 28, 1)):
+  return state.init_variables(pair, jax.random.PRNGKey(0), latent_dim, image_shape)
+
+
+def test_dcgan_tutorial_shapes_and_parameter_counts():
+  pair = models.MODELS.get("dcgan_tutorial")(image_shape=(28, 28, 1), latent_dim=100,
+                                             axis_name=None)
+  g_vars, d_vars = _variables(pair)
+  # Keras' model.summary() of the tutorial: G 2,305,472 trainable + 25,472 non-trainable
+  # (BN moving mean/var), D 212,865.
+  assert state.count_params(g_vars["params"]) == 2_305_472
+  assert state.count_params(g_vars["batch_stats"]) == 25_472
+  assert state.count_params(d_vars["params"]) == 212_865
+  z = jnp.ones((3, 100))
+  images = pair.generator.apply(g_vars, z, train=False)
+  assert images.shape == (3, 28, 28, 1)
+  assert float(jnp.max(jnp.abs(images))) <= 1.0
+  logits = pair.discriminator.apply(d_vars, images, train=False)
+  assert logits.shape == (3,)
+
+
+def test_dcgan_tutorial_rejects_other_image_shapes():
+  config = helpers.tiny_config()
+  config.model.name = "dcgan_tutorial"
+  with pytest.raises(builders.ConfigError, match=r"\(28, 28, 1\)"):
+    builders.get_models(config, (32, 32, 3), axis_name=None)
+
+
+@pytest.mark.parametrize("image_shape", [(28, 28, 1), (8, 8, 3)])
+def test_tiny_pair_any_shape(image_shape):
+  pair = models.MODELS.get("tiny")(image_shape=image_shape, latent_dim=8, axis_name=None)
+  g_vars, d_vars = _variables(pair, 8, image_shape)
+  images = pair.generator.apply(g_vars, jnp.ones((2, 8)), train=False)
+  assert images.shape == (2, *image_shape)
+  assert pair.discriminator.apply(d_vars, images, train=False).shape == (2,)
+
+
+def test_dropout_train_mode_needs_and_uses_rng():
+  pair = models.MODELS.get("dcgan_tutorial")(image_shape=(28, 28, 1), latent_dim=100,
+                                             axis_name=None)
+  _, d_vars = _variables(pair)
+  x = jax.random.normal(jax.random.PRNGKey(1), (4, 28, 28, 1))
+  a = pair.discriminator.apply(d_vars, x, train=True, rngs={"dropout": jax.random.PRNGKey(2)})
+  b = pair.discriminator.apply(d_vars, x, train=True, rngs={"dropout": jax.random.PRNGKey(3)})
+  c = pair.discriminator.apply(d_vars, x, train=False)
+  assert not jnp.allclose(a, b) and not jnp.allclose(a, c)
+
+
+def test_unknown_architecture_lists_valid_names():
+  config = helpers.tiny_config()
+  config.model.name = "dcgan_tutorail"
+  with pytest.raises(builders.ConfigError, match="dcgan_tutorial, tiny"):
+    builders.get_models(config, (28, 28, 1), axis_name=None)
+
+
+def test_unknown_model_kwarg_is_an_error():
+  config = helpers.tiny_config()
+  config.model.kwargs.hiden = 3
+  with pytest.raises(builders.ConfigError, match="hiden"):
+    builders.check_config(config)

@@ -1,0 +1,97 @@
+"""The pmapped train step: it learns, stays finite, and is the same on 1, 2 and 4 devices."""
+import functools
+
+import flax
+
+import jax
+import numpy as np
+import pytest
+
+from jaxgan import builders, parallel, steps
+from tests import helpers
+
+IMAGE_SHAPE = (8, 8, 1)
+
+
+def _setup(n_critic=2, loss="non_saturating"):
+  config = helpers.tiny_config(n_critic=n_critic)
+  config.loss.name = loss
+  _, g_state, d_state = builders.init_states(config, IMAGE_SHAPE)
+  pair = builders.get_models(config, IMAGE_SHAPE, axis_name=parallel.AXIS_NAME)
+  step_fn = functools.partial(
+      steps.train_step, generator=pair.generator, discriminator=pair.discriminator,
+      loss_fn=builders.get_loss_fn(config), latent_dim=config.model.latent_dim,
+      n_critic=n_critic, axis_name=parallel.AXIS_NAME)
+  return config, g_state, d_state, step_fn
+
+
+def _global_batches(num_steps, n_critic, batch=8, seed=0):
+  rng = np.random.default_rng(seed)
+  return rng.uniform(-1, 1, (num_steps, n_critic, batch, *IMAGE_SHAPE)).astype(np.float32)
+
+
+def _run(num_devices, num_steps=3, n_critic=2):
+  config, g_state, d_state, step_fn = _setup(n_critic)
+  devices = jax.devices()[:num_devices]
+  p_step = jax.pmap(step_fn, axis_name=parallel.AXIS_NAME, devices=devices)
+  stack = lambda tree: jax.tree.map(lambda x: np.stack([np.asarray(x)] * num_devices), tree)
+  g, d = stack(g_state), stack(d_state)
+  keys = stack(builders.base_key(config.seed))
+  all_metrics = []
+  for images in _global_batches(num_steps, n_critic):
+    # [n_critic, B, ...] -> [devices, n_critic, B / devices, ...]: consecutive slices.
+    per_device = images.reshape(n_critic, num_devices, -1, *IMAGE_SHAPE).swapaxes(0, 1)
+    g, d, metrics = p_step(g, d, {"image": per_device}, keys)
+    all_metrics.append(jax.device_get(parallel.unreplicate(metrics)))
+  return jax.device_get(parallel.unreplicate((g, d))), all_metrics, (g_state, d_state)
+
+
+def test_step_learns_and_stays_finite():
+  (g, d), metrics, (g0, d0) = _run(num_devices=1, num_steps=1)
+  for before, after in ((g0.params, g.params), (d0.params, d.params)):
+    changed = jax.tree.map(lambda a, b: not np.allclose(a, b), before, after)
+    assert all(jax.tree.leaves(changed)), "every parameter should move in one step"
+  assert int(g.step) == 1 and int(d.step) == 2  # n_critic=2 D updates per G update.
+  assert metrics[0]["all_finite"] == 1.0
+  for name in ("d_loss", "g_loss", "d_real_prob", "d_fake_prob", "d_grad_norm",
+               "g_grad_norm"):
+    assert np.isfinite(metrics[0][name]), name
+  assert 0 < metrics[0]["d_real_prob"] < 1
+  # G's BatchNorm statistics move away from their initial values.
+  assert not np.allclose(g0.model_state["batch_stats"]["BatchNorm_0"]["mean"],
+                         g.model_state["batch_stats"]["BatchNorm_0"]["mean"])
+
+
+@pytest.mark.parametrize("num_devices", [2, 4])
+def test_same_result_on_1_2_and_4_devices(num_devices):
+  (g1, d1), m1, _ = _run(num_devices=1)
+  (gn, dn), mn, _ = _run(num_devices=num_devices)
+  for a, b in ((g1, gn), (d1, dn)):
+    a, b = flax.serialization.to_state_dict(a), flax.serialization.to_state_dict(b)
+    # Summation order differs across layouts; Adam's first steps (update ~ lr * sign(grad))
+    # magnify float noise in near-zero gradients up to ~1e-5. A layout-dependent random
+    # stream or unsynchronised BatchNorm moves parameters by ~lr = 2e-4 per step instead.
+    jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-4, atol=2e-5), a, b)
+  for a, b in zip(m1, mn):
+    for name in ("d_loss", "g_loss", "d_real_prob", "d_fake_prob"):
+      np.testing.assert_allclose(a[name], b[name], rtol=2e-5, atol=2e-6)
+
+
+def test_non_finite_is_reported():
+  config, g_state, d_state, step_fn = _setup(n_critic=1)
+  p_step = jax.pmap(step_fn, axis_name=parallel.AXIS_NAME, devices=jax.devices()[:1])
+  stack = lambda tree: jax.tree.map(lambda x: np.asarray(x)[None], tree)
+  images = _global_batches(1, 1)[0]
+  images[0, 0, 0, 0] = np.nan
+  _, _, metrics = p_step(stack(g_state), stack(d_state), {"image": images[None]},
+                         stack(builders.base_key(0)))
+  assert float(metrics["all_finite"][0]) == 0.0
+
+
+def test_latents_depend_on_global_row_only():
+  key = jax.random.PRNGKey(3)
+  whole = steps.latents(key, 8, 5, axis_name=None)
+  halves = jax.pmap(lambda _: steps.latents(key, 4, 5, axis_name="i"), axis_name="i",
+                    devices=jax.devices()[:2])(np.zeros(2))
+  np.testing.assert_array_equal(np.concatenate(list(halves)), whole)
+  assert np.abs(np.mean(whole)) < 1 and 0.3 < np.std(whole) < 2

@@ -1,0 +1,163 @@
+"""End to end: train_and_evaluate, resume equality, checkpoint safety, the CLIs."""
+import json
+import os
+import subprocess
+import sys
+
+import flax
+import jax
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from jaxgan import builders, checkpointing, sample, train
+from tests import helpers
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def mnist_dir(tmp_path_factory):
+  return helpers.write_fake_mnist(str(tmp_path_factory.mktemp("mnist")), n=64)
+
+
+def _state_dict(result):
+  return {k: flax.serialization.to_state_dict(result[k]) for k in ("g_state", "d_state")}
+
+
+def _assert_trees_equal(a, b):
+  jax.tree.map(np.testing.assert_array_equal, a, b)
+
+
+def test_outputs_and_resume_equals_uninterrupted(tmp_path, mnist_dir):
+  config = helpers.tiny_config(mnist_dir, num_train_steps=6, n_critic=2)
+  straight = train.train_and_evaluate(config, str(tmp_path / "straight"))
+
+  workdir = str(tmp_path / "resumed")
+  half = helpers.tiny_config(mnist_dir, num_train_steps=3, n_critic=2)
+  half.checkpoint_every_steps = 3
+  train.train_and_evaluate(half, workdir)
+  resumed = train.train_and_evaluate(config, workdir)  # Same workdir, longer run.
+  assert resumed["step"] == straight["step"] == 6
+  _assert_trees_equal(_state_dict(straight), _state_dict(resumed))
+
+  # What a researcher looks at.
+  names = set(os.listdir(workdir))
+  assert {"checkpoints", "samples", "metrics.jsonl", "tensorboard", "curves.png",
+          "config.json"} <= names
+  assert os.listdir(os.path.join(workdir, "tensorboard"))
+  assert "step_0000006.png" in os.listdir(os.path.join(workdir, "samples"))
+  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    records = [json.loads(line) for line in f]
+  assert [r["step"] for r in records] == [2, 3, 4, 6]
+  assert all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in records)
+  # keep_checkpoints=3 of the saves at 2, 3, 4, 6.
+  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["3", "4", "6"]
+
+
+def test_incompatible_checkpoint_is_refused_and_kept(tmp_path, mnist_dir):
+  workdir = str(tmp_path / "w")
+  train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=2), workdir)
+  ckpt = os.path.join(workdir, "checkpoints")
+  before = {f: os.path.getmtime(os.path.join(ckpt, f)) for f in os.listdir(ckpt)}
+  other = helpers.tiny_config(mnist_dir, num_train_steps=4)
+  other.model.kwargs.hidden = 32
+  with pytest.raises(checkpointing.IncompatibleCheckpointError, match="Nothing was overwritten"):
+    train.train_and_evaluate(other, workdir)
+  after = {f: os.path.getmtime(os.path.join(ckpt, f)) for f in os.listdir(ckpt)}
+  assert before == after
+
+
+def test_same_seed_same_run_other_seed_other_run(tmp_path, mnist_dir):
+  a = train.train_and_evaluate(helpers.tiny_config(mnist_dir), str(tmp_path / "a"))
+  b = train.train_and_evaluate(helpers.tiny_config(mnist_dir), str(tmp_path / "b"))
+  c = train.train_and_evaluate(helpers.tiny_config(mnist_dir, seed=1), str(tmp_path / "c"))
+  _assert_trees_equal(_state_dict(a), _state_dict(b))
+  assert not np.allclose(a["g_state"].params["Dense_1"]["kernel"],
+                         c["g_state"].params["Dense_1"]["kernel"])
+
+
+def test_train_from_tfds_with_mock_data(tmp_path):
+  config = helpers.tiny_config("", num_train_steps=2)
+  config.dataset.split = "train"
+  with tfds.testing.mock_data(num_examples=16):
+    result = train.train_and_evaluate(config, str(tmp_path / "w"))
+  assert result["step"] == 2
+
+
+def test_bad_inputs_fail_before_training(tmp_path, mnist_dir):
+  cases = [({"batch_size": 6}, "multiple of the global device count"),
+           ({"n_critic": 0}, "config.n_critic must be a positive integer"),
+           ({"g_optimizer.learning_rate": -1e-3}, "learning_rate must be > 0"),
+           ({"loss.name": "nonsaturating"}, "Valid loss names"),
+           ({"g_optimizer.name": "adamw2"}, "Valid optimizer names"),
+           ({"model.name": "dcgan"}, "Valid architecture names")]
+  for overrides, message in cases:
+    config = helpers.tiny_config(mnist_dir, **overrides)
+    with pytest.raises(ValueError, match=message):
+      train.train_and_evaluate(config, str(tmp_path / "w"))
+  assert not os.path.exists(os.path.join(tmp_path, "w", "checkpoints"))
+
+
+def test_user_loss_from_module_path(tmp_path, mnist_dir):
+  config = helpers.tiny_config(mnist_dir, num_train_steps=1)
+  config.loss.name = "jaxgan.losses:minimax"
+  assert train.train_and_evaluate(config, str(tmp_path / "w"))["step"] == 1
+  config.loss.name = "jaxgan.losses:nope"
+  with pytest.raises(builders.ConfigError, match="no attribute 'nope'"):
+    builders.check_config(config)
+
+
+def test_config_is_locked():
+  config = helpers.tiny_config()
+  with pytest.raises(AttributeError):
+    config.batchsize = 3
+
+
+def _run_cli(args, tmp_path):
+  env = dict(os.environ, PYTHONPATH=ROOT)
+  return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True,
+                        text=True, timeout=300)
+
+
+def test_cli_train_then_sample(tmp_path, mnist_dir):
+  workdir = str(tmp_path / "cli")
+  out = _run_cli(["jaxgan.main", "--config=configs/dcgan.py", f"--workdir={workdir}",
+                  f"--config.dataset.local_dir={mnist_dir}", "--config.dataset.split=test",
+                  "--config.model.name=tiny", "--config.model.latent_dim=8",
+                  "--config.batch_size=8", "--config.num_train_steps=3",
+                  "--config.log_every_steps=1", "--config.num_grid_samples=4"], tmp_path)
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert "step 3/3" in out.stderr
+  assert os.listdir(os.path.join(workdir, "samples")) == ["step_0000003.png"]
+  assert os.listdir(os.path.join(workdir, "checkpoints")) == ["3"]
+
+  npz = str(tmp_path / "s.npz")
+  out = _run_cli(["jaxgan.sample", f"--workdir={workdir}", "--num_samples=10",
+                  f"--output={npz}", "--batch_size=4"], tmp_path)
+  assert out.returncode == 0, out.stderr[-3000:]
+  images = np.load(npz)["images"]
+  assert images.shape == (10, 28, 28, 1) and images.dtype == np.uint8
+  assert images.min() < images.max()
+
+
+def test_cli_reports_bad_config_without_traceback(tmp_path, mnist_dir):
+  out = _run_cli(["jaxgan.main", "--config=configs/dcgan.py", f"--workdir={tmp_path}/w",
+                  f"--config.dataset.local_dir={mnist_dir}", "--config.dataset.split=test",
+                  "--config.batch_size=10"], tmp_path)
+  assert out.returncode == 1
+  assert "multiple of the global device count (4 devices" in out.stderr
+  assert "Traceback" not in out.stderr
+
+
+def test_sample_generate_matches_training_generator(tmp_path, mnist_dir):
+  workdir = str(tmp_path / "w")
+  result = train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=2), workdir)
+  images = sample.generate(workdir, num_samples=5, seed=0, batch_size=5)
+  assert images.shape == (5, 28, 28, 1) and images.dtype == np.uint8
+  config = helpers.tiny_config(mnist_dir)
+  pair = builders.get_models(config, (28, 28, 1), axis_name=None)
+  z = jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(0), 0), (5, 8))
+  expected = pair.generator.apply(result["g_state"].variables(), z, train=False)
+  np.testing.assert_array_equal(images, np.clip(np.round((np.asarray(expected) + 1) * 127.5),
+                                                0, 255).astype(np.uint8))
