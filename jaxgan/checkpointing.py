@@ -24,7 +24,7 @@ class IncompatibleCheckpointError(RuntimeError):
 def fingerprint(tree: Any) -> Dict[str, str]:
   """{leaf path: "dtype[shape]"} for every array leaf: what must match to restore."""
   leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
-  return {jax.tree_util.keystr(path): f"{np.result_type(leaf).name}{list(np.shape(leaf))}"
+  return {jax.tree_util.keystr(path): f"{np.asarray(leaf).dtype.name}{list(np.shape(leaf))}"
           for path, leaf in leaves}
 
 

@@ -152,14 +152,15 @@ def train_step(g_state: GanTrainState, d_state: GanTrainState, batch: Dict[str, 
   common = dict(generator=generator, discriminator=discriminator, loss_fn=loss_fn,
                 latent_dim=latent_dim, axis_name=axis_name)
   d_keys = jax.random.fold_in(step_key, _D_UPDATES)
-
-  def one_d_update(d_state, inputs):
-    k, real = inputs
-    return d_step(g_state, d_state, real, jax.random.fold_in(d_keys, k), **common)
-
-  d_state, d_metrics = lax.scan(one_d_update, d_state,
-                                (jnp.arange(n_critic), batch["image"]))
-  d_metrics = jax.tree.map(jnp.mean, d_metrics)
+  # A Python loop (unrolled at trace time), not lax.scan: on XLA:CPU the convolutions inside
+  # a compiled loop body run ~15x slower (measured: 7.0 s vs 0.45 s per DCGAN step at batch
+  # 256). n_critic is small (1-5), so the unrolled program stays small.
+  all_d_metrics = []
+  for k in range(n_critic):
+    d_state, d_metrics = d_step(g_state, d_state, batch["image"][k],
+                                jax.random.fold_in(d_keys, k), **common)
+    all_d_metrics.append(d_metrics)
+  d_metrics = jax.tree.map(lambda *values: jnp.mean(jnp.stack(values)), *all_d_metrics)
   g_state, g_metrics = g_step(g_state, d_state, batch["image"][-1],
                               jax.random.fold_in(step_key, _G_UPDATE), **common)
   metrics = {**d_metrics, **g_metrics,

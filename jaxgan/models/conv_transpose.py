@@ -142,17 +142,20 @@ def _phase_conv(x: Array, kernel: Array, strides: Tuple[int, int], out_hw: Tuple
   # Phase-row q runs over [0, ceil(out_h / sh)); it reads input rows q + j_lo ... q + j_hi.
   qh, qw = -(-out_hw[0] // sh), -(-out_hw[1] // sw)
   h, wd = x.shape[1:3]
-  pads = ((0, 0, 0),
-          (-jh, qh - 1 + jh + table_h.shape[0] - 1 - (h - 1), 0),
-          (-jw, qw - 1 + jw + table_w.shape[0] - 1 - (wd - 1), 0),
-          (0, 0, 0))
-  # lax.pad accepts negative amounts (cropping), which covers windows inside the input.
-  x = lax.pad(x, jnp.zeros((), x.dtype), pads)
-  z = lax.conv_general_dilated(x, w, (1, 1), "VALID", dimension_numbers=_DIMS,
-                               precision=precision,
+  pads = [(-jh, qh - 1 + jh + table_h.shape[0] - 1 - (h - 1)),
+          (-jw, qw - 1 + jw + table_w.shape[0] - 1 - (wd - 1))]
+  # Negative amounts mean the window never reaches that border: crop it. Positive amounts go to
+  # the convolution's own padding: a separate jnp.pad measured ~2x slower fwd+bwd on XLA:CPU.
+  if any(p < 0 for pair in pads for p in pair):
+    x = lax.pad(x, jnp.zeros((), x.dtype),
+                [(0, 0, 0)] + [(min(lo, 0), min(hi, 0), 0) for lo, hi in pads] + [(0, 0, 0)])
+  z = lax.conv_general_dilated(x, w, (1, 1), [(max(lo, 0), max(hi, 0)) for lo, hi in pads],
+                               dimension_numbers=_DIMS, precision=precision,
                                preferred_element_type=preferred_element_type)
   y = _depth_to_space(z, sh, sw)
-  return y[:, :out_hw[0], :out_hw[1], :]
+  if y.shape[1:3] != tuple(out_hw):
+    y = y[:, :out_hw[0], :out_hw[1], :]
+  return y
 
 
 # ----------------------------------------------------------------------------------------------

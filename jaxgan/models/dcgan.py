@@ -6,7 +6,9 @@ D: x [n, 28, 28, 1] -> Conv 64 5x5 s2 -> LeakyReLU -> Dropout -> Conv 128 5x5 s2
    -> Dropout -> Dense 1: logits [n].
 As in the tutorial, the transposed convolutions have no bias (BN follows them) and LeakyReLU
 has Keras' default slope 0.3; parameter counts equal the tutorial's (G 2,305,472 trainable +
-25,472 BN statistics; D 212,865).
+25,472 BN statistics; D 212,865). The transposed convolutions are jaxgan's `ConvTranspose`:
+the same function and parameters as `flax.linen.ConvTranspose`, ~10x faster to differentiate
+on XLA:CPU (see conv_transpose.py).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan.models import layers
+from jaxgan.models.conv_transpose import ConvTranspose
 
 
 class TutorialGenerator(nn.Module):
@@ -31,10 +34,10 @@ class TutorialGenerator(nn.Module):
     x = act(layers.batch_norm(train, self.axis_name)(x))
     x = x.reshape(z.shape[0], 7, 7, 256)
     for features, stride in ((128, 1), (64, 2)):
-      x = nn.ConvTranspose(features, (5, 5), strides=(stride, stride), padding="SAME",
-                           use_bias=False)(x)
+      x = ConvTranspose(features, (5, 5), strides=(stride, stride), padding="SAME",
+                        use_bias=False)(x)
       x = act(layers.batch_norm(train, self.axis_name)(x))
-    x = nn.ConvTranspose(1, (5, 5), strides=(2, 2), padding="SAME", use_bias=False)(x)
+    x = ConvTranspose(1, (5, 5), strides=(2, 2), padding="SAME", use_bias=False)(x)
     return jnp.tanh(x)
 
 

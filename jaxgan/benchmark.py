@@ -1,0 +1,174 @@
+"""Throughput benchmark of the train step (and the input pipeline), with the peers beside it.
+
+  python -m jaxgan.benchmark --config=configs/dcgan.py --config.batch_size=256 \
+      --peers_dir=../shared/peers --torch_python=/tmp/peer-torch/bin/python
+
+Prints a Markdown table: images/s of jaxgan's compiled train step (synthetic data, so the
+step alone is timed), its compile time, the input pipeline's images/s, and, when the peers'
+folder is given, the PyTorch and Keras versions of the same DCGAN step run one after another
+in the same session, `--repeats` times each, as medians and as ratios to jaxgan.
+
+The step is the full jaxgan step: n_critic D updates then a G update through the *updated* D
+(alternating updates). The peers compute both updates from one forward pass through the
+pre-update D (the TensorFlow tutorial's step), which is less work: the ratio is conservative.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+from absl import app, flags
+from ml_collections import config_flags
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", "configs/dcgan.py", "Config to benchmark.",
+                                 lock_config=True)
+flags.DEFINE_string("image_shape", "28,28,1", "H,W,C of the synthetic images.")
+flags.DEFINE_integer("steps", 10, "Timed train steps per repeat.")
+flags.DEFINE_integer("repeats", 3, "Repeats (the median is reported).")
+flags.DEFINE_string("peers_dir", "", "Folder with torch_dcgan.py and keras_dcgan.py.")
+flags.DEFINE_string("torch_python", "", "Python interpreter that has torch (for the peer).")
+flags.DEFINE_string("keras_python", sys.executable, "Python interpreter that has TensorFlow.")
+flags.DEFINE_integer("threads", 2, "Threads the peers may use (XLA:CPU uses all cores).")
+flags.DEFINE_string("output_json", "", "Also write the figures here.")
+
+
+def time_jaxgan(config, image_shape, steps: int, repeats: int) -> Dict[str, float]:
+  """Compile time and median images/s of the pmapped train step on synthetic data."""
+  import jax
+  import numpy as np
+
+  from jaxgan import builders, parallel
+  from jaxgan import steps as steps_lib
+
+  builders.check_config(config)
+  per_device = parallel.per_device_batch_size(config.batch_size)
+  _, g_state, d_state = builders.init_states(config, image_shape)
+  pair = builders.get_models(config, image_shape, axis_name=parallel.AXIS_NAME)
+  p_step = parallel.pmap(
+      functools.partial(steps_lib.train_step, generator=pair.generator,
+                        discriminator=pair.discriminator,
+                        loss_fn=builders.get_loss_fn(config),
+                        latent_dim=config.model.latent_dim, n_critic=config.n_critic,
+                        axis_name=parallel.AXIS_NAME),
+      donate_argnums=(0, 1))
+  rng = np.random.default_rng(0)
+  images = rng.uniform(-1, 1, (jax.local_device_count(), config.n_critic, per_device,
+                               *image_shape)).astype(np.float32)
+  batch = parallel.shard({"image": images})
+  g, d = parallel.replicate(g_state), parallel.replicate(d_state)
+  keys = parallel.replicate(builders.base_key(0))
+
+  start = time.perf_counter()
+  g, d, metrics = p_step(g, d, batch, keys)
+  jax.block_until_ready(metrics)
+  first_call = time.perf_counter() - start
+  g, d, metrics = p_step(g, d, batch, keys)  # Warm-up.
+  jax.block_until_ready(metrics)
+  rates = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    for _ in range(steps):
+      g, d, metrics = p_step(g, d, batch, keys)
+    jax.block_until_ready(metrics)
+    seconds = time.perf_counter() - start
+    rates.append(steps * config.batch_size * config.n_critic / seconds)
+  step_seconds = config.batch_size * config.n_critic / statistics.median(rates)
+  return {"images_per_sec": statistics.median(rates), "all": rates,
+          "compile_sec": max(first_call - step_seconds, 0.0), "devices": jax.device_count(),
+          "backend": jax.default_backend(), "jax": jax.__version__}
+
+
+def time_pipeline(config, image_shape, steps: int) -> float:
+  """Images/s of the input pipeline alone (host batches + transfer), on 60k synthetic images."""
+  import jax
+  import numpy as np
+
+  from jaxgan import parallel
+  from jaxgan.data import pipeline, sources
+
+  rng = np.random.default_rng(0)
+  data = sources.ImageData(rng.integers(0, 256, (60_000, *image_shape), dtype=np.uint8),
+                           rng.integers(0, 10, (60_000,), dtype=np.int32), 10)
+  batches = pipeline.StepBatches(
+      data, seed=0, global_batch_size=config.batch_size, n_critic=config.n_critic,
+      process_index=0, local_device_count=jax.local_device_count(),
+      global_device_count=jax.device_count())
+  jax.block_until_ready(parallel.shard(batches.batch(0)))
+  start = time.perf_counter()
+  for step in range(steps):
+    out = parallel.shard(batches.batch(step))
+  jax.block_until_ready(out)
+  return steps * config.batch_size * config.n_critic / (time.perf_counter() - start)
+
+
+def run_peer(python: str, script: str, batch: int, threads: int) -> Optional[Dict]:
+  """Runs a peer script; returns its JSON line (None when it fails)."""
+  cmd = [python, script, "--batch", str(batch), "--threads", str(threads), "--steps", "10",
+         "--warmup", "2"]
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+  out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+  for line in reversed(out.stdout.strip().splitlines()):
+    if line.startswith("{"):
+      return json.loads(line)
+  print(f"peer {script} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+  return None
+
+
+def main(argv):
+  del argv
+  config = FLAGS.config
+  image_shape = tuple(int(v) for v in FLAGS.image_shape.split(","))
+  peers = []
+  if FLAGS.peers_dir:
+    peers.append(("Keras tf.function", FLAGS.keras_python,
+                  os.path.join(FLAGS.peers_dir, "keras_dcgan.py")))
+    if FLAGS.torch_python:
+      peers.append(("PyTorch eager", FLAGS.torch_python,
+                    os.path.join(FLAGS.peers_dir, "torch_dcgan.py")))
+  peer_rates: Dict[str, List[float]] = {name: [] for name, _, _ in peers}
+  peer_first: Dict[str, List[float]] = {name: [] for name, _, _ in peers}
+  jax_rates = []
+  result = None
+  # Interleave jaxgan and peer runs so that machine load affects them alike.
+  for _ in range(FLAGS.repeats):
+    result = time_jaxgan(config, image_shape, FLAGS.steps, repeats=1)
+    jax_rates.append(result["images_per_sec"])
+    for name, python, script in peers:
+      peer = run_peer(python, script, config.batch_size, FLAGS.threads)
+      if peer:
+        peer_rates[name].append(peer["images_per_sec"])
+        peer_first[name].append(peer.get("first_step_sec", float("nan")))
+  pipeline_rate = time_pipeline(config, image_shape, steps=50)
+  jax_median = statistics.median(jax_rates)
+
+  print(f"\nmodel {config.model.name}, global batch {config.batch_size}, n_critic "
+        f"{config.n_critic}, {result['devices']} {result['backend']} device(s), jax "
+        f"{result['jax']}, {FLAGS.repeats} repeats of {FLAGS.steps} steps\n")
+  print("| implementation | images/s (median) | runs | vs jaxgan | compile / first step (s) |")
+  print("| --- | --- | --- | --- | --- |")
+  print(f"| jaxgan (jit+pmap) | {jax_median:.0f} | "
+        f"{', '.join(f'{r:.0f}' for r in jax_rates)} | 1.00 | {result['compile_sec']:.1f} |")
+  figures = {"jaxgan": jax_median, "jaxgan_compile_sec": result["compile_sec"],
+             "pipeline_images_per_sec": pipeline_rate}
+  for name, rates in peer_rates.items():
+    if rates:
+      median = statistics.median(rates)
+      figures[name] = median
+      print(f"| {name} | {median:.0f} | {', '.join(f'{r:.0f}' for r in rates)} | "
+            f"{median / jax_median:.2f} | {statistics.median(peer_first[name]):.1f} |")
+  print(f"\ninput pipeline alone: {pipeline_rate:.0f} images/s "
+        f"({pipeline_rate / jax_median:.0f}x the train step)")
+  if FLAGS.output_json:
+    with open(FLAGS.output_json, "w") as f:
+      json.dump(figures, f, indent=2)
+
+
+if __name__ == "__main__":
+  app.run(main)
