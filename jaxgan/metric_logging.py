@@ -38,7 +38,7 @@ class MetricWriter:
       self._tb = tensorboard.SummaryWriter(os.path.join(workdir, "tensorboard"))
 
   def start(self, step: int) -> None:
-    """Marks the step and time from which throughput is measured (after resume/compile)."""
+    """Marks the step and time from which throughput is measured (after compilation)."""
     self._last = (step, time.perf_counter())
 
   def write(self, step: int, scalars: Dict[str, float]) -> None:

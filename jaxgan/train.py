@@ -112,7 +112,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   g_rep, d_rep = parallel.replicate(g_state), parallel.replicate(d_state)
   keys = parallel.replicate(key)
   step = start_step
-  writer.start(step)
 
   def save_samples(g_host) -> None:
     if is_writer:
@@ -134,6 +133,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       batch = parallel.shard(batches.batch(step))
       g_rep, d_rep, metrics = p_train_step(g_rep, d_rep, batch, keys)
       step += 1
+      if step == start_step + 1:  # Measure throughput from here: the first call compiles.
+        jax.block_until_ready(metrics)
+        writer.start(step)
       last = step == config.num_train_steps
       if step % config.log_every_steps == 0 or last:
         host_metrics = jax.device_get(parallel.unreplicate(metrics))

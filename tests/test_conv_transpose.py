@@ -1,4 +1,4 @@
-"""jaxgan.models.conv_transpose computes exactly flax.linen's ConvTranspose / Conv functions.
+"""jaxgan.models.conv_transpose computes exactly flax.linen's ConvTranspose function.
 
 Same parameter trees (names, shapes, initial values), same outputs and same gradients w.r.t.
 params and inputs, to float32 tolerance, over strides, kernel sizes, odd/even input sizes,
@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan.models.conv_transpose import Conv, ConvTranspose
+from jaxgan.models.conv_transpose import ConvTranspose
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
@@ -82,33 +82,23 @@ def test_conv_transpose_matches_flax(k, s, hw, cin, cout, use_bias):
   _check_equal(ref, mine, x, use_bias)
 
 
-@pytest.mark.parametrize("k, s, hw, cin, cout, use_bias", CASES, ids=_ids(CASES))
-def test_conv_matches_flax(k, s, hw, cin, cout, use_bias):
-  x = _normal((3,) + hw + (cin,))
-  ref = nn.Conv(cout, (k, k), strides=(s, s), padding="SAME", use_bias=use_bias)
-  mine = Conv(cout, (k, k), strides=(s, s), padding="SAME", use_bias=use_bias)
-  _check_equal(ref, mine, x, use_bias)
-
-
 def test_conv_transpose_rectangular_kernel_and_strides():
   x = _normal((2, 5, 4, 3))
   kw = dict(strides=(2, 1), padding="SAME", use_bias=True)
   _check_equal(nn.ConvTranspose(4, (5, 3), **kw), ConvTranspose(4, (5, 3), **kw), x, True)
-  _check_equal(nn.Conv(4, (5, 3), **kw), Conv(4, (5, 3), **kw), x, True)
 
 
 @pytest.mark.parametrize("batch_shape", [(), (2, 3)])
 def test_batch_dims_like_flax(batch_shape):
   x = _normal(batch_shape + (5, 5, 2))
-  for ref, mine in ((nn.ConvTranspose(3, (4, 4), (2, 2)), ConvTranspose(3, (4, 4), (2, 2))),
-                    (nn.Conv(3, (4, 4), (2, 2)), Conv(3, (4, 4), (2, 2)))):
+  for ref, mine in ((nn.ConvTranspose(3, (4, 4), (2, 2)), ConvTranspose(3, (4, 4), (2, 2))),):
     params = jax.jit(ref.init)(jax.random.key(0), x)
     y_ref, y_mine = jax.jit(ref.apply)(params, x), jax.jit(mine.apply)(params, x)
     assert y_ref.shape == y_mine.shape == batch_shape + y_ref.shape[-3:]
     _assert_close(y_mine, y_ref)
 
 
-@pytest.mark.parametrize("ref_cls, mine_cls", [(nn.ConvTranspose, ConvTranspose), (nn.Conv, Conv)])
+@pytest.mark.parametrize("ref_cls, mine_cls", [(nn.ConvTranspose, ConvTranspose)])
 def test_same_init(ref_cls, mine_cls):
   # Same initializers and rng use: identical initial params (checkpoints interchangeable).
   x = jnp.zeros((1, 6, 6, 3))
@@ -130,7 +120,7 @@ def test_dcgan_generator_layer_shapes():
     assert jax.tree.map(jnp.shape, v) == {"params": {"kernel": (5, 5, x_shape[-1], feats)}}
 
 
-@pytest.mark.parametrize("module", [ConvTranspose, Conv])
+@pytest.mark.parametrize("module", [ConvTranspose])
 @pytest.mark.parametrize("kwargs", [
     dict(padding="VALID"),
     dict(padding=((1, 1), (1, 1))),
@@ -151,7 +141,5 @@ def test_unsupported_module_specific_options_raise():
   x = jnp.zeros((1, 4, 4, 2))
   with pytest.raises(ValueError, match="transpose_kernel"):
     ConvTranspose(2, (3, 3), transpose_kernel=True).init(jax.random.key(0), x)
-  with pytest.raises(ValueError, match="feature_group_count"):
-    Conv(2, (3, 3), feature_group_count=2).init(jax.random.key(0), x)
   with pytest.raises(ValueError, match="2-D"):
     ConvTranspose(2, (3, 3)).init(jax.random.key(0), jnp.zeros((4, 2)))
