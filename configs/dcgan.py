@@ -1,16 +1,23 @@
 """DCGAN on MNIST: the TensorFlow DCGAN tutorial's model and training recipe, in jaxgan.
 
 G and D as in the tutorial (see jaxgan/models/dcgan.py), non-saturating BCE loss,
-Adam(2e-4, beta1=0.5) for both, global batch 256, one D update per G update.
+Adam(2e-4, beta1=0.5) for both, one D update per G update. Global batch 64 (the tutorial
+uses 256): on a CPU, 4x more updates per minute matter more than a larger batch.
 
 Run (downloads MNIST with tensorflow-datasets):
   python -m jaxgan.main --config=configs/dcgan.py --workdir=/tmp/dcgan
 Offline, from the original IDX files (here: the 10,000-digit test split):
   python -m jaxgan.main --config=configs/dcgan.py --workdir=/tmp/dcgan \
       --config.dataset.local_dir=../shared/data/mnist --config.dataset.split=test
+The tutorial's exact schedule (50 epochs of 60,000 at batch 256):
+  ... --config.batch_size=256 --config.num_train_steps=11700
 
-What to expect (measured; see the README's "Measured" section for the commands):
-  * 2-core CPU: about 20 images/s... (filled in below)
+What to expect (measured 2026-11-23, jax 0.10.2):
+  * 2-core CPU, offline test split: 3000 steps in 12.5 minutes (3.2-4.7 steps/s, ~200-300
+    images/s; compile ~5 s). Samples (docs/images/dcgan_mnist_step3000.png) are digits of all
+    ten classes, most recognisable, some malformed; d_loss ~1.2-1.4, D(x) ~0.55-0.6,
+    D(G(z)) ~0.4-0.5 throughout, without collapse. At step 500 (~2.5 min) strokes appear.
+  * One GPU: not measured (no accelerator was lent to this session).
 """
 import ml_collections
 
@@ -22,6 +29,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.name = "dcgan_tutorial"
   config.model.latent_dim = 100
   config.loss.name = "non_saturating"
-  config.batch_size = 256
-  config.num_train_steps = 5000
+  config.batch_size = 64
+  config.num_train_steps = 3000
+  config.log_every_steps = 100
+  config.sample_every_steps = 500
   return config

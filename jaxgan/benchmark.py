@@ -151,7 +151,7 @@ def main(argv):
   print(f"\nmodel {config.model.name}, global batch {config.batch_size}, n_critic "
         f"{config.n_critic}, {result['devices']} {result['backend']} device(s), jax "
         f"{result['jax']}, {FLAGS.repeats} repeats of {FLAGS.steps} steps\n")
-  print("| implementation | images/s (median) | runs | vs jaxgan | compile / first step (s) |")
+  print("| implementation | images/s (median) | runs | ratio to jaxgan | compile / first step (s) |")
   print("| --- | --- | --- | --- | --- |")
   print(f"| jaxgan (jit+pmap) | {jax_median:.0f} | "
         f"{', '.join(f'{r:.0f}' for r in jax_rates)} | 1.00 | {result['compile_sec']:.1f} |")
