@@ -14,7 +14,6 @@ pre-update D (the TensorFlow tutorial's step), which is less work: the ratio is 
 """
 from __future__ import annotations
 
-import functools
 import json
 import os
 import statistics
@@ -44,20 +43,12 @@ def time_jaxgan(config, image_shape, steps: int, repeats: int) -> Dict[str, floa
   import jax
   import numpy as np
 
-  from jaxgan import builders, parallel
-  from jaxgan import steps as steps_lib
+  from jaxgan import builders, parallel, train
 
   builders.check_config(config)
   per_device = parallel.per_device_batch_size(config.batch_size)
   _, g_state, d_state = builders.init_states(config, image_shape)
-  pair = builders.get_models(config, image_shape, axis_name=parallel.AXIS_NAME)
-  p_step = parallel.pmap(
-      functools.partial(steps_lib.train_step, generator=pair.generator,
-                        discriminator=pair.discriminator,
-                        loss_fn=builders.get_loss_fn(config),
-                        latent_dim=config.model.latent_dim, n_critic=config.n_critic,
-                        axis_name=parallel.AXIS_NAME),
-      donate_argnums=(0, 1))
+  p_step = train.pmapped_train_step(config, image_shape)
   rng = np.random.default_rng(0)
   images = rng.uniform(-1, 1, (jax.local_device_count(), config.n_critic, per_device,
                                *image_shape)).astype(np.float32)
@@ -151,7 +142,8 @@ def main(argv):
   print(f"\nmodel {config.model.name}, global batch {config.batch_size}, n_critic "
         f"{config.n_critic}, {result['devices']} {result['backend']} device(s), jax "
         f"{result['jax']}, {FLAGS.repeats} repeats of {FLAGS.steps} steps\n")
-  print("| implementation | images/s (median) | runs | ratio to jaxgan | compile / first step (s) |")
+  print("| implementation | images/s (median) | runs | ratio to jaxgan "
+        "| compile / first step (s) |")
   print("| --- | --- | --- | --- | --- |")
   print(f"| jaxgan (jit+pmap) | {jax_median:.0f} | "
         f"{', '.join(f'{r:.0f}' for r in jax_rates)} | 1.00 | {result['compile_sec']:.1f} |")

@@ -30,6 +30,22 @@ USER_ERRORS = (builders.ConfigError, sources.DataUnavailableError, idx.IdxFormat
                checkpointing.IncompatibleCheckpointError, NonFiniteError, ValueError)
 
 
+def pmapped_train_step(config: ml_collections.ConfigDict, image_shape) -> Any:
+  """`steps.train_step` for this config, pmapped over the local devices (states donated).
+
+  Called as `(g_state, d_state, batch, base_key) -> (g_state, d_state, metrics)`, every
+  argument with a leading [local_devices] axis.
+  """
+  pair = builders.get_models(config, image_shape, axis_name=parallel.AXIS_NAME)
+  loss_fn = builders.get_loss_fn(config)
+  return parallel.pmap(
+      functools.partial(steps.train_step, generator=pair.generator,
+                        discriminator=pair.discriminator, loss_fn=loss_fn,
+                        latent_dim=config.model.latent_dim, n_critic=config.n_critic,
+                        axis_name=parallel.AXIS_NAME),
+      donate_argnums=(0, 1))
+
+
 def load_data(config: ml_collections.ConfigDict) -> sources.ImageData:
   return sources.load(config.dataset.name, config.dataset.split,
                       config.dataset.local_dir or None, config.dataset.data_dir or None)
@@ -64,7 +80,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
     {"step": final step, "g_state": ..., "d_state": ...} (host copies), for tests and tools.
   """
   builders.check_config(config)  # Before the (possibly slow) data loading.
-  loss_fn = builders.get_loss_fn(config)
   per_device = parallel.per_device_batch_size(config.batch_size)
   is_writer = jax.process_index() == 0
   if is_writer:
@@ -73,7 +88,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   data = load_data(config)
   image_shape = data.image_shape
   eval_pair, g_state, d_state = builders.init_states(config, image_shape)
-  train_pair = builders.get_models(config, image_shape, axis_name=parallel.AXIS_NAME)
   logging.info("Data: %s/%s, %d images of shape %s; %d device(s), %d per device.",
                config.dataset.name, config.dataset.split, len(data.images), image_shape,
                jax.device_count(), per_device)
@@ -98,12 +112,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       data, seed=config.seed, global_batch_size=config.batch_size, n_critic=config.n_critic,
       process_index=jax.process_index(), local_device_count=jax.local_device_count(),
       global_device_count=jax.device_count())
-  p_train_step = parallel.pmap(
-      functools.partial(steps.train_step, generator=train_pair.generator,
-                        discriminator=train_pair.discriminator, loss_fn=loss_fn,
-                        latent_dim=config.model.latent_dim, n_critic=config.n_critic,
-                        axis_name=parallel.AXIS_NAME),
-      donate_argnums=(0, 1))
+  p_train_step = pmapped_train_step(config, image_shape)
   sample_fn = jax.jit(functools.partial(steps.sample, generator=eval_pair.generator))
   grid_z = builders.fixed_latents(config.seed, config.num_grid_samples, config.model.latent_dim)
 

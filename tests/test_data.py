@@ -1,6 +1,5 @@
 """IDX reading, local/tfds sources and the step-addressed batch pipeline."""
 import gzip
-import os
 
 import numpy as np
 import pytest
