@@ -38,42 +38,43 @@ flags.DEFINE_integer("threads", 2, "Threads the peers may use (XLA:CPU uses all 
 flags.DEFINE_string("output_json", "", "Also write the figures here.")
 
 
-def time_jaxgan(config, image_shape, steps: int, repeats: int) -> Dict[str, float]:
-  """Compile time and median images/s of the pmapped train step on synthetic data."""
-  import jax
-  import numpy as np
+class JaxganStep:
+  """jaxgan's pmapped train step on synthetic data, compiled once, timed on demand."""
 
-  from jaxgan import builders, parallel, train
+  def __init__(self, config, image_shape):
+    import jax
+    import numpy as np
 
-  builders.check_config(config)
-  per_device = parallel.per_device_batch_size(config.batch_size)
-  _, g_state, d_state = builders.init_states(config, image_shape)
-  p_step = train.pmapped_train_step(config, image_shape)
-  rng = np.random.default_rng(0)
-  images = rng.uniform(-1, 1, (jax.local_device_count(), config.n_critic, per_device,
-                               *image_shape)).astype(np.float32)
-  batch = parallel.shard({"image": images})
-  g, d = parallel.replicate(g_state), parallel.replicate(d_state)
-  keys = parallel.replicate(builders.base_key(0))
+    from jaxgan import builders, parallel, train
 
-  start = time.perf_counter()
-  g, d, metrics = p_step(g, d, batch, keys)
-  jax.block_until_ready(metrics)
-  first_call = time.perf_counter() - start
-  g, d, metrics = p_step(g, d, batch, keys)  # Warm-up.
-  jax.block_until_ready(metrics)
-  rates = []
-  for _ in range(repeats):
+    builders.check_config(config)
+    per_device = parallel.per_device_batch_size(config.batch_size)
+    _, g_state, d_state = builders.init_states(config, image_shape)
+    self._step = train.pmapped_train_step(config, image_shape)
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (jax.local_device_count(), config.n_critic, per_device,
+                                 *image_shape)).astype(np.float32)
+    self._batch = parallel.shard({"image": images})
+    self._states = (parallel.replicate(g_state), parallel.replicate(d_state))
+    self._keys = parallel.replicate(builders.base_key(0))
+    self.images_per_step = config.batch_size * config.n_critic
     start = time.perf_counter()
+    self._run(1)
+    self.first_call_sec = time.perf_counter() - start  # Compilation plus one step.
+    self._run(1)  # Warm-up.
+
+  def _run(self, steps: int) -> None:
+    import jax
+    g, d = self._states
     for _ in range(steps):
-      g, d, metrics = p_step(g, d, batch, keys)
+      g, d, metrics = self._step(g, d, self._batch, self._keys)
     jax.block_until_ready(metrics)
-    seconds = time.perf_counter() - start
-    rates.append(steps * config.batch_size * config.n_critic / seconds)
-  step_seconds = config.batch_size * config.n_critic / statistics.median(rates)
-  return {"images_per_sec": statistics.median(rates), "all": rates,
-          "compile_sec": max(first_call - step_seconds, 0.0), "devices": jax.device_count(),
-          "backend": jax.default_backend(), "jax": jax.__version__}
+    self._states = (g, d)
+
+  def images_per_sec(self, steps: int) -> float:
+    start = time.perf_counter()
+    self._run(steps)
+    return steps * self.images_per_step / (time.perf_counter() - start)
 
 
 def time_pipeline(config, image_shape, steps: int) -> float:
@@ -114,6 +115,7 @@ def run_peer(python: str, script: str, batch: int, threads: int) -> Optional[Dic
 
 def main(argv):
   del argv
+  import jax  # Here, not at the top: flag parsing (and --help) stays fast.
   config = FLAGS.config
   image_shape = tuple(int(v) for v in FLAGS.image_shape.split(","))
   peers = []
@@ -125,12 +127,11 @@ def main(argv):
                     os.path.join(FLAGS.peers_dir, "torch_dcgan.py")))
   peer_rates: Dict[str, List[float]] = {name: [] for name, _, _ in peers}
   peer_first: Dict[str, List[float]] = {name: [] for name, _, _ in peers}
+  jax_step = JaxganStep(config, image_shape)
   jax_rates = []
-  result = None
   # Interleave jaxgan and peer runs so that machine load affects them alike.
   for _ in range(FLAGS.repeats):
-    result = time_jaxgan(config, image_shape, FLAGS.steps, repeats=1)
-    jax_rates.append(result["images_per_sec"])
+    jax_rates.append(jax_step.images_per_sec(FLAGS.steps))
     for name, python, script in peers:
       peer = run_peer(python, script, config.batch_size, FLAGS.threads)
       if peer:
@@ -138,16 +139,17 @@ def main(argv):
         peer_first[name].append(peer.get("first_step_sec", float("nan")))
   pipeline_rate = time_pipeline(config, image_shape, steps=50)
   jax_median = statistics.median(jax_rates)
+  compile_sec = max(jax_step.first_call_sec - jax_step.images_per_step / jax_median, 0.0)
 
   print(f"\nmodel {config.model.name}, global batch {config.batch_size}, n_critic "
-        f"{config.n_critic}, {result['devices']} {result['backend']} device(s), jax "
-        f"{result['jax']}, {FLAGS.repeats} repeats of {FLAGS.steps} steps\n")
+        f"{config.n_critic}, {jax.device_count()} {jax.default_backend()} device(s), jax "
+        f"{jax.__version__}, {FLAGS.repeats} repeats of {FLAGS.steps} steps\n")
   print("| implementation | images/s (median) | runs | ratio to jaxgan "
         "| compile / first step (s) |")
   print("| --- | --- | --- | --- | --- |")
   print(f"| jaxgan (jit+pmap) | {jax_median:.0f} | "
-        f"{', '.join(f'{r:.0f}' for r in jax_rates)} | 1.00 | {result['compile_sec']:.1f} |")
-  figures = {"jaxgan": jax_median, "jaxgan_compile_sec": result["compile_sec"],
+        f"{', '.join(f'{r:.0f}' for r in jax_rates)} | 1.00 | {compile_sec:.1f} |")
+  figures = {"jaxgan": jax_median, "jaxgan_compile_sec": compile_sec,
              "pipeline_images_per_sec": pipeline_rate}
   for name, rates in peer_rates.items():
     if rates:
