@@ -3,7 +3,9 @@
 The returned config is locked: assigning a field that is not declared here (a typo in a
 recipe, or `--config.batchsize=...` on the command line) raises instead of being ignored.
 The `kwargs` sub-configs are the exception: they hold the settings of the chosen
-architecture, loss or optimizer, and are checked against that object's signature at start-up.
+architecture, loss, penalty, optimizer or schedule, and are checked against that object's
+signature at start-up. Every stabiliser is off by default (the default config is the plain
+DCGAN tutorial game); docs/research.md explains each with its formula and reference.
 """
 import ml_collections
 
@@ -15,6 +17,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.num_train_steps = 5000     # generator updates; each also makes n_critic D updates
   config.batch_size = 256           # global: split over all devices of all processes
   config.n_critic = 1               # discriminator updates per generator update
+  config.critic_loop = "unroll"     # how the n_critic D updates compile: "unroll" or "scan"
 
   config.dataset = ml_collections.ConfigDict()
   config.dataset.name = "mnist"     # a tfds name; "mnist"/"fashion_mnist" also from IDX files
@@ -29,13 +32,51 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.loss = ml_collections.ConfigDict()
   config.loss.name = "non_saturating"    # see jaxgan.losses.LOSSES, or "module:function"
-  config.loss.kwargs = ml_collections.ConfigDict()
+  config.loss.kwargs = ml_collections.ConfigDict()  # e.g. real_label=0.9 (label smoothing)
+
+  # A penalty on D's input gradients, added to D's loss as weight * mean over the batch.
+  config.penalty = ml_collections.ConfigDict()
+  config.penalty.name = "none"           # see jaxgan.penalties.PENALTIES, or "module:function"
+  config.penalty.weight = 10.0           # lambda (WGAN-GP's 10); for R1, gamma / 2
+  config.penalty.kwargs = ml_collections.ConfigDict()
+
+  config.d_weight_clip = 0.0             # WGAN: clip D's weights to [-c, c] (0: off)
+
+  config.instance_noise = ml_collections.ConfigDict()
+  config.instance_noise.std = 0.0        # Gaussian noise on every D input (0: off)
+  config.instance_noise.decay_steps = 0  # linear decay to 0 over this many steps (0: constant)
+
+  config.feature_matching = ml_collections.ConfigDict()
+  config.feature_matching.weight = 0.0   # weight of G's feature-matching loss (0: off)
+  config.feature_matching.replace_g_loss = False  # True: G minimises only that loss
+
+  config.historical_averaging = ml_collections.ConfigDict()
+  config.historical_averaging.weight = 0.0  # ||theta - mean of past theta||^2, both players
+  config.historical_averaging.decay = 0.0   # 0: uniform mean of all past; else an EMA decay
+
+  config.replay = ml_collections.ConfigDict()
+  config.replay.buffer_size = 0          # past fakes kept for D (0: off; >= batch_size)
+  config.replay.fraction = 0.5           # share of D's fakes drawn from the buffer
+
+  config.ema = ml_collections.ConfigDict()
+  config.ema.decay = 0.0                 # EMA of G's weights for samples (0: off; e.g. 0.999)
+
+  # Adaptive balance: skip a D update when D's loss is below skip_below (D too strong), and
+  # add up to max_repeats extra D updates while it is above repeat_above (D too weak).
+  config.balance = ml_collections.ConfigDict()
+  config.balance.enabled = False
+  config.balance.skip_below = 0.3
+  config.balance.repeat_above = 1.5
+  config.balance.max_repeats = 2
 
   def optimizer(learning_rate: float) -> ml_collections.ConfigDict:
     opt = ml_collections.ConfigDict()
-    opt.name = "adam"                    # see jaxgan.state.OPTIMIZERS
-    opt.learning_rate = learning_rate
+    opt.name = "adam"                    # see jaxgan.optimizers.OPTIMIZERS
+    opt.learning_rate = learning_rate    # peak rate; G and D differ for TTUR
     opt.kwargs = ml_collections.ConfigDict({"b1": 0.5, "b2": 0.999})
+    opt.schedule = "constant"            # see jaxgan.optimizers.SCHEDULES
+    opt.schedule_kwargs = ml_collections.ConfigDict()  # e.g. warmup_steps, end_factor
+    opt.clip_grad_norm = 0.0             # clip gradients to this global norm (0: off)
     return opt
 
   config.g_optimizer = optimizer(2e-4)
@@ -48,7 +89,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.keep_checkpoints = 3       # the last K checkpoints are kept
 
   config.lock()
-  for sub in (config.model.kwargs, config.loss.kwargs, config.g_optimizer.kwargs,
-              config.d_optimizer.kwargs):
+  for sub in (config.model.kwargs, config.loss.kwargs, config.penalty.kwargs,
+              config.g_optimizer.kwargs, config.d_optimizer.kwargs,
+              config.g_optimizer.schedule_kwargs, config.d_optimizer.schedule_kwargs):
     sub.unlock()
   return config

@@ -15,7 +15,13 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from jaxgan import losses, models, state
+from jaxgan import losses, models, optimizers, penalties, state, steps
+from jaxgan.models import layers
+from jaxgan.tricks import averaging
+from jaxgan.tricks.instance_noise import InstanceNoise
+from jaxgan.tricks.replay import Replay
+
+CRITIC_LOOPS = ("unroll", "scan")
 
 
 class ConfigError(ValueError):
@@ -38,19 +44,49 @@ def _check_kwargs(field: str, fn: Callable, kwargs: Dict[str, Any], positional: 
                       f"{getattr(fn, '__name__', fn)} accepts {accepted or 'none'}.")
 
 
+def _field(config: ml_collections.ConfigDict, field: str) -> Any:
+  return functools.reduce(getattr, field.split("."), config)
+
+
 def check_numbers(config: ml_collections.ConfigDict) -> None:
   """Range checks of the scalar fields."""
   positive = ["num_train_steps", "batch_size", "n_critic", "log_every_steps",
               "sample_every_steps", "checkpoint_every_steps", "keep_checkpoints",
               "model.latent_dim", "num_grid_samples"]
   for field in positive:
-    value = functools.reduce(getattr, field.split("."), config)
+    value = _field(config, field)
     if not isinstance(value, int) or value < 1:
       raise ConfigError(f"config.{field} must be a positive integer; got {value!r}.")
+  non_negative = ["penalty.weight", "d_weight_clip", "instance_noise.std",
+                  "instance_noise.decay_steps", "feature_matching.weight",
+                  "historical_averaging.weight", "replay.buffer_size", "balance.max_repeats",
+                  "g_optimizer.clip_grad_norm", "d_optimizer.clip_grad_norm"]
+  for field in non_negative:
+    value = _field(config, field)
+    if not value >= 0:
+      raise ConfigError(f"config.{field} must be >= 0; got {value!r}.")
+  unit = {"replay.fraction": (0, 1), "ema.decay": (0, 1 - 1e-12),
+          "historical_averaging.decay": (0, 1 - 1e-12)}
+  for field, (low, high) in unit.items():
+    value = _field(config, field)
+    if not low <= value <= high:
+      raise ConfigError(f"config.{field} must be in [0, 1); got {value!r}.")
   for player in ("g_optimizer", "d_optimizer"):
     lr = config[player].learning_rate
     if not lr > 0:
       raise ConfigError(f"config.{player}.learning_rate must be > 0; got {lr!r}.")
+  if config.critic_loop not in CRITIC_LOOPS:
+    raise ConfigError(f"config.critic_loop must be one of {CRITIC_LOOPS}; got "
+                      f"{config.critic_loop!r}.")
+  if config.replay.buffer_size and config.replay.buffer_size < config.batch_size:
+    raise ConfigError(f"config.replay.buffer_size={config.replay.buffer_size} must hold at "
+                      f"least one global batch (config.batch_size={config.batch_size}).")
+  if config.balance.enabled and not config.balance.skip_below < config.balance.repeat_above:
+    raise ConfigError("config.balance.skip_below must be below config.balance.repeat_above; "
+                      f"got {config.balance.skip_below} and {config.balance.repeat_above}.")
+  if config.feature_matching.replace_g_loss and not config.feature_matching.weight > 0:
+    raise ConfigError("config.feature_matching.replace_g_loss needs "
+                      "config.feature_matching.weight > 0 (it would leave G no loss).")
 
 
 def get_loss_fn(config: ml_collections.ConfigDict) -> Callable:
@@ -69,7 +105,59 @@ def get_loss_fn(config: ml_collections.ConfigDict) -> Callable:
                       f"{fn.__name__}{inspect.signature(fn)} takes fewer arguments.")
   kwargs = _kwargs(config.loss.kwargs)
   _check_kwargs("config.loss.kwargs", fn, kwargs, positional=2)
+  bound = functools.partial(fn, **kwargs) if kwargs else fn
+  _check_loss_output(config.loss.name, bound)
+  return bound
+
+
+def _check_loss_output(name: str, loss_fn: Callable) -> None:
+  """Calls the loss abstractly (nothing computed) and checks it returns a GanLoss of scalars."""
+  logits = jax.ShapeDtypeStruct((4,), jnp.float32)
+  try:
+    out = jax.eval_shape(loss_fn, logits, logits)
+  except (TypeError, ValueError) as e:
+    raise ConfigError(f"config.loss ({name!r}) fails on logits of shape [4]: {e}") from e
+  if not isinstance(out, losses.GanLoss) or out.d.shape or out.g.shape:
+    raise ConfigError(f"config.loss.name={name!r} must return jaxgan.losses.GanLoss(d=scalar, "
+                      f"g=scalar, aux={{...}}); it returned {out!r}.")
+
+
+def get_penalty_fn(config: ml_collections.ConfigDict) -> Callable:
+  """The penalty function with its config kwargs bound (checked like the loss)."""
+  try:
+    fn = penalties.PENALTIES.get(config.penalty.name)
+  except ValueError as e:
+    raise ConfigError(f"config.penalty.name: {e}") from e
+  if not callable(fn):
+    raise ConfigError(f"config.penalty.name={config.penalty.name!r} is not a function.")
+  params = [p for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+  if len(params) < 4:
+    raise ConfigError(f"config.penalty.name={config.penalty.name!r}: a penalty takes (critic, "
+                      "real, fake, keys, **kwargs) and returns per-example values [n]; "
+                      f"{fn.__name__}{inspect.signature(fn)} takes fewer arguments.")
+  kwargs = _kwargs(config.penalty.kwargs)
+  _check_kwargs("config.penalty.kwargs", fn, kwargs, positional=4)
   return functools.partial(fn, **kwargs) if kwargs else fn
+
+
+def check_penalty_output(name: str, penalty_fn: Callable,
+                         image_shape: Tuple[int, int, int]) -> None:
+  """Calls the penalty abstractly on a linear critic; it must return one value per example."""
+  if penalty_fn is penalties.none:
+    return
+  n = 2
+  images = jax.ShapeDtypeStruct((n, *image_shape), jnp.float32)
+  keys = jax.ShapeDtypeStruct((n, *base_key(0).shape), base_key(0).dtype)
+  critic = lambda x: jnp.sum(x.reshape(x.shape[0], -1), axis=1)
+  try:
+    out = jax.eval_shape(lambda r, f, k: penalty_fn(critic, r, f, k), images, images, keys)
+  except (TypeError, ValueError) as e:
+    raise ConfigError(f"config.penalty ({name!r}) fails on images {tuple(images.shape)}: "
+                      f"{e}") from e
+  if getattr(out, "shape", None) != (n,):
+    raise ConfigError(f"config.penalty.name={name!r} must return per-example values of shape "
+                      f"[n] = ({n},); it returned {out!r}.")
 
 
 def _model_builder(config: ml_collections.ConfigDict) -> Tuple[Callable, Dict[str, Any]]:
@@ -91,6 +179,7 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   """Everything that can be checked before data is loaded: numbers, names and kwargs."""
   check_numbers(config)
   get_loss_fn(config)
+  get_penalty_fn(config)
   get_optimizers(config)
   _model_builder(config)
 
@@ -125,14 +214,63 @@ def get_optimizers(config: ml_collections.ConfigDict
                    ) -> Tuple[optax.GradientTransformation, optax.GradientTransformation]:
   """(G optimizer, D optimizer), each from its own config section."""
   out = []
+  # D makes n_critic updates per train step (more with balance repeats; schedules then end
+  # early, which is harmless).
+  updates = {"g_optimizer": config.num_train_steps,
+             "d_optimizer": config.num_train_steps * config.n_critic}
   for player in ("g_optimizer", "d_optimizer"):
     section = config[player]
     try:
-      out.append(state.make_optimizer(section.name, section.learning_rate,
-                                      _kwargs(section.kwargs)))
+      out.append(optimizers.make_optimizer(
+          section.name, section.learning_rate, _kwargs(section.kwargs),
+          schedule=section.schedule, schedule_kwargs=_kwargs(section.schedule_kwargs),
+          total_updates=updates[player], clip_grad_norm=section.clip_grad_norm))
     except ValueError as e:
       raise ConfigError(f"config.{player}: {e}") from e
   return out[0], out[1]
+
+
+def check_feature_matching(config: ml_collections.ConfigDict, pair: models.GanPair,
+                           image_shape: Tuple[int, int, int]) -> None:
+  """With feature matching on, D must expose its features (checked by shape inference)."""
+  if not config.feature_matching.weight > 0:
+    return
+
+  def features():
+    x = jnp.zeros((2, *image_shape))
+    variables = pair.discriminator.init(jax.random.key(0), x, train=False)
+    _, collections = pair.discriminator.apply(variables, x, train=False,
+                                              mutable=[layers.FEATURES_COLLECTION])
+    return layers.find_features(collections[layers.FEATURES_COLLECTION])
+
+  try:
+    jax.eval_shape(features)
+  except (ValueError, KeyError) as e:
+    raise ConfigError(f"config.feature_matching needs a discriminator that exposes features; "
+                      f"config.model.name={config.model.name!r}: {e}") from e
+
+
+def step_spec(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, int],
+              axis_name: Optional[str]) -> steps.StepSpec:
+  """The train step's definition (models, loss, penalty, stabilisers) for this config."""
+  pair = get_models(config, image_shape, axis_name)
+  return steps.StepSpec(
+      generator=pair.generator, discriminator=pair.discriminator,
+      loss_fn=get_loss_fn(config), latent_dim=config.model.latent_dim, axis_name=axis_name,
+      n_critic=config.n_critic, critic_loop=config.critic_loop,
+      penalty_fn=get_penalty_fn(config), penalty_weight=float(config.penalty.weight),
+      d_weight_clip=float(config.d_weight_clip),
+      instance_noise=InstanceNoise(float(config.instance_noise.std),
+                                   int(config.instance_noise.decay_steps)),
+      feature_matching_weight=float(config.feature_matching.weight),
+      feature_matching_only=bool(config.feature_matching.replace_g_loss),
+      historical_weight=float(config.historical_averaging.weight),
+      historical_decay=float(config.historical_averaging.decay),
+      replay=Replay(int(config.replay.buffer_size), float(config.replay.fraction)),
+      ema_decay=float(config.ema.decay),
+      balance=steps.Balance(bool(config.balance.enabled), float(config.balance.skip_below),
+                            float(config.balance.repeat_above),
+                            int(config.balance.max_repeats)))
 
 
 def base_key(seed: int) -> jax.Array:
@@ -153,8 +291,18 @@ def init_states(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, 
   """
   pair = get_models(config, image_shape, axis_name=None)
   check_generator_output(pair, config.model.latent_dim, image_shape)
+  check_feature_matching(config, pair, image_shape)
+  check_penalty_output(config.penalty.name, get_penalty_fn(config), image_shape)
   g_tx, d_tx = get_optimizers(config)
   init_key = jax.random.fold_in(base_key(config.seed), 2**31 - 2)
   g_state, d_state = state.create_states(pair, init_key, config.model.latent_dim,
                                          tuple(image_shape), g_tx, d_tx)
-  return pair, g_state, d_state
+  g_extras, d_extras = {}, {}
+  if config.ema.decay > 0:
+    g_extras[averaging.EMA_PARAMS] = g_state.params
+  if config.historical_averaging.weight > 0:
+    g_extras[averaging.PARAM_AVERAGE] = g_state.params
+    d_extras[averaging.PARAM_AVERAGE] = d_state.params
+  if config.replay.buffer_size > 0:
+    d_extras.update(Replay(config.replay.buffer_size).init(image_shape))
+  return pair, g_state.replace(extras=g_extras), d_state.replace(extras=d_extras)

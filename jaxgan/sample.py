@@ -44,7 +44,7 @@ def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] 
   finally:
     checkpointer.close()
   logging.info("Sampling %d images from %s at step %d.", num_samples, workdir, loaded_step)
-  variables = restored["g"].variables()
+  variables = restored["g"].sampling_variables()
   sample_fn = jax.jit(functools.partial(steps.sample, generator=pair.generator))
   key = jax.random.PRNGKey(seed)
   chunks = []

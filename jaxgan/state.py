@@ -1,7 +1,6 @@
 """The generator's and discriminator's train states and their optimizers."""
 from __future__ import annotations
 
-import inspect
 from typing import Any, Dict, Tuple
 
 import flax
@@ -11,12 +10,7 @@ import optax
 from flax.training import train_state
 
 from jaxgan.models import GanPair
-from jaxgan.registry import Registry
-
-OPTIMIZERS = Registry("optimizer")
-OPTIMIZERS.register("adam")(optax.adam)
-OPTIMIZERS.register("rmsprop")(optax.rmsprop)
-OPTIMIZERS.register("sgd")(optax.sgd)
+from jaxgan.tricks import averaging
 
 
 class GanTrainState(train_state.TrainState):
@@ -24,29 +18,21 @@ class GanTrainState(train_state.TrainState):
 
   Attributes (beyond flax's TrainState):
     model_state: the module's non-parameter collections, e.g. {"batch_stats": ...} for
-      BatchNorm statistics; {} for a module without any.
+      BatchNorm statistics or spectral-norm vectors; {} for a module without any.
+    extras: state of the training tricks that need some (see jaxgan.tricks): e.g.
+      "ema_params" (G's weight average), "param_average" (historical averaging),
+      "replay_buffer"/"replay_filled" (D's experience replay). {} when none is on.
   """
   model_state: flax.core.FrozenDict[str, Any] | Dict[str, Any]
+  extras: Dict[str, Any] = flax.struct.field(default_factory=dict)
 
   def variables(self) -> Dict[str, Any]:
-    """The variables dict that `module.apply` takes."""
+    """The variables dict that `module.apply` takes (the trained parameters)."""
     return {"params": self.params, **self.model_state}
 
-
-def make_optimizer(name: str, learning_rate: float, kwargs: Dict[str, Any]
-                   ) -> optax.GradientTransformation:
-  """Builds the optax optimizer `name` (see OPTIMIZERS) with its own settings.
-
-  Raises:
-    ValueError: a kwarg the optimizer does not take (the message lists the ones it does).
-  """
-  factory = OPTIMIZERS.get(name)
-  accepted = set(inspect.signature(factory).parameters)
-  unknown = sorted(set(kwargs) - accepted)
-  if unknown:
-    raise ValueError(f"Optimizer {name!r} has no setting(s) {unknown}; it accepts "
-                     f"{sorted(accepted - {'learning_rate'})}.")
-  return factory(learning_rate=learning_rate, **kwargs)
+  def sampling_variables(self) -> Dict[str, Any]:
+    """The variables to sample and evaluate with: the EMA weights when kept, else params."""
+    return {"params": self.extras.get(averaging.EMA_PARAMS, self.params), **self.model_state}
 
 
 def init_variables(pair: GanPair, rng: jax.Array, latent_dim: int,

@@ -36,14 +36,8 @@ def pmapped_train_step(config: ml_collections.ConfigDict, image_shape) -> Any:
   Called as `(g_state, d_state, batch, base_key) -> (g_state, d_state, metrics)`, every
   argument with a leading [local_devices] axis.
   """
-  pair = builders.get_models(config, image_shape, axis_name=parallel.AXIS_NAME)
-  loss_fn = builders.get_loss_fn(config)
-  return parallel.pmap(
-      functools.partial(steps.train_step, generator=pair.generator,
-                        discriminator=pair.discriminator, loss_fn=loss_fn,
-                        latent_dim=config.model.latent_dim, n_critic=config.n_critic,
-                        axis_name=parallel.AXIS_NAME),
-      donate_argnums=(0, 1))
+  spec = builders.step_spec(config, image_shape, axis_name=parallel.AXIS_NAME)
+  return parallel.pmap(functools.partial(steps.train_step, spec=spec), donate_argnums=(0, 1))
 
 
 def load_data(config: ml_collections.ConfigDict) -> sources.ImageData:
@@ -124,7 +118,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
 
   def save_samples(g_host) -> None:
     if is_writer:
-      images = np.asarray(sample_fn(g_host.variables(), grid_z))
+      images = np.asarray(sample_fn(g_host.sampling_variables(), grid_z))
       visualize.save_grid(images, os.path.join(workdir, "samples", f"step_{step:07d}.png"),
                           title=f"{config.model.name}, step {step}")
 

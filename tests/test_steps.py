@@ -13,15 +13,11 @@ from tests import helpers
 IMAGE_SHAPE = (8, 8, 1)
 
 
-def _setup(n_critic=2, loss="non_saturating"):
-  config = helpers.tiny_config(n_critic=n_critic)
-  config.loss.name = loss
+def _setup(n_critic=2, **overrides):
+  config = helpers.tiny_config(n_critic=n_critic, **overrides)
   _, g_state, d_state = builders.init_states(config, IMAGE_SHAPE)
-  pair = builders.get_models(config, IMAGE_SHAPE, axis_name=parallel.AXIS_NAME)
-  step_fn = functools.partial(
-      steps.train_step, generator=pair.generator, discriminator=pair.discriminator,
-      loss_fn=builders.get_loss_fn(config), latent_dim=config.model.latent_dim,
-      n_critic=n_critic, axis_name=parallel.AXIS_NAME)
+  spec = builders.step_spec(config, IMAGE_SHAPE, axis_name=parallel.AXIS_NAME)
+  step_fn = functools.partial(steps.train_step, spec=spec)
   return config, g_state, d_state, step_fn
 
 

@@ -41,22 +41,35 @@ def _require_shape(name: str, image_shape, supported: Tuple[int, int, int]) -> N
 
 @MODELS.register("dcgan_tutorial")
 def build_dcgan_tutorial(*, image_shape, latent_dim: int, axis_name: Optional[str],
-                         leaky_relu_slope: float = 0.3, dropout_rate: float = 0.3) -> GanPair:
-  """The TensorFlow tutorial's DCGAN (28x28x1); see `jaxgan.models.dcgan`."""
+                         leaky_relu_slope: float = 0.3, dropout_rate: float = 0.3,
+                         spectral_norm: bool = False, minibatch_stddev_group: int = 0,
+                         minibatch_discrimination: int = 0) -> GanPair:
+  """The TensorFlow tutorial's DCGAN (28x28x1); see `jaxgan.models.dcgan`.
+
+  D's options: spectral_norm (every D layer), minibatch_stddev_group (group size, 0 = off),
+  minibatch_discrimination (number of kernels, 0 = off); see jaxgan.models.minibatch.
+  """
   del latent_dim  # The first Dense layer adapts to any latent size.
   _require_shape("dcgan_tutorial", image_shape, (28, 28, 1))
   return GanPair(
       dcgan.TutorialGenerator(leaky_relu_slope=leaky_relu_slope, axis_name=axis_name),
-      dcgan.TutorialDiscriminator(leaky_relu_slope=leaky_relu_slope,
-                                  dropout_rate=dropout_rate, axis_name=axis_name))
+      dcgan.TutorialDiscriminator(
+          leaky_relu_slope=leaky_relu_slope, dropout_rate=dropout_rate,
+          spectral_norm=spectral_norm, minibatch_stddev_group=minibatch_stddev_group,
+          minibatch_discrimination=minibatch_discrimination, axis_name=axis_name))
 
 
 @MODELS.register("tiny")
 def build_tiny(*, image_shape, latent_dim: int, axis_name: Optional[str],
-               hidden: int = 16, dropout_rate: float = 0.3) -> GanPair:
-  """A few-thousand-parameter pair for tests and smoke runs, any image shape."""
+               hidden: int = 16, dropout_rate: float = 0.3, spectral_norm: bool = False,
+               minibatch_stddev_group: int = 0, minibatch_discrimination: int = 0) -> GanPair:
+  """A few-thousand-parameter pair for tests and smoke runs, any image shape; D's options as
+  dcgan_tutorial's."""
   del latent_dim
   return GanPair(
       tiny.TinyGenerator(image_shape=tuple(image_shape), hidden=hidden, axis_name=axis_name),
       tiny.TinyDiscriminator(hidden=hidden // 2, dropout_rate=dropout_rate,
+                             spectral_norm=spectral_norm,
+                             minibatch_stddev_group=minibatch_stddev_group,
+                             minibatch_discrimination=minibatch_discrimination,
                              axis_name=axis_name))

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 
 from jaxgan.models import layers
 from jaxgan.models.conv_transpose import ConvTranspose
+from jaxgan.models.minibatch import DiscriminatorHead
 
 
 class TutorialGenerator(nn.Module):
@@ -42,16 +43,24 @@ class TutorialGenerator(nn.Module):
 
 
 class TutorialDiscriminator(nn.Module):
-  """Maps images [n, 28, 28, 1] to real/fake logits [n]."""
+  """Maps images [n, 28, 28, 1] to real/fake logits [n].
+
+  The options (all off by default, i.e. the tutorial's D) are the stabilisers of
+  `jaxgan.models.minibatch.DiscriminatorHead` and spectral normalisation of every layer.
+  """
   leaky_relu_slope: float = 0.3
   dropout_rate: float = 0.3
+  spectral_norm: bool = False
+  minibatch_stddev_group: int = 0
+  minibatch_discrimination: int = 0
   axis_name: Optional[str] = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
     for features in (64, 128):
-      x = nn.Conv(features, (5, 5), strides=(2, 2), padding="SAME")(x)
+      conv = nn.Conv(features, (5, 5), strides=(2, 2), padding="SAME")
+      x = layers.maybe_spectral_norm(conv, self.spectral_norm, x, train)
       x = nn.leaky_relu(x, self.leaky_relu_slope)
       x = layers.ExampleDropout(self.dropout_rate, self.axis_name)(x, deterministic=not train)
-    x = x.reshape(x.shape[0], -1)
-    return nn.Dense(1)(x)[:, 0]
+    return DiscriminatorHead(self.spectral_norm, self.minibatch_stddev_group,
+                             self.minibatch_discrimination, self.axis_name)(x, train)

@@ -59,3 +59,44 @@ def batch_norm(train: bool, axis_name: Optional[str], name: Optional[str] = None
   """
   return nn.BatchNorm(use_running_average=not train, momentum=momentum, epsilon=epsilon,
                       axis_name=axis_name if train else None, name=name)
+
+
+FEATURES_COLLECTION, FEATURES_NAME = "intermediates", "features"
+
+
+def expose_features(module: nn.Module, features: jax.Array) -> None:
+  """Records a discriminator's penultimate features [n, ...] for feature matching.
+
+  The train step reads them by applying D with mutable=["intermediates"]; a D that never calls
+  this cannot be used with config.feature_matching (checked at start-up).
+  """
+  module.sow(FEATURES_COLLECTION, FEATURES_NAME, features)
+
+
+def maybe_spectral_norm(layer: nn.Module, enabled: bool, x: jax.Array, train: bool
+                        ) -> jax.Array:
+  """Applies `layer` to x, with its kernel spectrally normalised when `enabled`.
+
+  Spectral normalisation (Miyato et al., 2018) divides the kernel by an estimate of its largest
+  singular value from one power iteration per training call; the power-iteration vector u is
+  state in the "batch_stats" collection, so it lives in D's TrainState.model_state, is saved
+  in checkpoints and is advanced only in D's own updates (train=True).
+  """
+  if not enabled:
+    return layer(x)
+  return nn.SpectralNorm(layer)(x, update_stats=train)
+
+
+def find_features(intermediates) -> jax.Array:
+  """The features a D exposed with `expose_features`, from its "intermediates" collection.
+
+  Raises:
+    ValueError: the discriminator exposes none, or more than one.
+  """
+  found = [leaf for path, leaf in jax.tree_util.tree_flatten_with_path(
+      intermediates, is_leaf=lambda x: isinstance(x, tuple))[0]
+           if FEATURES_NAME in jax.tree_util.keystr(path)]
+  if len(found) != 1:
+    raise ValueError(f"the discriminator exposes {len(found)} feature layers (expected 1: call "
+                     "jaxgan.models.layers.expose_features once in its __call__).")
+  return found[0][0]

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan.models import layers
+from jaxgan.models.minibatch import DiscriminatorHead
 
 
 class TinyGenerator(nn.Module):
@@ -35,11 +36,15 @@ class TinyDiscriminator(nn.Module):
   """Images [n, H, W, C] -> logits [n]."""
   hidden: int = 8
   dropout_rate: float = 0.3
+  spectral_norm: bool = False
+  minibatch_stddev_group: int = 0
+  minibatch_discrimination: int = 0
   axis_name: Optional[str] = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
-    x = nn.Conv(self.hidden, (3, 3), strides=(2, 2))(x)
-    x = nn.leaky_relu(x, 0.2)
+    conv = nn.Conv(self.hidden, (3, 3), strides=(2, 2))
+    x = nn.leaky_relu(layers.maybe_spectral_norm(conv, self.spectral_norm, x, train), 0.2)
     x = layers.ExampleDropout(self.dropout_rate, self.axis_name)(x, deterministic=not train)
-    return nn.Dense(1)(x.reshape(x.shape[0], -1))[:, 0]
+    return DiscriminatorHead(self.spectral_norm, self.minibatch_stddev_group,
+                             self.minibatch_discrimination, self.axis_name)(x, train)

@@ -1,0 +1,94 @@
+"""Trains every MNIST recipe for the same number of steps and shows their samples side by side.
+
+  python experiments/recipes/compare.py --data_dir=../shared/data/mnist --steps=1000 \
+      --workroot=/tmp/recipes
+
+Each recipe runs as `python -m jaxgan.main` (offline, MNIST test split) in its own workdir;
+its wall time is recorded. Then 64 samples per recipe, from one fixed latent batch, are drawn
+from each final checkpoint with jaxgan.sample and tiled into recipes_step{steps}.png next to
+this script, with timings.md. `--compose_only` redraws the figure from existing workdirs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+RECIPES = ["dcgan", "course_tips", "lsgan", "hinge_sn", "wgan_gp", "wgan"]
+
+
+def train(recipe: str, workdir: str, data_dir: str, steps: int) -> float:
+  """Runs the recipe's training; returns its wall time in seconds (or the recorded one)."""
+  timing = os.path.join(workdir, "wall_seconds.json")
+  if os.path.exists(timing):
+    with open(timing) as f:
+      return json.load(f)["seconds"]
+  start = time.time()
+  subprocess.run([sys.executable, "-m", "jaxgan.main", f"--config=configs/{recipe}.py",
+                  f"--workdir={workdir}", f"--config.dataset.local_dir={data_dir}",
+                  "--config.dataset.split=test", f"--config.num_train_steps={steps}",
+                  f"--config.checkpoint_every_steps={steps}",
+                  f"--config.sample_every_steps={max(steps // 4, 1)}"],
+                 cwd=ROOT, check=True)
+  seconds = time.time() - start
+  with open(timing, "w") as f:
+    json.dump({"seconds": seconds, "steps": steps}, f)
+  return seconds
+
+
+def compose(recipes, workroot: str, steps: int, seconds) -> str:
+  from jaxgan import sample, visualize
+  fig, axes = plt.subplots(1, len(recipes), figsize=(3.2 * len(recipes), 3.8))
+  for ax, recipe in zip(axes, recipes):
+    images = sample.generate(os.path.join(workroot, recipe), 64, seed=0)
+    ax.imshow(visualize.tile(images)[..., 0], cmap="gray", vmin=0, vmax=255)
+    ax.set_title(f"{recipe}\n{seconds[recipe] / 60:.1f} min", fontsize=11)
+    ax.axis("off")
+  fig.suptitle(f"jaxgan recipes on MNIST (test split), {steps} generator steps, batch 64, "
+               "2-core CPU", fontsize=12)
+  fig.tight_layout()
+  path = os.path.join(HERE, f"recipes_step{steps}.png")
+  fig.savefig(path, dpi=90)
+  plt.close(fig)
+  return path
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--data_dir", default=os.path.join(ROOT, "..", "shared", "data", "mnist"))
+  parser.add_argument("--steps", type=int, default=1000)
+  parser.add_argument("--workroot", default="/tmp/jaxgan_recipes")
+  parser.add_argument("--recipes", default=",".join(RECIPES))
+  parser.add_argument("--compose_only", action="store_true")
+  args = parser.parse_args()
+  recipes = args.recipes.split(",")
+  seconds = {}
+  for recipe in recipes:
+    workdir = os.path.join(args.workroot, recipe)
+    if args.compose_only:
+      with open(os.path.join(workdir, "wall_seconds.json")) as f:
+        seconds[recipe] = json.load(f)["seconds"]
+    else:
+      seconds[recipe] = train(recipe, workdir, os.path.abspath(args.data_dir), args.steps)
+  sys.path.insert(0, ROOT)
+  path = compose(recipes, args.workroot, args.steps, seconds)
+  lines = ["| recipe | steps | wall time (min) |", "|---|---|---|"]
+  lines += [f"| {r} | {args.steps} | {seconds[r] / 60:.1f} |" for r in recipes]
+  with open(os.path.join(HERE, f"timings_step{args.steps}.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+  print("\n".join(lines))
+  print("Wrote", path)
+
+
+if __name__ == "__main__":
+  main()

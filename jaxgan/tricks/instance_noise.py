@@ -1,0 +1,47 @@
+"""Instance noise (Sonderby et al., 2017; Arjovsky & Bottou, 2017): blur both distributions.
+
+Gaussian noise of standard deviation sigma(step) is added to every image D sees (real and
+fake, in D's and in G's update), so the two distributions overlap and D's gradients stay
+informative early on. sigma decays linearly to zero, as the authors anneal it.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+
+from jaxgan.models import layers
+
+
+@dataclasses.dataclass(frozen=True)
+class InstanceNoise:
+  """sigma(step) = std * max(0, 1 - step / decay_steps); constant std when decay_steps == 0.
+
+  Attributes:
+    std: the initial standard deviation, in the model's pixel units ([-1, 1] images).
+    decay_steps: train steps over which sigma falls linearly to 0 (0: never decays).
+  """
+  std: float = 0.0
+  decay_steps: int = 0
+
+  @property
+  def enabled(self) -> bool:
+    return self.std > 0
+
+  def std_at(self, step: jax.Array) -> jax.Array:
+    """sigma at train step `step` (a scalar, traced or not)."""
+    if self.decay_steps == 0:
+      return jnp.float32(self.std)
+    remaining = 1.0 - jnp.asarray(step, jnp.float32) / self.decay_steps
+    return self.std * jnp.clip(remaining, 0.0, 1.0)
+
+  def add(self, images: jax.Array, key: jax.Array, step: jax.Array,
+          axis_name: Optional[str]) -> jax.Array:
+    """images [n, H, W, C] + sigma(step) * N(0, 1), each row's noise from its global index."""
+    if not self.enabled:
+      return images
+    keys = layers.per_example_keys(key, images.shape[0], axis_name)
+    noise = jax.vmap(lambda k: jax.random.normal(k, images.shape[1:], images.dtype))(keys)
+    return images + self.std_at(step).astype(images.dtype) * noise

@@ -1,0 +1,68 @@
+"""Experience replay for D (Shrivastava et al., 2017, section 2.3): a buffer of past fakes.
+
+Each D update shows D a batch in which a `fraction` of the fakes (chosen per example) are
+drawn from a buffer of earlier generators' fakes, so D keeps penalising modes G has left and
+G cannot cycle between them. The fresh fakes are then written into the buffer: in order until
+it is full, afterwards over randomly chosen distinct slots, so old fakes survive for a while.
+
+The buffer lives in D's `extras` ([size, H, W, C] and a fill count) and is identical on every
+device: each device writes the whole global batch's fakes (all-gathered), and every draw is
+keyed by the example's global index, so replay behaves the same on any device layout.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, Optional, Tuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from jaxgan.models import layers
+
+BUFFER, FILLED = "replay_buffer", "replay_filled"
+
+
+@dataclasses.dataclass(frozen=True)
+class Replay:
+  """Attributes: size: buffer capacity in images (0: off); fraction: share of D's fakes
+  replaced by buffer images, in [0, 1]."""
+  size: int = 0
+  fraction: float = 0.5
+
+  @property
+  def enabled(self) -> bool:
+    return self.size > 0
+
+  def init(self, image_shape) -> Dict[str, jax.Array]:
+    """An empty buffer."""
+    return {BUFFER: jnp.zeros((self.size, *image_shape), jnp.float32),
+            FILLED: jnp.zeros((), jnp.int32)}
+
+  def mix(self, extras: Dict[str, jax.Array], fake: jax.Array, key: jax.Array,
+          axis_name: Optional[str]) -> jax.Array:
+    """fake [n, H, W, C] with about `fraction` of its rows replaced by buffer images."""
+    filled = extras[FILLED]
+    keys = layers.per_example_keys(key, fake.shape[0], axis_name)
+    use = jax.vmap(lambda k: jax.random.bernoulli(jax.random.fold_in(k, 0), self.fraction))(keys)
+    index = jax.vmap(lambda k: jax.random.randint(jax.random.fold_in(k, 1), (), 0,
+                                                  jnp.maximum(filled, 1)))(keys)
+    use = jnp.logical_and(use, filled > 0)
+    stored = extras[BUFFER][index].astype(fake.dtype)
+    return jnp.where(use.reshape(-1, *([1] * (fake.ndim - 1))), stored, fake)
+
+  def push(self, extras: Dict[str, jax.Array], fake: jax.Array, key: jax.Array,
+           axis_name: Optional[str]) -> Tuple[Dict[str, jax.Array], jax.Array]:
+    """Writes the global batch's fresh fakes into the buffer; returns (extras, fill count)."""
+    everything = lax.all_gather(fake, axis_name, tiled=True) if axis_name else fake
+    count = everything.shape[0]
+    if count > self.size:
+      raise ValueError(f"config.replay.buffer_size={self.size} is smaller than the global "
+                       f"batch ({count}); it must hold at least one batch.")
+    filled = extras[FILLED]
+    in_order = (filled + jnp.arange(count)) % self.size
+    at_random = jax.random.permutation(key, self.size)[:count]
+    slots = jnp.where(filled < self.size, in_order, at_random)
+    buffer = extras[BUFFER].at[slots].set(everything.astype(jnp.float32))
+    new_filled = jnp.minimum(filled + count, self.size)
+    return {**extras, BUFFER: buffer, FILLED: new_filled}, new_filled
