@@ -22,8 +22,10 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
+
+from jaxgan import config_overrides
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/dcgan.py", "Config to benchmark.",
@@ -165,4 +167,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  config_overrides.run(main)

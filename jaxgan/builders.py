@@ -241,7 +241,7 @@ def check_feature_matching(config: ml_collections.ConfigDict, pair: models.GanPa
     variables = pair.discriminator.init(jax.random.key(0), x, train=False)
     _, collections = pair.discriminator.apply(variables, x, train=False,
                                               mutable=[layers.FEATURES_COLLECTION])
-    return layers.find_features(collections[layers.FEATURES_COLLECTION])
+    return layers.find_features(collections.get(layers.FEATURES_COLLECTION, {}))
 
   try:
     jax.eval_shape(features)

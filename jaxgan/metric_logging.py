@@ -13,7 +13,9 @@ from absl import logging
 
 # The metrics shown on the progress line, with short labels; all go to the files.
 _HEADLINE = (("d_loss", "d_loss"), ("g_loss", "g_loss"), ("d_real_prob", "D(x)"),
-             ("d_fake_prob", "D(G(z))"))
+             ("d_fake_prob", "D(G(z))"), ("d_wasserstein_estimate", "W"),
+             ("d_penalty", "penalty"), ("g_feature_matching", "FM"),
+             ("d_updates", "D updates"))
 
 
 def _format_seconds(seconds: float) -> str:

@@ -126,7 +126,7 @@ def _apply_with_features(module: nn.Module, state: GanTrainState, params: Any, x
   collections = dict(collections)
   features = None
   if capture:
-    features = layers.find_features(collections.pop(layers.FEATURES_COLLECTION))
+    features = layers.find_features(collections.pop(layers.FEATURES_COLLECTION, {}))
   return out, collections, features
 
 

@@ -46,11 +46,20 @@ def save_grid(images: np.ndarray, path: str, title: str = "") -> None:
   plt.close(fig)
 
 
+# Metrics that only some games log (losses' aux, penalties, stabilisers): a fourth panel.
+GAME_METRICS = ("d_wasserstein_estimate", "d_penalty", "g_feature_matching", "d_historical",
+                "g_historical", "d_updates", "instance_noise_std")
+
+
 def save_curves(records: List[Dict[str, float]], path: str,
                 panels: Sequence[Sequence[str]] = (("d_loss", "g_loss"),
                                                    ("d_real_prob", "d_fake_prob"),
                                                    ("d_grad_norm", "g_grad_norm"))) -> None:
-  """Plots metric curves against step, one panel per group of metric names."""
+  """Plots metric curves against step, one panel per group of metric names, plus a panel of
+  the GAME_METRICS the records contain (the Wasserstein estimate, penalty, ...)."""
+  present = [name for name in GAME_METRICS if any(name in r for r in records)]
+  if present:
+    panels = (*panels, present)
   fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5))
   steps = [r["step"] for r in records]
   for ax, names in zip(np.atleast_1d(axes), panels):

@@ -26,8 +26,8 @@ def _global_batches(num_steps, n_critic, batch=8, seed=0):
   return rng.uniform(-1, 1, (num_steps, n_critic, batch, *IMAGE_SHAPE)).astype(np.float32)
 
 
-def _run(num_devices, num_steps=3, n_critic=2):
-  config, g_state, d_state, step_fn = _setup(n_critic)
+def _run(num_devices, num_steps=3, n_critic=2, **overrides):
+  config, g_state, d_state, step_fn = _setup(n_critic, **overrides)
   devices = jax.devices()[:num_devices]
   p_step = jax.pmap(step_fn, axis_name=parallel.AXIS_NAME, devices=devices)
   stack = lambda tree: jax.tree.map(lambda x: np.stack([np.asarray(x)] * num_devices), tree)
@@ -71,6 +71,90 @@ def test_same_result_on_1_2_and_4_devices(num_devices):
   for a, b in zip(m1, mn):
     for name in ("d_loss", "g_loss", "d_real_prob", "d_fake_prob"):
       np.testing.assert_allclose(a[name], b[name], rtol=2e-5, atol=2e-6)
+
+
+# Every stabiliser at once (values chosen so that each is active in a 3-step run).
+EVERYTHING = {
+    "loss.name": "relativistic_average", "penalty.name": "wgan_gp", "penalty.weight": 1.0,
+    "instance_noise.std": 0.1, "instance_noise.decay_steps": 10,
+    "feature_matching.weight": 1.0, "historical_averaging.weight": 0.01,
+    "replay.buffer_size": 16, "ema.decay": 0.9, "d_weight_clip": 0.5,
+    "model.kwargs.spectral_norm": True, "model.kwargs.minibatch_discrimination": 4,
+    "model.kwargs.minibatch_stddev_group": 2, "balance.enabled": True,
+    "balance.skip_below": -1.0, "balance.repeat_above": 0.5, "balance.max_repeats": 1,
+    "g_optimizer.clip_grad_norm": 1.0, "d_optimizer.schedule": "linear",
+    # RaGAN is invariant to a shift of all logits, so D's output bias has an exactly zero
+    # gradient; Adam (eps 1e-8) would blow its float noise up to lr-sized, layout-dependent
+    # steps. A larger eps keeps such zero-in-exact-arithmetic gradients at ~0.
+    "g_optimizer.kwargs.eps": 1e-3, "d_optimizer.kwargs.eps": 1e-3,
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _run_everything(num_devices):
+  return _run(num_devices=num_devices, **EVERYTHING)
+
+
+def _assert_states_close(a, b):
+  a, b = flax.serialization.to_state_dict(a), flax.serialization.to_state_dict(b)
+  jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-4, atol=2e-5), a, b)
+
+
+@pytest.mark.parametrize("num_devices", [2, 4])
+def test_every_stabiliser_same_on_1_2_and_4_devices(num_devices):
+  (g1, d1), m1, _ = _run_everything(1)
+  (gn, dn), mn, _ = _run_everything(num_devices)
+  _assert_states_close(g1, gn)
+  _assert_states_close(d1, dn)
+  for name in ("d_loss", "g_loss", "d_penalty", "g_feature_matching", "d_historical",
+               "d_updates", "replay_filled", "instance_noise_std"):
+    np.testing.assert_allclose([m[name] for m in m1], [m[name] for m in mn], rtol=2e-5,
+                               atol=2e-6, err_msg=name)
+  assert m1[-1]["all_finite"] == 1.0
+  assert m1[0]["d_updates"] == 3.0  # 2 critic updates + 1 balance repeat (RaGAN d ~ 1.4).
+  assert m1[-1]["replay_filled"] == 16.0
+
+
+def test_scan_critic_loop_equals_unrolled():
+  (g1, d1), m1, _ = _run(num_devices=1, num_steps=2, n_critic=3)
+  (g2, d2), m2, _ = _run(num_devices=1, num_steps=2, n_critic=3, critic_loop="scan")
+  _assert_states_close(g1, g2)
+  _assert_states_close(d1, d2)
+  np.testing.assert_allclose(m1[-1]["d_loss"], m2[-1]["d_loss"], rtol=1e-5)
+
+
+def test_weight_clipping_bounds_d_and_nothing_else():
+  (g, d), _, _ = _run(num_devices=1, num_steps=1, d_weight_clip=0.01,
+                      **{"loss.name": "wasserstein"})
+  assert max(float(np.abs(x).max()) for x in jax.tree.leaves(d.params)) <= 0.01
+  assert max(float(np.abs(x).max()) for x in jax.tree.leaves(g.params)) > 0.01
+
+
+def test_balance_skips_and_repeats_d_updates():
+  (_, d), m, (_, d0) = _run(num_devices=1, num_steps=1, **{
+      "balance.enabled": True, "balance.skip_below": 100.0, "balance.repeat_above": 200.0})
+  assert m[0]["d_updates"] == 0.0 and int(d.step) == 0
+  _assert_states_close(d.params, d0.params)
+  (_, d), m, _ = _run(num_devices=1, num_steps=1, **{
+      "balance.enabled": True, "balance.skip_below": -200.0, "balance.repeat_above": -100.0,
+      "balance.max_repeats": 2})
+  assert m[0]["d_updates"] == 4.0 and int(d.step) == 4  # n_critic 2 + 2 repeats.
+
+
+def test_ema_and_historical_average_follow_their_recursions():
+  (g, _), _, (g0, _) = _run(num_devices=1, num_steps=1, **{
+      "ema.decay": 0.999, "historical_averaging.weight": 0.1})
+  decay = min(0.999, 2 / 11)  # After G's first update (t = 1).
+  expected_ema = jax.tree.map(lambda a, b: decay * a + (1 - decay) * b, g0.params, g.params)
+  _assert_states_close(g.extras["ema_params"], expected_ema)
+  expected_avg = jax.tree.map(lambda a, b: (a + b) / 2, g0.params, g.params)
+  _assert_states_close(g.extras["param_average"], expected_avg)
+
+
+def test_feature_matching_can_replace_g_loss():
+  _, m, _ = _run(num_devices=1, num_steps=1, **{
+      "feature_matching.weight": 2.0, "feature_matching.replace_g_loss": True})
+  assert m[0]["g_feature_matching"] > 0 and m[0]["all_finite"] == 1.0
 
 
 def test_non_finite_is_reported():

@@ -55,6 +55,25 @@ def test_outputs_and_resume_equals_uninterrupted(tmp_path, mnist_dir):
   assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["3", "4", "6"]
 
 
+def test_resume_with_stateful_stabilisers_equals_uninterrupted(tmp_path, mnist_dir):
+  """EMA, historical averages, the replay buffer and spectral-norm vectors are checkpointed."""
+  extras = {"ema.decay": 0.99, "historical_averaging.weight": 0.01, "replay.buffer_size": 24,
+            "model.kwargs.spectral_norm": True, "instance_noise.std": 0.1,
+            "instance_noise.decay_steps": 4}
+  config = helpers.tiny_config(mnist_dir, num_train_steps=4, **extras)
+  straight = train.train_and_evaluate(config, str(tmp_path / "straight"))
+  workdir = str(tmp_path / "resumed")
+  train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=2, **extras), workdir)
+  resumed = train.train_and_evaluate(config, workdir)
+  _assert_trees_equal(_state_dict(straight), _state_dict(resumed))
+  assert set(resumed["g_state"].extras) == {"ema_params", "param_average"}
+  assert int(resumed["d_state"].extras["replay_filled"]) == 24
+  # Turning a stabiliser off changes the state layout: refused, with the difference named.
+  with pytest.raises(checkpointing.IncompatibleCheckpointError, match="ema_params"):
+    train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=6, **{
+        **extras, "ema.decay": 0.0}), workdir)
+
+
 def test_incompatible_checkpoint_is_refused_and_kept(tmp_path, mnist_dir):
   workdir = str(tmp_path / "w")
   train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=2), workdir)
@@ -126,9 +145,16 @@ def test_cli_train_then_sample(tmp_path, mnist_dir):
                   f"--config.dataset.local_dir={mnist_dir}", "--config.dataset.split=test",
                   "--config.model.name=tiny", "--config.model.latent_dim=8",
                   "--config.batch_size=8", "--config.num_train_steps=3",
-                  "--config.log_every_steps=1", "--config.num_grid_samples=4"], tmp_path)
+                  "--config.log_every_steps=1", "--config.num_grid_samples=4",
+                  # New keys of the open kwargs sections work from the command line too.
+                  "--config.loss.kwargs.real_label=0.9", "--config.ema.decay=0.9",
+                  "--config.model.kwargs.spectral_norm=true"], tmp_path)
   assert out.returncode == 0, out.stderr[-3000:]
   assert "step 3/3" in out.stderr
+  with open(os.path.join(workdir, "config.json")) as f:
+    saved = json.load(f)
+  assert saved["loss"]["kwargs"] == {"real_label": 0.9}
+  assert saved["model"]["kwargs"] == {"spectral_norm": True}
   assert os.listdir(os.path.join(workdir, "samples")) == ["step_0000003.png"]
   assert os.listdir(os.path.join(workdir, "checkpoints")) == ["3"]
 
