@@ -61,7 +61,7 @@ class StepSpec:
     generator, discriminator: the Flax modules (with `axis_name` set inside pmap).
     loss_fn: (real_logits [N], fake_logits [N]) -> GanLoss (see jaxgan.losses).
     latent_dim: size of z.
-    axis_name: the pmap axis, or None outside pmap.
+    axis_name: the pmap axis name (train_step runs inside pmap).
     n_critic: D updates per G update; critic_loop: "unroll" (Python loop, fastest on CPU) or
       "scan" (lax.scan: compile time independent of n_critic).
     penalty_fn, penalty_weight: a jaxgan.penalties function and its lambda.
@@ -170,6 +170,8 @@ def d_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array, ke
     extras, filled = spec.replay.push(extras, fresh, jax.random.fold_in(key, _REPLAY_SLOTS),
                                       axis)
     metrics["replay_filled"] = filled.astype(jnp.float32)
+  # What a skipped update (balance) keeps: the old state with the buffer's fresh fakes.
+  skipped = d_state.replace(extras=dict(extras))
   real_in = spec.instance_noise.add(real, jax.random.fold_in(key, _INSTANCE_NOISE_REAL), step,
                                     axis)
   fake_in = spec.instance_noise.add(fake, jax.random.fold_in(key, _INSTANCE_NOISE_FAKE), step,
@@ -220,8 +222,7 @@ def d_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array, ke
   metrics["d_grad_norm"] = optax.tree.norm(grads)
   if spec.balance.enabled:
     skip = metrics["d_loss"] < spec.balance.skip_below
-    # A skipped update still records its fresh fakes in the replay buffer.
-    updated = _select(skip, d_state.replace(extras=updated.extras), updated)
+    updated = _select(skip, skipped, updated)
     metrics["d_skipped"] = skip.astype(jnp.float32)
   return updated, metrics
 
