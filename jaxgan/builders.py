@@ -65,12 +65,12 @@ def check_numbers(config: ml_collections.ConfigDict) -> None:
     value = _field(config, field)
     if not value >= 0:
       raise ConfigError(f"config.{field} must be >= 0; got {value!r}.")
-  unit = {"replay.fraction": (0, 1), "ema.decay": (0, 1 - 1e-12),
-          "historical_averaging.decay": (0, 1 - 1e-12)}
-  for field, (low, high) in unit.items():
+  fractions = {"replay.fraction": "[0, 1]", "ema.decay": "[0, 1)",
+               "historical_averaging.decay": "[0, 1)"}
+  for field, interval in fractions.items():
     value = _field(config, field)
-    if not low <= value <= high:
-      raise ConfigError(f"config.{field} must be in [0, 1); got {value!r}.")
+    if not (0 <= value <= 1 if interval == "[0, 1]" else 0 <= value < 1):
+      raise ConfigError(f"config.{field} must be in {interval}; got {value!r}.")
   for player in ("g_optimizer", "d_optimizer"):
     lr = config[player].learning_rate
     if not lr > 0:
