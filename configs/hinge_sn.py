@@ -1,8 +1,10 @@
 """Hinge loss with a spectrally normalised discriminator on MNIST (Miyato et al., 2018).
 
 The tutorial DCGAN pair with spectral normalisation on every D layer (one power iteration per
-D call; the vectors are D state saved in checkpoints) and no dropout, hinge loss, Adam(2e-4,
-beta1 0.5, beta2 0.999), one D update per G update (the SNGAN paper's setting "C" family).
+D call; the vectors are D state saved in checkpoints) and no dropout, hinge loss, one D update
+per G update, and two timescales as SAGAN/BigGAN train hinge + SN (Zhang et al., 2019):
+Adam(beta1=0, beta2=0.9) with G at 1e-4 and D at 4e-4. (With the tutorial's Adam(2e-4, 0.5)
+for both, samples after 1000 steps were speckled: D, weakened by SN, needs the faster rate.)
 
 Run (offline):
   python -m jaxgan.main --config=configs/hinge_sn.py --workdir=/tmp/hinge_sn \
@@ -24,4 +26,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.kwargs.dropout_rate = 0.0
   config.model.kwargs.spectral_norm = True
   config.loss.name = "hinge"
+  config.g_optimizer.learning_rate = 1e-4
+  config.d_optimizer.learning_rate = 4e-4
+  for player in (config.g_optimizer, config.d_optimizer):
+    player.kwargs = ml_collections.ConfigDict({"b1": 0.0, "b2": 0.9})
   return config
