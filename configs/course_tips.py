@@ -10,15 +10,18 @@ Run (offline):
   python -m jaxgan.main --config=configs/course_tips.py --workdir=/tmp/course_tips \
       --config.dataset.local_dir=../shared/data/mnist --config.dataset.split=test
 
-What to expect: see RESULTS. With smoothing, D(x) saturates near 0.9 at most, never 1.
+What to expect (measured 2026-11-23, 2-core CPU, offline test split, jax 0.10.2):
+  2000 steps in ~7 minutes on an idle machine (5.0 steps/s; 10.4 min measured while other
+  jobs shared the CPU). Samples at step 2000 (experiments/recipes/recipes_step2000.png) are
+  mostly recognisable digits of most classes, of about the dcgan recipe's quality at the same
+  step (one run each: too little to say the tips help on MNIST); d_loss ~1.2, D(x) ~0.5 (it cannot exceed ~0.9 with the smoothed target),
+  D(G(z)) ~0.37. curves.png has a fourth panel with the noise schedule.
+  Note: decay_steps is fixed at 3000 when the recipe is built; with --config.num_train_steps=N
+  also pass --config.instance_noise.decay_steps=N.
 """
 import ml_collections
 
 from configs import dcgan
-
-RESULTS = """
-  2-core CPU, offline test split: see experiments/recipes.
-"""
 
 
 def get_config() -> ml_collections.ConfigDict:

@@ -10,15 +10,15 @@ Run (offline):
   python -m jaxgan.main --config=configs/hinge_sn.py --workdir=/tmp/hinge_sn \
       --config.dataset.local_dir=../shared/data/mnist --config.dataset.split=test
 
-What to expect: see RESULTS.
+What to expect (measured 2026-11-23, 2-core CPU, offline test split, jax 0.10.2):
+  2000 steps in ~7 minutes on an idle machine (5.3 steps/s; 9.2 min measured while other
+  jobs shared the CPU). Samples at step 2000 (experiments/recipes/recipes_step2000.png): clean
+  single strokes, most digits recognisable (0, 3, 5, 7, 8, 9 clearly); d_loss ~1.6 (2 would
+  mean D cannot tell), D's raw outputs ~0.2 on reals and ~-0.2 on fakes.
 """
 import ml_collections
 
 from configs import dcgan
-
-RESULTS = """
-  2-core CPU, offline test split: see experiments/recipes.
-"""
 
 
 def get_config() -> ml_collections.ConfigDict:

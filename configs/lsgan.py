@@ -7,16 +7,16 @@ Run (offline):
   python -m jaxgan.main --config=configs/lsgan.py --workdir=/tmp/lsgan \
       --config.dataset.local_dir=../shared/data/mnist --config.dataset.split=test
 
-What to expect: see RESULTS. d_loss ~0.2-0.4 and D's outputs on reals/fakes near 0.6/0.4
-when the game is balanced.
+What to expect (measured 2026-11-23, 2-core CPU, offline test split, jax 0.10.2):
+  2000 steps in ~7 minutes on an idle machine (4.8 steps/s; 8.3 min measured while other
+  jobs shared the CPU). Samples at step 2000 (experiments/recipes/recipes_step2000.png): digit
+  strokes everywhere and many recognisable digits (1, 7, 8, 6, 9), more malformed ones than the
+  BCE recipes at the same step; d_loss ~0.2, g_loss ~0.22 (the balanced game's values are
+  0.25 / 0.125 in the 0-1 coding, so D is ahead).
 """
 import ml_collections
 
 from configs import dcgan
-
-RESULTS = """
-  2-core CPU, offline test split: see experiments/recipes.
-"""
 
 
 def get_config() -> ml_collections.ConfigDict:

@@ -54,16 +54,21 @@ def train(recipe: str, workdir: str, data_dir: str, steps: int) -> float:
 
 
 def compose(recipes, workroot: str, steps: int, seconds) -> str:
+  """Samples every recipe's checkpoint at `steps` (one latent batch) into one figure."""
   from jaxgan import sample, visualize
-  fig, axes = plt.subplots(1, len(recipes), figsize=(3.2 * len(recipes), 3.8))
-  for ax, recipe in zip(axes, recipes):
-    images = sample.generate(os.path.join(workroot, recipe), 64, seed=0)
-    ax.imshow(visualize.tile(images)[..., 0], cmap="gray", vmin=0, vmax=255)
-    ax.set_title(f"{recipe}\n{seconds[recipe] / 60:.1f} min", fontsize=11)
+  columns = min(3, len(recipes))
+  rows = -(-len(recipes) // columns)
+  fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.9 * rows + 0.5),
+                           squeeze=False)
+  for ax in axes.flat:
     ax.axis("off")
-  fig.suptitle(f"jaxgan recipes on MNIST (test split), {steps} generator steps, batch 64, "
-               "2-core CPU", fontsize=12)
-  fig.tight_layout()
+  for ax, recipe in zip(axes.flat, recipes):
+    images = sample.generate(os.path.join(workroot, recipe), 64, seed=0, step=steps)
+    ax.imshow(visualize.tile(images)[..., 0], cmap="gray", vmin=0, vmax=255)
+    ax.set_title(f"{recipe} ({seconds[recipe] / 60:.1f} min)", fontsize=12)
+  fig.suptitle(f"jaxgan recipes on MNIST (test split): {steps} generator steps, batch 64, "
+               "2-core CPU", fontsize=13)
+  fig.tight_layout(rect=(0, 0, 1, 0.96))
   path = os.path.join(HERE, f"recipes_step{steps}.png")
   fig.savefig(path, dpi=90)
   plt.close(fig)
@@ -77,14 +82,21 @@ def main() -> None:
   parser.add_argument("--workroot", default="/tmp/jaxgan_recipes")
   parser.add_argument("--recipes", default=",".join(RECIPES))
   parser.add_argument("--compose_only", action="store_true")
+  parser.add_argument("--minutes", default="",
+                      help="With --compose_only: recipe=minutes,... to label the figure with "
+                           "(default: the workdirs' recorded times).")
   args = parser.parse_args()
   recipes = args.recipes.split(",")
   seconds = {}
   for recipe in recipes:
     workdir = os.path.join(args.workroot, recipe)
     if args.compose_only:
-      with open(os.path.join(workdir, "wall_seconds.json")) as f:
-        seconds[recipe] = json.load(f)["seconds"]
+      given = dict(item.split("=") for item in args.minutes.split(",") if item)
+      if recipe in given:
+        seconds[recipe] = float(given[recipe]) * 60
+      else:
+        with open(os.path.join(workdir, "wall_seconds.json")) as f:
+          seconds[recipe] = json.load(f)["seconds"]
     else:
       seconds[recipe] = train(recipe, workdir, os.path.abspath(args.data_dir), args.steps)
   sys.path.insert(0, ROOT)
