@@ -89,23 +89,44 @@ def check_numbers(config: ml_collections.ConfigDict) -> None:
                       "config.feature_matching.weight > 0 (it would leave G no loss).")
 
 
+def _bound_function(section: str, registry, positional: int, contract: str) -> Callable:
+  """Resolves config.<section>.name in `registry` and binds config.<section>.kwargs.
+
+  Args:
+    section: "loss" or "penalty".
+    positional: how many positional arguments the function must take before its kwargs.
+    contract: the calling convention, for the error message.
+  """
+  def _get(config: ml_collections.ConfigDict) -> Callable:
+    name = config[section].name
+    try:
+      fn = registry.get(name)
+    except ValueError as e:
+      raise ConfigError(f"config.{section}.name: {e}") from e
+    if not callable(fn):
+      raise ConfigError(f"config.{section}.name={name!r} is not a function.")
+    params = [p for p in inspect.signature(fn).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(params) < positional:
+      raise ConfigError(f"config.{section}.name={name!r}: {contract}; "
+                        f"{fn.__name__}{inspect.signature(fn)} takes fewer arguments.")
+    kwargs = _kwargs(config[section].kwargs)
+    _check_kwargs(f"config.{section}.kwargs", fn, kwargs, positional=positional)
+    return functools.partial(fn, **kwargs) if kwargs else fn
+  return _get
+
+
+_get_loss = _bound_function(
+    "loss", losses.LOSSES, 2, "a loss takes (real_logits, fake_logits, **kwargs) and returns "
+    "jaxgan.losses.GanLoss")
+_get_penalty = _bound_function(
+    "penalty", penalties.PENALTIES, 4, "a penalty takes (critic, real, fake, keys, **kwargs) "
+    "and returns per-example values [n]")
+
+
 def get_loss_fn(config: ml_collections.ConfigDict) -> Callable:
-  """The loss function with its config kwargs bound."""
-  try:
-    fn = losses.LOSSES.get(config.loss.name)
-  except ValueError as e:
-    raise ConfigError(f"config.loss.name: {e}") from e
-  if not callable(fn):
-    raise ConfigError(f"config.loss.name={config.loss.name!r} is not a function.")
-  params = [p for p in inspect.signature(fn).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-  if len(params) < 2:
-    raise ConfigError(f"config.loss.name={config.loss.name!r}: a loss takes (real_logits, "
-                      "fake_logits, **kwargs) and returns jaxgan.losses.GanLoss; "
-                      f"{fn.__name__}{inspect.signature(fn)} takes fewer arguments.")
-  kwargs = _kwargs(config.loss.kwargs)
-  _check_kwargs("config.loss.kwargs", fn, kwargs, positional=2)
-  bound = functools.partial(fn, **kwargs) if kwargs else fn
+  """The loss function with its config kwargs bound, its output checked abstractly."""
+  bound = _get_loss(config)
   _check_loss_output(config.loss.name, bound)
   return bound
 
@@ -123,22 +144,9 @@ def _check_loss_output(name: str, loss_fn: Callable) -> None:
 
 
 def get_penalty_fn(config: ml_collections.ConfigDict) -> Callable:
-  """The penalty function with its config kwargs bound (checked like the loss)."""
-  try:
-    fn = penalties.PENALTIES.get(config.penalty.name)
-  except ValueError as e:
-    raise ConfigError(f"config.penalty.name: {e}") from e
-  if not callable(fn):
-    raise ConfigError(f"config.penalty.name={config.penalty.name!r} is not a function.")
-  params = [p for p in inspect.signature(fn).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-  if len(params) < 4:
-    raise ConfigError(f"config.penalty.name={config.penalty.name!r}: a penalty takes (critic, "
-                      "real, fake, keys, **kwargs) and returns per-example values [n]; "
-                      f"{fn.__name__}{inspect.signature(fn)} takes fewer arguments.")
-  kwargs = _kwargs(config.penalty.kwargs)
-  _check_kwargs("config.penalty.kwargs", fn, kwargs, positional=4)
-  return functools.partial(fn, **kwargs) if kwargs else fn
+  """The penalty function with its config kwargs bound (its output is checked in
+  init_states, which knows the image shape)."""
+  return _get_penalty(config)
 
 
 def check_penalty_output(name: str, penalty_fn: Callable,

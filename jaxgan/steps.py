@@ -315,15 +315,17 @@ def _extra_critic_updates(g_state: GanTrainState, d_state: GanTrainState, real: 
   """Balance: up to max_repeats more D updates (on the last real batch, fresh fakes), each
   made only while the last D loss exceeds repeat_above. Returns (D state, repeats made)."""
   repeats = jnp.zeros((), jnp.float32)
+  update_with = lambda state, key: d_update(g_state, state, real, key, step, spec)
+  # Every repeat's metrics have the same shapes: trace them once for the skipped branch.
+  metric_shapes = jax.eval_shape(update_with, d_state, d_keys)[1]
+  skip_update = lambda state: (state, jax.tree.map(
+      lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes))
   for r in range(spec.balance.max_repeats):
     key = jax.random.fold_in(d_keys, spec.n_critic + r)
-    update = lambda state: d_update(g_state, state, real, key, step, spec)
-    out_shapes = jax.eval_shape(update, d_state)[1]
-    skip_update = lambda state: (state, jax.tree.map(
-        lambda s: jnp.zeros(s.shape, s.dtype), out_shapes))
     # last_d_loss is a pmean: every device takes the same branch.
     go = last_d_loss > spec.balance.repeat_above
-    d_state, metrics = lax.cond(go, update, skip_update, d_state)
+    d_state, metrics = lax.cond(go, lambda state: update_with(state, key), skip_update,
+                                d_state)
     last_d_loss = jnp.where(go, metrics["d_loss"], last_d_loss)
     repeats = repeats + go.astype(jnp.float32)
   return d_state, repeats

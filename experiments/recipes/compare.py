@@ -88,10 +88,10 @@ def main() -> None:
   args = parser.parse_args()
   recipes = args.recipes.split(",")
   seconds = {}
+  given = dict(item.split("=") for item in args.minutes.split(",") if item)
   for recipe in recipes:
     workdir = os.path.join(args.workroot, recipe)
     if args.compose_only:
-      given = dict(item.split("=") for item in args.minutes.split(",") if item)
       if recipe in given:
         seconds[recipe] = float(given[recipe]) * 60
       else:
