@@ -82,6 +82,21 @@ def get_config() -> ml_collections.ConfigDict:
   config.g_optimizer = optimizer(2e-4)
   config.d_optimizer = optimizer(2e-4)
 
+  # Evaluation (docs in README "Evaluation"): every `every_steps` G updates, and by
+  # python -m jaxgan.evaluate. FID/KID depend on num_samples: compare runs at equal values.
+  config.eval = ml_collections.ConfigDict()
+  config.eval.every_steps = 0            # evaluate every N steps and at the last (0: never)
+  config.eval.num_samples = 5000         # generated images, and real reference images
+  config.eval.batch_size = 500           # images per generator / feature-extractor call
+  config.eval.feature_extractor = "classifier"  # "classifier" (offline) or "inception"
+  config.eval.classifier_dir = ""        # "" = WORKDIR/eval/classifier, trained on first use
+  config.eval.classifier_steps = 1000    # training steps when the classifier is trained
+  config.eval.inception_weights = ""     # .npz from python -m jaxgan.evaluation.convert_inception
+  config.eval.kid_subsets = 100
+  config.eval.kid_subset_size = 1000
+  config.eval.precision_recall_k = 3     # Kynkaanniemi et al.'s k
+  config.eval.density_coverage_k = 5     # Naeem et al.'s k
+
   config.log_every_steps = 100      # metrics to stdout, metrics.jsonl and TensorBoard
   config.sample_every_steps = 500   # sample grid PNG from a fixed latent batch
   config.num_grid_samples = 64      # images in that grid (a square number reads best)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import jax
@@ -84,9 +85,38 @@ def check_numbers(config: ml_collections.ConfigDict) -> None:
   if config.balance.enabled and not config.balance.skip_below < config.balance.repeat_above:
     raise ConfigError("config.balance.skip_below must be below config.balance.repeat_above; "
                       f"got {config.balance.skip_below} and {config.balance.repeat_above}.")
+  check_eval(config)
   if config.feature_matching.replace_g_loss and not config.feature_matching.weight > 0:
     raise ConfigError("config.feature_matching.replace_g_loss needs "
                       "config.feature_matching.weight > 0 (it would leave G no loss).")
+
+
+FEATURE_EXTRACTORS = ("classifier", "inception")
+
+
+def check_eval(config: ml_collections.ConfigDict) -> None:
+  """config.eval: ranges, the extractor's name, and the Inception weights file if needed."""
+  ev = config.eval
+  if not isinstance(ev.every_steps, int) or ev.every_steps < 0:
+    raise ConfigError(f"config.eval.every_steps must be an integer >= 0; got {ev.every_steps!r}.")
+  for field in ("batch_size", "classifier_steps", "kid_subsets", "kid_subset_size",
+                "precision_recall_k", "density_coverage_k"):
+    if not isinstance(ev[field], int) or ev[field] < 1:
+      raise ConfigError(f"config.eval.{field} must be a positive integer; got {ev[field]!r}.")
+  min_samples = 2 * max(ev.precision_recall_k, ev.density_coverage_k) + 2
+  if not isinstance(ev.num_samples, int) or ev.num_samples < min_samples:
+    raise ConfigError(f"config.eval.num_samples must be an integer >= {min_samples} (k-NN "
+                      f"metrics); got {ev.num_samples!r}.")
+  if ev.feature_extractor not in FEATURE_EXTRACTORS:
+    raise ConfigError(f"config.eval.feature_extractor={ev.feature_extractor!r}; valid: "
+                      f"{', '.join(FEATURE_EXTRACTORS)}.")
+  if (ev.feature_extractor == "inception" and ev.every_steps
+      and not os.path.isfile(os.path.expanduser(ev.inception_weights))):
+    raise ConfigError(
+        f"config.eval.feature_extractor='inception' needs config.eval.inception_weights, a "
+        f"local .npz (got {ev.inception_weights!r}, not a file). README 'Evaluation' says how "
+        "to make it from the standard FID weights (python -m jaxgan.evaluation."
+        "convert_inception); or use feature_extractor='classifier'.")
 
 
 def _bound_function(section: str, registry, positional: int, contract: str) -> Callable:
@@ -279,6 +309,32 @@ def step_spec(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, in
       balance=steps.Balance(bool(config.balance.enabled), float(config.balance.skip_below),
                             float(config.balance.repeat_above),
                             int(config.balance.max_repeats)))
+
+
+def saved_config(saved: Dict[str, Any]) -> ml_collections.ConfigDict:
+  """The config a run saved (config.json / checkpoint meta), completed with today's defaults.
+
+  Fields added to configs/default.py after the run was made take their default values (so
+  the run's game is unchanged: every addition is off by default), which lets tools load
+  checkpoints written by older versions. Needs the repository root on sys.path (run from
+  there); otherwise the saved config is used as it is.
+  """
+  try:
+    from configs import default  # The repository's configs/, not an installed package.
+  except ImportError:
+    return ml_collections.ConfigDict(saved)
+  config = default.get_config()
+
+  def merge(target: ml_collections.ConfigDict, values: Dict[str, Any]) -> None:
+    with target.unlocked():
+      for key, value in values.items():
+        if isinstance(value, dict) and isinstance(target.get(key), ml_collections.ConfigDict):
+          merge(target[key], value)
+        else:
+          target[key] = value
+
+  merge(config, saved)
+  return config
 
 
 def base_key(seed: int) -> jax.Array:

@@ -51,6 +51,9 @@ class Checkpointer:
   def latest_step(self) -> Optional[int]:
     return self._manager.latest_step()
 
+  def all_steps(self) -> list:
+    return sorted(self._manager.all_steps())
+
   def save(self, step: int, state: Dict[str, Any], config_json: str,
            image_shape: Tuple[int, int, int]) -> None:
     """Writes checkpoint `step` (host copies of `state`); waits until it is on disk.

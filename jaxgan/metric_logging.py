@@ -17,6 +17,11 @@ _HEADLINE = (("d_loss", "d_loss"), ("g_loss", "g_loss"), ("d_real_prob", "D(x)")
              ("d_penalty", "penalty"), ("g_feature_matching", "FM"),
              ("d_updates", "D updates"))
 
+_EVAL_HEADLINE = (("eval_fid", "FID", ".3f"), ("eval_kid", "KID", ".4f"),
+                  ("eval_precision", "precision", ".3f"), ("eval_recall", "recall", ".3f"),
+                  ("eval_coverage", "coverage", ".3f"), ("eval_class_kl", "class KL", ".3f"),
+                  ("eval_seconds", "seconds", ".1f"))
+
 
 def _format_seconds(seconds: float) -> str:
   seconds = int(seconds)
@@ -60,6 +65,24 @@ class MetricWriter:
         self._tb.scalar(name, value, step)
     self._tb.flush()
     logging.info(self._progress_line(record))
+
+  def write_eval(self, step: int, scalars: Dict[str, float]) -> None:
+    """An evaluation record ({"eval_fid": ...}) to every sink, and a line of its headline."""
+    if not self.enabled:
+      return
+    record = {"step": step, **{k: float(v) for k, v in scalars.items()}}
+    with open(self.path, "a") as f:
+      f.write(json.dumps(record) + "\n")
+    for name, value in scalars.items():
+      self._tb.scalar(name, value, step)
+    self._tb.flush()
+    parts = [f"eval step {step}"]
+    parts += [f"{label} {record[name]:{fmt}}" for name, label, fmt in _EVAL_HEADLINE
+              if name in record]
+    if "eval_classes_covered" in record and "eval_num_classes" in record:
+      parts.append(f"classes {record['eval_classes_covered']:.0f}/"
+                   f"{record['eval_num_classes']:.0f}")
+    logging.info(" | ".join(parts))
 
   def _progress_line(self, record: Dict[str, float]) -> str:
     step = int(record["step"])

@@ -2,12 +2,14 @@
 
 Build everything from the config (failing before compilation on a bad config or data), restore
 the latest checkpoint of the workdir or initialise, then loop: step, log, sample, checkpoint.
-Outputs under WORKDIR: checkpoints/, samples/step_XXXXXXX.png, metrics.jsonl, tensorboard/,
-curves.png.
+Outputs under WORKDIR: checkpoints/, samples/step_XXXXXXX.png, samples.gif, metrics.jsonl,
+tensorboard/, curves.png, and with config.eval.every_steps > 0 evaluation records (eval_*) in
+metrics.jsonl and TensorBoard, eval_curves.png and eval/classifier/.
 """
 from __future__ import annotations
 
 import functools
+import glob
 import json
 import os
 from typing import Any, Dict
@@ -19,6 +21,8 @@ from absl import logging
 
 from jaxgan import builders, checkpointing, metric_logging, parallel, state, steps, visualize
 from jaxgan.data import idx, pipeline, sources
+from jaxgan.evaluation import evaluator as evaluator_lib
+from jaxgan.evaluation import setup as eval_setup
 
 
 class NonFiniteError(FloatingPointError):
@@ -110,6 +114,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   sample_fn = jax.jit(functools.partial(steps.sample, generator=eval_pair.generator))
   grid_z = builders.fixed_latents(config.seed, config.num_grid_samples, config.model.latent_dim)
 
+  evaluator = None
+  if config.eval.every_steps and is_writer:
+    # Before compiling the step: a classifier trained here, or a bad weights file, shows up
+    # now rather than after the first interval.
+    evaluator = eval_setup.make_evaluator(config, data, workdir)
+    logging.info("Evaluation every %d steps: %d samples, %s features (reference set in %.1f s).",
+                 config.eval.every_steps, evaluator.num_samples, evaluator.extractor.name,
+                 evaluator.reference_seconds)
+
   writer = metric_logging.MetricWriter(workdir, config.num_train_steps,
                                        config.batch_size * config.n_critic, enabled=is_writer)
   g_rep, d_rep = parallel.replicate(g_state), parallel.replicate(d_state)
@@ -121,6 +134,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       images = np.asarray(sample_fn(g_host.sampling_variables(), grid_z))
       visualize.save_grid(images, os.path.join(workdir, "samples", f"step_{step:07d}.png"),
                           title=f"{config.model.name}, step {step}")
+
+  def evaluate(g_host) -> None:
+    generate = eval_setup.make_generate(eval_pair.generator, g_host.sampling_variables(),
+                                        config.model.latent_dim, config.seed,
+                                        config.eval.batch_size)
+    writer.write_eval(step, evaluator_lib.scalars(evaluator.evaluate_generator(generate)))
+    writer.start(step)  # Throughput excludes the evaluation's time.
 
   def save_checkpoint() -> None:
     host = jax.device_get(parallel.unreplicate({"g": g_rep, "d": d_rep}))
@@ -146,6 +166,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
         writer.write(step, host_metrics)
       if step % config.sample_every_steps == 0 or last:
         save_samples(parallel.unreplicate(g_rep))
+      if evaluator is not None and (step % config.eval.every_steps == 0 or last):
+        evaluate(parallel.unreplicate(g_rep))
       if step % config.checkpoint_every_steps == 0 or last:
         save_checkpoint()
   finally:
@@ -156,5 +178,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
     records = metric_logging.read_metrics(workdir)
     if records:
       visualize.save_curves(records, os.path.join(workdir, "curves.png"))
+      visualize.save_eval_curves(records, os.path.join(workdir, "eval_curves.png"))
+    frames = sorted(glob.glob(os.path.join(workdir, "samples", "step_*.png")))
+    if frames:
+      visualize.save_animation(frames, os.path.join(workdir, "samples.gif"))
   final = jax.device_get(parallel.unreplicate({"g": g_rep, "d": d_rep}))
   return {"step": step, "g_state": final["g"], "d_state": final["d"]}

@@ -54,18 +54,28 @@ GAME_METRICS = ("d_wasserstein_estimate", "d_penalty", "g_feature_matching", "d_
 def save_curves(records: List[Dict[str, float]], path: str,
                 panels: Sequence[Sequence[str]] = (("d_loss", "g_loss"),
                                                    ("d_real_prob", "d_fake_prob"),
-                                                   ("d_grad_norm", "g_grad_norm"))) -> None:
-  """Plots metric curves against step, one panel per group of metric names, plus a panel of
-  the GAME_METRICS the records contain (the Wasserstein estimate, penalty, ...)."""
-  present = [name for name in GAME_METRICS if any(name in r for r in records)]
-  if present:
-    panels = (*panels, present)
-  fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5))
-  steps = [r["step"] for r in records]
-  for ax, names in zip(np.atleast_1d(axes), panels):
+                                                   ("d_grad_norm", "g_grad_norm")),
+                game_panel: bool = True) -> None:
+  """Plots metric curves against step, one panel per group of metric names, plus (when
+  game_panel) a panel of the GAME_METRICS the records contain (Wasserstein estimate, ...).
+
+  Records may hold different metrics (training and evaluation records share metrics.jsonl):
+  each curve uses the records that have its metric, and empty panels are dropped.
+  """
+  if game_panel:
+    present = [name for name in GAME_METRICS if any(name in r for r in records)]
+    if present:
+      panels = (*panels, present)
+  panels = [names for names in panels if any(name in r for r in records for name in names)]
+  if not panels:
+    return
+  fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
+  for ax, names in zip(axes[0], panels):
     for name in names:
-      values = [r.get(name, np.nan) for r in records]
-      ax.plot(steps, values, label=name)
+      points = [(r["step"], r[name]) for r in records if name in r]
+      if points:
+        steps, values = zip(*points)
+        ax.plot(steps, values, label=name, marker="o" if len(points) < 30 else None)
     ax.set_xlabel("step")
     ax.legend()
     ax.grid(alpha=0.3)
@@ -73,3 +83,38 @@ def save_curves(records: List[Dict[str, float]], path: str,
   os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
   fig.savefig(path, dpi=100)
   plt.close(fig)
+
+
+# Panels of WORKDIR/eval_curves.png (metric names as logged by the evaluation).
+EVAL_PANELS = (("eval_fid",), ("eval_kid",),
+               ("eval_precision", "eval_recall", "eval_density", "eval_coverage"),
+               ("eval_classes_covered",), ("eval_class_kl", "eval_is"))
+
+
+def save_eval_curves(records: List[Dict[str, float]], path: str) -> None:
+  """Evaluation metrics against step (the records holding them), one panel per scale."""
+  save_curves(records, path, panels=EVAL_PANELS, game_panel=False)
+
+
+def save_animation(frame_paths: Sequence[str], path: str, seconds_per_frame: float = 0.4
+                   ) -> None:
+  """Assembles PNG frames (e.g. the sample grids of a run, oldest first) into a looping GIF.
+
+  Frames of different sizes (a longer title) are pasted on a white canvas of the largest.
+  """
+  from PIL import Image  # matplotlib's own dependency.
+
+  if not frame_paths:
+    raise ValueError("save_animation needs at least one frame.")
+  frames = [Image.open(p).convert("RGB") for p in frame_paths]
+  width = max(f.width for f in frames)
+  height = max(f.height for f in frames)
+  canvases = []
+  for frame in frames:
+    canvas = Image.new("RGB", (width, height), "white")
+    canvas.paste(frame, ((width - frame.width) // 2, (height - frame.height) // 2))
+    canvases.append(canvas.quantize(colors=255))
+  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  last_hold = [int(seconds_per_frame * 1000)] * (len(canvases) - 1) + [2000]
+  canvases[0].save(path, save_all=True, append_images=canvases[1:], loop=0,
+                   duration=last_hold if len(canvases) > 1 else 2000)

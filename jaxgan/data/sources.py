@@ -23,6 +23,10 @@ IDX_DATASETS = {
 }
 
 
+# Built from MNIST by jaxgan (not a tfds name): three digits as the RGB channels, 1000 modes.
+STACKED_MNIST = "stacked_mnist"
+
+
 class DataUnavailableError(RuntimeError):
   """The dataset cannot be found or fetched; the message says how to provide it."""
 
@@ -148,7 +152,13 @@ def load_tfds_dataset(name: str, split: str, data_dir: Optional[str]) -> ImageDa
 
 def load(name: str, split: str, local_dir: Optional[str], data_dir: Optional[str]
          ) -> ImageData:
-  """The whole split, from `local_dir` when set (nothing is downloaded), else from tfds."""
+  """The whole split, from `local_dir` when set (nothing is downloaded), else from tfds.
+
+  "stacked_mnist" is built from the same split of MNIST (see `jaxgan.data.stacked`).
+  """
+  if name == STACKED_MNIST:
+    from jaxgan.data import stacked  # Imports this module: a top-level import would cycle.
+    return stacked.stack_digits(load("mnist", split, local_dir, data_dir))
   if local_dir:
     return load_idx_dataset(name, split, local_dir)
   return load_tfds_dataset(name, split, data_dir)

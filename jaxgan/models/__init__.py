@@ -44,15 +44,17 @@ def build_dcgan_tutorial(*, image_shape, latent_dim: int, axis_name: Optional[st
                          leaky_relu_slope: float = 0.3, dropout_rate: float = 0.3,
                          spectral_norm: bool = False, minibatch_stddev_group: int = 0,
                          minibatch_discrimination: int = 0) -> GanPair:
-  """The TensorFlow tutorial's DCGAN (28x28x1); see `jaxgan.models.dcgan`.
+  """The TensorFlow tutorial's DCGAN (28x28x1, or 28x28x3); see `jaxgan.models.dcgan`.
 
   D's options: spectral_norm (every D layer), minibatch_stddev_group (group size, 0 = off),
   minibatch_discrimination (number of kernels, 0 = off); see jaxgan.models.minibatch.
   """
   del latent_dim  # The first Dense layer adapts to any latent size.
-  _require_shape("dcgan_tutorial", image_shape, (28, 28, 1))
+  channels = image_shape[-1] if image_shape[-1] in (1, 3) else 1
+  _require_shape("dcgan_tutorial", image_shape, (28, 28, channels))
   return GanPair(
-      dcgan.TutorialGenerator(leaky_relu_slope=leaky_relu_slope, axis_name=axis_name),
+      dcgan.TutorialGenerator(leaky_relu_slope=leaky_relu_slope, channels=channels,
+                              axis_name=axis_name),
       dcgan.TutorialDiscriminator(
           leaky_relu_slope=leaky_relu_slope, dropout_rate=dropout_rate,
           spectral_norm=spectral_norm, minibatch_stddev_group=minibatch_stddev_group,

@@ -1,8 +1,9 @@
-"""The DCGAN pair of the TensorFlow DCGAN tutorial, for 28x28x1 images (MNIST).
+"""The DCGAN pair of the TensorFlow DCGAN tutorial, for 28x28x1 images (MNIST) or 28x28x3
+(Stacked MNIST: only G's last layer and D's first layer change).
 
 G: z [n, latent] -> Dense 7*7*256 (no bias) -> BN -> LeakyReLU -> ConvT 128 5x5 s1 -> BN ->
-   LeakyReLU -> ConvT 64 5x5 s2 -> BN -> LeakyReLU -> ConvT 1 5x5 s2 -> tanh: [n, 28, 28, 1].
-D: x [n, 28, 28, 1] -> Conv 64 5x5 s2 -> LeakyReLU -> Dropout -> Conv 128 5x5 s2 -> LeakyReLU
+   LeakyReLU -> ConvT 64 5x5 s2 -> BN -> LeakyReLU -> ConvT C 5x5 s2 -> tanh: [n, 28, 28, C].
+D: x [n, 28, 28, C] -> Conv 64 5x5 s2 -> LeakyReLU -> Dropout -> Conv 128 5x5 s2 -> LeakyReLU
    -> Dropout -> Dense 1: logits [n].
 As in the tutorial, the transposed convolutions have no bias (BN follows them) and LeakyReLU
 has Keras' default slope 0.3; parameter counts equal the tutorial's (G 2,305,472 trainable +
@@ -24,8 +25,9 @@ from jaxgan.models.minibatch import DiscriminatorHead
 
 
 class TutorialGenerator(nn.Module):
-  """Maps latents [n, latent_dim] to images [n, 28, 28, 1] in [-1, 1]."""
+  """Maps latents [n, latent_dim] to images [n, 28, 28, channels] in [-1, 1]."""
   leaky_relu_slope: float = 0.3
+  channels: int = 1  # 3 for Stacked MNIST; only the last layer changes.
   axis_name: Optional[str] = None
 
   @nn.compact
@@ -38,12 +40,13 @@ class TutorialGenerator(nn.Module):
       x = ConvTranspose(features, (5, 5), strides=(stride, stride), padding="SAME",
                         use_bias=False)(x)
       x = act(layers.batch_norm(train, self.axis_name)(x))
-    x = ConvTranspose(1, (5, 5), strides=(2, 2), padding="SAME", use_bias=False)(x)
+    x = ConvTranspose(self.channels, (5, 5), strides=(2, 2), padding="SAME",
+                      use_bias=False)(x)
     return jnp.tanh(x)
 
 
 class TutorialDiscriminator(nn.Module):
-  """Maps images [n, 28, 28, 1] to real/fake logits [n].
+  """Maps images [n, 28, 28, C] to real/fake logits [n].
 
   The options (all off by default, i.e. the tutorial's D) are the stabilisers of
   `jaxgan.models.minibatch.DiscriminatorHead` and spectral normalisation of every layer.

@@ -1,0 +1,223 @@
+"""Trains, saves and loads the domain classifier that evaluation uses as its feature space.
+
+  python -m jaxgan.classifier --workdir=/tmp/mnist_classifier --dataset=mnist \
+      --local_dir=../shared/data/mnist --split=test
+
+trains `jaxgan.models.classifier.Classifier` on a labelled dataset (holding out a seeded
+random `--holdout` examples to measure accuracy) and writes WORKDIR/classifier.msgpack (the
+variables) and WORKDIR/classifier.json (image shape, classes, class prior, accuracies, how it
+was trained). Training is deterministic: the same data, seed and steps give the same
+classifier, so runs evaluated with classifiers trained separately are still comparable on one
+platform. A GAN run trains one on first use when `config.eval.classifier_dir` has none.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+from typing import Any, Dict, Optional, Tuple
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from absl import app, flags, logging
+
+from jaxgan.data import pipeline, sources
+from jaxgan.models.classifier import Classifier
+
+VARIABLES_FILE = "classifier.msgpack"
+META_FILE = "classifier.json"
+
+
+class ClassifierError(ValueError):
+  """The classifier cannot be trained or loaded as asked; the message says why."""
+
+
+def _split_indices(n: int, holdout: int, seed: int) -> Tuple[np.ndarray, np.ndarray]:
+  if not 0 <= holdout <= n // 2:
+    raise ClassifierError(f"holdout={holdout} must be in [0, {n // 2}] for {n} examples.")
+  order = np.random.default_rng(seed).permutation(n)
+  return order[holdout:], order[:holdout]
+
+
+def predict(module: Classifier, variables: Any, images: np.ndarray, batch_size: int = 1000
+            ) -> Tuple[np.ndarray, np.ndarray]:
+  """(logits [n, K], features [n, F]) as float32 numpy, for images [n, H, W, C] in [-1, 1]."""
+  apply = _jitted_apply(module)
+  logits, features = [], []
+  for start in range(0, len(images), batch_size):
+    chunk = np.asarray(images[start:start + batch_size], np.float32)
+    n = len(chunk)
+    if n < batch_size and start > 0:  # Pad the last chunk: one compiled shape.
+      chunk = np.concatenate([chunk, np.zeros((batch_size - n, *chunk.shape[1:]), chunk.dtype)])
+    out_logits, out_features = apply(variables, chunk)
+    logits.append(np.asarray(out_logits)[:n])
+    features.append(np.asarray(out_features)[:n])
+  return np.concatenate(logits), np.concatenate(features)
+
+
+@functools.lru_cache(maxsize=8)
+def _jitted_apply(module: Classifier):
+  return jax.jit(lambda variables, x: module.apply(variables, x, train=False))
+
+
+def accuracy(module: Classifier, variables: Any, data: sources.ImageData,
+             indices: np.ndarray) -> float:
+  if len(indices) == 0:
+    return float("nan")
+  logits, _ = predict(module, variables, pipeline.to_model_range(data.images[indices]))
+  return float(np.mean(np.argmax(logits, -1) == data.labels[indices]))
+
+
+def train(data: sources.ImageData, *, steps: int = 600, batch_size: int = 128,
+          learning_rate: float = 1e-3, seed: int = 0, holdout: int = 1000,
+          dataset_name: str = "") -> Tuple[Classifier, Any, Dict[str, Any]]:
+  """Trains a classifier on `data` (labels required).
+
+  Returns:
+    (module, variables, meta): meta is what `save` writes to classifier.json.
+  """
+  if data.labels is None or data.num_classes < 2:
+    raise ClassifierError(
+        f"The classifier needs a labelled dataset; {dataset_name or 'this dataset'} has no "
+        "labels. Evaluate with config.eval.feature_extractor='inception' instead.")
+  if steps < 1 or batch_size < 1:
+    raise ClassifierError(f"steps and batch_size must be >= 1; got {steps}, {batch_size}.")
+  train_idx, holdout_idx = _split_indices(len(data.images), holdout, seed)
+  module = Classifier(num_classes=data.num_classes)
+  key = jax.random.PRNGKey(seed)
+  variables = module.init(key, jnp.zeros((1, *data.image_shape)), train=False)
+  tx = optax.adam(optax.cosine_decay_schedule(learning_rate, steps))
+  opt_state = tx.init(variables["params"])
+
+  @jax.jit
+  def step_fn(params, opt_state, images, labels, dropout_key):
+    def loss_of(p):
+      logits, _ = module.apply({"params": p}, images, train=True,
+                               rngs={"dropout": dropout_key})
+      return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+    loss, grads = jax.value_and_grad(loss_of)(params)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+  rng = np.random.default_rng(seed)
+  params = variables["params"]
+  start = time.perf_counter()
+  for step in range(steps):
+    rows = train_idx[rng.integers(0, len(train_idx), batch_size)]
+    images = pipeline.to_model_range(data.images[rows])
+    params, opt_state, loss = step_fn(params, opt_state, images, data.labels[rows],
+                                      jax.random.fold_in(key, step))
+    if (step + 1) % 200 == 0 or step + 1 == steps:
+      logging.info("classifier step %d/%d: loss %.4f", step + 1, steps, float(loss))
+  variables = {"params": params}
+  counts = np.bincount(data.labels[train_idx], minlength=data.num_classes)
+  meta = {
+      "dataset": dataset_name, "image_shape": list(data.image_shape),
+      "num_classes": int(data.num_classes), "feature_dim": module.feature_dim,
+      "class_prior": (counts / counts.sum()).tolist(),
+      "train_examples": int(len(train_idx)), "holdout_examples": int(len(holdout_idx)),
+      "holdout_accuracy": accuracy(module, variables, data, holdout_idx),
+      "train_accuracy": accuracy(module, variables, data, train_idx[:5000]),
+      "steps": steps, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
+      "train_seconds": round(time.perf_counter() - start, 1),
+  }
+  return module, variables, meta
+
+
+def save(directory: str, variables: Any, meta: Dict[str, Any]) -> None:
+  os.makedirs(directory, exist_ok=True)
+  # Variables first, meta last: a directory with a meta file holds a complete classifier.
+  tmp = os.path.join(directory, VARIABLES_FILE + ".tmp")
+  with open(tmp, "wb") as f:
+    f.write(flax.serialization.to_bytes(variables))
+  os.replace(tmp, os.path.join(directory, VARIABLES_FILE))
+  with open(os.path.join(directory, META_FILE + ".tmp"), "w") as f:
+    json.dump(meta, f, indent=1)
+  os.replace(os.path.join(directory, META_FILE + ".tmp"), os.path.join(directory, META_FILE))
+
+
+def exists(directory: str) -> bool:
+  return os.path.exists(os.path.join(directory, META_FILE))
+
+
+def load(directory: str) -> Tuple[Classifier, Any, Dict[str, Any]]:
+  """(module, variables, meta) of a classifier saved by `save`."""
+  if not exists(directory):
+    raise ClassifierError(f"No classifier in {directory!r} ({META_FILE} missing); train one "
+                          "with python -m jaxgan.classifier --workdir=... .")
+  with open(os.path.join(directory, META_FILE)) as f:
+    meta = json.load(f)
+  module = Classifier(num_classes=meta["num_classes"], feature_dim=meta["feature_dim"])
+  target = module.init(jax.random.PRNGKey(0), jnp.zeros((1, *meta["image_shape"])),
+                       train=False)
+  with open(os.path.join(directory, VARIABLES_FILE), "rb") as f:
+    payload = f.read()
+  try:
+    variables = flax.serialization.from_bytes(target, payload)
+  except Exception as e:  # msgpack and structure errors come in many types.
+    raise ClassifierError(f"{os.path.join(directory, VARIABLES_FILE)} is corrupt or does not "
+                          f"match {META_FILE}: {type(e).__name__}: {e}") from e
+  return module, variables, meta
+
+
+def load_or_train(directory: str, data: sources.ImageData, dataset_name: str,
+                  steps: int) -> Tuple[Classifier, Any, Dict[str, Any]]:
+  """The classifier saved in `directory`, trained there on `data` first if there is none."""
+  if exists(directory):
+    module, variables, meta = load(directory)
+    if tuple(meta["image_shape"]) != data.image_shape:
+      raise ClassifierError(
+          f"The classifier in {directory!r} takes images {tuple(meta['image_shape'])}, but "
+          f"the data's are {data.image_shape}; point config.eval.classifier_dir elsewhere.")
+    return module, variables, meta
+  logging.info("Training the evaluation classifier on %s (%d images, %d steps) into %s.",
+               dataset_name, len(data.images), steps, directory)
+  # A tenth held out (at most 1000) to report the accuracy the metrics rest on.
+  module, variables, meta = train(data, steps=steps, dataset_name=dataset_name,
+                                  holdout=min(1000, len(data.images) // 10))
+  save(directory, variables, meta)
+  logging.info("Classifier held-out accuracy %.4f (%d examples).", meta["holdout_accuracy"],
+               meta["holdout_examples"])
+  return module, variables, meta
+
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  flags.DEFINE_string("workdir", None, "Where to write the classifier.")
+  flags.DEFINE_string("dataset", "mnist", "Dataset name (a tfds name, or mnist/fashion_mnist "
+                      "from local IDX files).")
+  flags.DEFINE_string("split", "train", "Split (tfds syntax; local files: train/test/...).")
+  flags.DEFINE_string("local_dir", "", "Folder with the original IDX files (no download).")
+  flags.DEFINE_string("data_dir", "", "tfds data_dir.")
+  flags.DEFINE_integer("steps", 600, "Training steps.")
+  flags.DEFINE_integer("batch_size", 128, "Batch size.")
+  flags.DEFINE_float("learning_rate", 1e-3, "Adam's peak learning rate (cosine decay).")
+  flags.DEFINE_integer("holdout", 1000, "Examples held out to measure accuracy.")
+  flags.DEFINE_integer("seed", 0, "Seed of initialisation, holdout split and batches.")
+
+
+def main(argv) -> None:
+  del argv
+  if not FLAGS.workdir:
+    raise app.UsageError("--workdir is required.")
+  data = sources.load(FLAGS.dataset, FLAGS.split, FLAGS.local_dir or None,
+                      FLAGS.data_dir or None)
+  _, variables, meta = train(data, steps=FLAGS.steps, batch_size=FLAGS.batch_size,
+                             learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
+                             holdout=FLAGS.holdout,
+                             dataset_name=f"{FLAGS.dataset}/{FLAGS.split}")
+  save(FLAGS.workdir, variables, meta)
+  print(f"classifier: held-out accuracy {meta['holdout_accuracy']:.4f} on "
+        f"{meta['holdout_examples']} examples, train accuracy {meta['train_accuracy']:.4f}, "
+        f"{meta['train_seconds']} s; wrote {FLAGS.workdir}")
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)

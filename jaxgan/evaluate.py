@@ -1,0 +1,204 @@
+"""Evaluates a workdir's checkpoint: every metric, the floor/ceiling baselines, and pictures.
+
+  python -m jaxgan.evaluate --workdir=DIR [--step=N] [--baselines]
+
+Rebuilds the model and data from the config stored in the checkpoint (config.eval decides
+the feature extractor and sample size; the flags below override it), then writes
+  WORKDIR/eval/step_XXXXXXX.json          the metrics (and baselines, timings)
+  WORKDIR/eval/*_step_XXXXXXX.png         interpolations, per-class grid, class histogram,
+                                          nearest real neighbours
+  WORKDIR/samples.gif                     the fixed-noise sample grids over training
+  WORKDIR/eval_curves.png                 metrics of the periodic evaluations, if any
+and prints a table. With --baselines the same metrics are computed for real images disjoint
+from the reference set (the floor: what a perfect generator scores at this sample size) and
+for the untrained generator (the ceiling). Run from the repository root (the stored config is
+completed with configs/default.py).
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import time
+from typing import Any, Dict, List, Optional
+
+import jax
+import numpy as np
+from absl import app, flags, logging
+
+from jaxgan import builders, metric_logging, sample, visualize
+from jaxgan.data import pipeline, sources
+from jaxgan.evaluation import evaluator as evaluator_lib
+from jaxgan.evaluation import pictures, setup
+
+FLAGS = flags.FLAGS
+
+# The columns of the printed table, in order.
+TABLE = (("fid", "FID", ".2f"), ("kid", "KID", ".4f"), ("precision", "precision", ".3f"),
+         ("recall", "recall", ".3f"), ("density", "density", ".3f"),
+         ("coverage", "coverage", ".3f"), ("is", "IS", ".2f"),
+         ("classes_covered", "classes", "d"), ("class_kl", "class KL", ".4f"))
+
+
+def format_table(rows: Dict[str, Dict[str, Any]]) -> str:
+  """Markdown table, one row per evaluated thing ({"generator": result, ...})."""
+  present = [c for c in TABLE if any(c[0] in r for r in rows.values())]
+  lines = ["| | " + " | ".join(label for _, label, _ in present) + " |",
+           "| --- |" + " --- |" * len(present)]
+  for name, result in rows.items():
+    cells = []
+    for key, _, fmt in present:
+      value = result.get(key)
+      cell = "-" if value is None else format(int(value) if fmt == "d" else value, fmt)
+      if key == "kid" and value is not None:
+        cell += f" ± {result['kid_std']:.4f}"
+      cells.append(cell)
+    lines.append(f"| {name} | " + " | ".join(cells) + " |")
+  return "\n".join(lines)
+
+
+def _json_ready(result: Dict[str, Any]) -> Dict[str, Any]:
+  out = evaluator_lib.scalars(result)
+  out = {k[len("eval_"):]: v for k, v in out.items()}
+  if "class_histogram" in result:
+    out["class_histogram"] = list(result["class_histogram"])
+  return out
+
+
+def save_pictures(run: sample.Run, result: Dict[str, Any], evaluator: evaluator_lib.Evaluator,
+                  out_dir: str, workdir: str) -> List[str]:
+  """The evaluation's pictures for one checkpoint; returns their paths."""
+  tag = f"step_{run.step:07d}"
+  name = f"{run.config.model.name}, step {run.step}"
+  sample_fn = setup.jitted_sample(run.pair.generator)
+  variables = run.g_state.sampling_variables()
+  paths = [os.path.join(out_dir, f"{kind}_{tag}.png") for kind in
+           ("interpolation", "nearest_neighbours", "per_class", "class_histogram")]
+  pictures.save_interpolations(lambda z: np.asarray(sample_fn(variables, z)),
+                               run.config.model.latent_dim, paths[0], title=name)
+  pictures.save_nearest_neighbours(result["images"], evaluator.reference_images, paths[1],
+                                   title=f"{name}: nearest real images (pixel L2, of "
+                                   f"{len(evaluator.reference_images)})")
+  extractor = evaluator.extractor
+  if extractor.has_classes and extractor.num_classes <= 50:
+    pictures.save_per_class_grid(result["images"], result["predicted_classes"],
+                                 extractor.num_classes, paths[2],
+                                 title=f"{name}: samples by predicted class (count)")
+  else:
+    paths.remove(paths[2])
+  if extractor.has_classes:
+    pictures.save_class_histogram(
+        result["class_histogram"], paths[-1], extractor.class_prior,
+        title=f"{name}: {result['classes_covered']}/{extractor.num_classes} classes, "
+        f"KL {result['class_kl']:.3f}")
+  else:
+    paths.remove(paths[-1])
+  frames = sorted(glob.glob(os.path.join(workdir, "samples", "step_*.png")))
+  if frames:
+    paths.append(os.path.join(workdir, "samples.gif"))
+    visualize.save_animation(frames, paths[-1])
+  records = metric_logging.read_metrics(workdir)
+  if any("eval_fid" in r for r in records):
+    paths.append(os.path.join(workdir, "eval_curves.png"))
+    visualize.save_eval_curves(records, paths[-1])
+  return paths
+
+
+def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool = False,
+                     overrides: Optional[Dict[str, Any]] = None, pictures_too: bool = True,
+                     local_dir: Optional[str] = None) -> Dict[str, Any]:
+  """Evaluates checkpoint `step` (default: latest) of `workdir`; see the module docstring.
+
+  Returns {"step", "generator": metrics, optionally "real_floor" and "untrained", "timings",
+  "pictures"} and writes it to WORKDIR/eval/step_XXXXXXX.json.
+  """
+  run = sample.load_run(workdir, step)
+  config = run.config
+  with config.unlocked():
+    for key, value in (overrides or {}).items():
+      config.eval[key] = value
+    if local_dir is not None:
+      config.dataset.local_dir = local_dir
+  builders.check_eval(config)
+  data = sources.load(config.dataset.name, config.dataset.split,
+                      config.dataset.local_dir or None, config.dataset.data_dir or None)
+  start = time.perf_counter()
+  evaluator = setup.make_evaluator(config, data, workdir)
+  setup_seconds = time.perf_counter() - start
+  generate = setup.make_generate(run.pair.generator, run.g_state.sampling_variables(),
+                                 config.model.latent_dim, config.seed, config.eval.batch_size)
+  result = evaluator.evaluate_generator(generate)
+  report: Dict[str, Any] = {
+      "workdir": os.path.abspath(workdir), "step": run.step,
+      "feature_extractor": evaluator.extractor.name, "num_samples": evaluator.num_samples,
+      "generator": _json_ready(result),
+      "timings": {"setup_seconds (classifier, reference features)": round(setup_seconds, 2),
+                  **{k: round(result[k], 2) for k in ("generate_seconds", "features_seconds",
+                                                      "metrics_seconds", "eval_seconds")}}}
+  if baselines:
+    real = evaluator.real_reference_split()
+    if real is None:
+      logging.warning("Only %d real images: too few for a disjoint real set of %d; no floor.",
+                      len(data.images), evaluator.num_samples)
+    else:
+      report["real_floor"] = _json_ready(evaluator.evaluate(pipeline.to_model_range(real)))
+    _, untrained, _ = builders.init_states(config, run.image_shape)
+    untrained_generate = setup.make_generate(run.pair.generator, untrained.variables(),
+                                             config.model.latent_dim, config.seed,
+                                             config.eval.batch_size)
+    report["untrained"] = _json_ready(evaluator.evaluate(untrained_generate(
+        evaluator.num_samples)))
+  out_dir = os.path.join(workdir, "eval")
+  if jax.process_index() == 0:
+    if pictures_too:
+      report["pictures"] = save_pictures(run, result, evaluator, out_dir, workdir)
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, f"step_{run.step:07d}.json"), "w") as f:
+      json.dump(report, f, indent=1)
+  return report
+
+
+def report_table(report: Dict[str, Any]) -> str:
+  rows = {f"generator (step {report['step']})": report["generator"]}
+  if "real_floor" in report:
+    rows["real held-out images (floor)"] = report["real_floor"]
+  if "untrained" in report:
+    rows["untrained generator (ceiling)"] = report["untrained"]
+  return format_table(rows)
+
+
+def define_flags() -> None:
+  flags.DEFINE_string("workdir", None, "The training run's workdir.")
+  flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+  flags.DEFINE_boolean("baselines", False, "Also evaluate real held-out images (floor) and "
+                       "the untrained generator (ceiling).")
+  flags.DEFINE_boolean("pictures", True, "Write the evaluation pictures.")
+  flags.DEFINE_integer("num_samples", None, "Overrides config.eval.num_samples.")
+  flags.DEFINE_string("feature_extractor", None, "Overrides config.eval.feature_extractor.")
+  flags.DEFINE_string("inception_weights", None, "Overrides config.eval.inception_weights.")
+  flags.DEFINE_string("classifier_dir", None, "Overrides config.eval.classifier_dir.")
+  flags.DEFINE_integer("classifier_steps", None, "Overrides config.eval.classifier_steps.")
+  flags.DEFINE_string("local_dir", None, "Overrides config.dataset.local_dir (data moved).")
+
+
+def main(argv) -> None:
+  del argv
+  if not FLAGS.workdir:
+    raise app.UsageError("--workdir is required.")
+  overrides = {name: getattr(FLAGS, name) for name in
+               ("num_samples", "feature_extractor", "inception_weights", "classifier_dir",
+                "classifier_steps")
+               if getattr(FLAGS, name) is not None}
+  report = evaluate_workdir(FLAGS.workdir, FLAGS.step, FLAGS.baselines, overrides,
+                            FLAGS.pictures, FLAGS.local_dir)
+  print(f"{report['workdir']}, step {report['step']}: {report['num_samples']} samples, "
+        f"{report['feature_extractor']} features")
+  print(report_table(report))
+  print("seconds: " + ", ".join(f"{k} {v}" for k, v in report["timings"].items()))
+  for path in report.get("pictures", []):
+    print("wrote", path)
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)

@@ -1,0 +1,1 @@
+"""Evaluation: feature extractors, metrics from features, and the evaluator."""

@@ -1,0 +1,113 @@
+"""Feature extractors: images -> (features for FID/KID/precision-recall, class probabilities).
+
+An extractor is called as `extractor(images)` with images float [n, H, W, C] in [-1, 1] and
+returns {"features": float32 [n, D], "probs": float64 [n, K]}. Two come with jaxgan:
+
+* `ClassifierFeatures`: the domain classifier jaxgan trains itself (`jaxgan.classifier`);
+  the default, so MNIST-family runs are evaluated offline. For Stacked MNIST (3-channel
+  images, a 1-channel digit classifier) each channel is classified on its own: the features
+  are the three channels' features side by side [n, 3F] and the class probabilities are over
+  the 1000 digit triples, p(a, b, c | x) = p(a | R) p(b | G) p(c | B).
+* `InceptionFeatures`: the standard FID Inception-v3 (pool3 features, 1008-way softmax),
+  from a local weights file (`jaxgan.evaluation.inception`).
+
+`class_prior` is the data's class distribution that mode coverage compares against (None:
+uniform; None also when the classes mean nothing for the data, as ImageNet's for MNIST,
+which `has_classes` says).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Dict, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgan.models.classifier import Classifier
+
+
+def _softmax64(logits: np.ndarray) -> np.ndarray:
+  logits = np.asarray(logits, np.float64)
+  shifted = logits - logits.max(-1, keepdims=True)
+  e = np.exp(shifted)
+  return e / e.sum(-1, keepdims=True)
+
+
+def _batched(fn, images: np.ndarray, batch_size: int) -> Dict[str, np.ndarray]:
+  """Applies fn (jitted, dict of arrays out) over batches of equal size (last one padded)."""
+  outputs: Dict[str, list] = {}
+  for start in range(0, len(images), batch_size):
+    chunk = np.asarray(images[start:start + batch_size], np.float32)
+    n = len(chunk)
+    if n < batch_size:
+      chunk = np.concatenate([chunk, np.zeros((batch_size - n, *chunk.shape[1:]), np.float32)])
+    for name, value in fn(chunk).items():
+      outputs.setdefault(name, []).append(np.asarray(value)[:n])
+  return {name: np.concatenate(parts) for name, parts in outputs.items()}
+
+
+class ClassifierFeatures:
+  """Features and class probabilities from jaxgan's own classifier."""
+
+  has_classes = True
+
+  def __init__(self, module: Classifier, variables: Any, meta: Dict[str, Any],
+               image_shape, batch_size: int = 500):
+    """image_shape: (H, W, C) of the images to evaluate; C=3 with a 1-channel classifier
+    means Stacked MNIST (per-channel classification, 1000 classes)."""
+    trained_shape = tuple(meta["image_shape"])
+    image_shape = tuple(image_shape)
+    self.per_channel = (trained_shape[-1] == 1 and image_shape[-1] == 3
+                        and trained_shape[:2] == image_shape[:2])
+    if not self.per_channel and trained_shape != image_shape:
+      raise ValueError(f"The classifier takes images {trained_shape}; these are {image_shape}.")
+    self.batch_size = batch_size
+    k = meta["num_classes"]
+    self.num_classes = k ** 3 if self.per_channel else k
+    # Stacked MNIST's triples are uniform by construction; otherwise the training labels'.
+    self.class_prior = None if self.per_channel else np.asarray(meta["class_prior"])
+    self.name = "classifier" + ("_per_channel" if self.per_channel else "")
+    apply = lambda x: module.apply(variables, x, train=False)
+
+    @jax.jit
+    def extract(x):
+      if not self.per_channel:
+        logits, features = apply(x)
+        return {"features": features, "log_probs": jax.nn.log_softmax(logits)}
+      # Channels as a batch of grayscale images: [n, H, W, 3] -> [3n, H, W, 1].
+      n = x.shape[0]
+      channels = jnp.moveaxis(x, -1, 0)[..., None].reshape(3 * n, *x.shape[1:3], 1)
+      logits, features = apply(channels)
+      log_p = jax.nn.log_softmax(logits).reshape(3, n, k)
+      joint = (log_p[0][:, :, None, None] + log_p[1][:, None, :, None]
+               + log_p[2][:, None, None, :]).reshape(n, k ** 3)  # mode 100a + 10b + c
+      features = jnp.moveaxis(features.reshape(3, n, -1), 0, 1).reshape(n, -1)
+      return {"features": features, "log_probs": joint}
+
+    self._extract = extract
+
+  def __call__(self, images: np.ndarray) -> Dict[str, np.ndarray]:
+    out = _batched(self._extract, images, self.batch_size)
+    return {"features": out["features"], "probs": _softmax64(out["log_probs"])}
+
+
+class InceptionFeatures:
+  """pool3 features [n, 2048] and the 1008-way softmax of the FID Inception-v3."""
+
+  has_classes = False
+  class_prior: Optional[np.ndarray] = None
+  name = "inception"
+
+  def __init__(self, weights_path: str, batch_size: int = 50):
+    from jaxgan.evaluation import inception  # ~24M parameters: loaded only when asked for.
+    variables = inception.load_variables(weights_path)
+    network = inception.InceptionV3()
+    self.batch_size = batch_size
+    self.num_classes = 1008
+    self._extract = jax.jit(functools.partial(network.apply, variables))
+
+  def __call__(self, images: np.ndarray) -> Dict[str, np.ndarray]:
+    out = _batched(self._extract, images, self.batch_size)
+    return {"features": out["pool"], "probs": _softmax64(out["logits"])}
+
