@@ -16,7 +16,7 @@ import functools
 import json
 import os
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Tuple
 
 import flax
 import jax

@@ -253,3 +253,22 @@ def test_training_evaluates_periodically_then_evaluate_cli(tmp_path):
   assert "floor" in table and "ceiling" in table and "FID" in table
   with pytest.raises(FileNotFoundError, match="No checkpoint of step 3"):
     evaluate.evaluate_workdir(workdir, step=3)
+
+
+def test_inception_extractor_from_a_weights_file(tmp_path):
+  """The config path to Inception: a converted weights file -> features and probabilities."""
+  from jaxgan.evaluation import inception
+  from tests.test_inception import _random_variables
+
+  path = str(tmp_path / "inception_fid.npz")
+  inception.save_variables(_random_variables(), path)
+  builders.check_config(helpers.tiny_config(**{
+      "eval.every_steps": 10, "eval.feature_extractor": "inception",
+      "eval.inception_weights": path}))  # The file exists: accepted.
+  extractor = features.InceptionFeatures(path, batch_size=2)
+  images = np.random.default_rng(0).uniform(-1, 1, (3, 28, 28, 1)).astype(np.float32)
+  out = extractor(images)
+  assert out["features"].shape == (3, 2048) and out["probs"].shape == (3, 1008)
+  np.testing.assert_allclose(out["probs"].sum(1), 1.0, rtol=1e-12)
+  direct = inception.InceptionV3().apply(inception.load_variables(path), images[2:])
+  np.testing.assert_allclose(out["features"][2:], direct["pool"], rtol=1e-5, atol=1e-5)

@@ -148,9 +148,12 @@ def test_cli_train_then_sample(tmp_path, mnist_dir):
                   "--config.log_every_steps=1", "--config.num_grid_samples=4",
                   # New keys of the open kwargs sections work from the command line too.
                   "--config.loss.kwargs.real_label=0.9", "--config.ema.decay=0.9",
-                  "--config.model.kwargs.spectral_norm=true"], tmp_path)
+                  "--config.model.kwargs.spectral_norm=true",
+                  # The recipe's evaluation, made small.
+                  "--config.eval.num_samples=24", "--config.eval.classifier_steps=3",
+                  "--config.eval.batch_size=8", "--config.eval.kid_subset_size=12"], tmp_path)
   assert out.returncode == 0, out.stderr[-3000:]
-  assert "step 3/3" in out.stderr
+  assert "step 3/3" in out.stderr and "eval step 3 | FID" in out.stderr
   with open(os.path.join(workdir, "config.json")) as f:
     saved = json.load(f)
   assert saved["loss"]["kwargs"] == {"real_label": 0.9}
@@ -165,6 +168,11 @@ def test_cli_train_then_sample(tmp_path, mnist_dir):
   images = np.load(npz)["images"]
   assert images.shape == (10, 28, 28, 1) and images.dtype == np.uint8
   assert images.min() < images.max()
+
+  out = _run_cli(["jaxgan.evaluate", f"--workdir={workdir}", "--baselines"], tmp_path)
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert "| generator (step 3) |" in out.stdout and "(floor)" in out.stdout
+  assert os.path.exists(os.path.join(workdir, "eval", "step_0000003.json"))
 
 
 def test_cli_reports_bad_config_without_traceback(tmp_path, mnist_dir):

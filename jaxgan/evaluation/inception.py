@@ -311,6 +311,7 @@ def _to_torch_layout(array: np.ndarray) -> np.ndarray:
 
 
 def _from_torch_layout(array: np.ndarray) -> np.ndarray:
+  """The inverse of `_to_torch_layout`."""
   if array.ndim == 4:
     return np.transpose(array, (2, 3, 1, 0))
   if array.ndim == 2:
@@ -319,7 +320,10 @@ def _from_torch_layout(array: np.ndarray) -> np.ndarray:
 
 
 def _torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
-  return tuple(_to_torch_layout(np.empty(shape, np.bool_)).shape)
+  """The shape `_to_torch_layout` gives an array of `shape`."""
+  if len(shape) == 4:
+    return (shape[3], shape[2], shape[0], shape[1])
+  return tuple(reversed(shape))  # [in, out] -> [out, in]; vectors unchanged.
 
 
 def _flatten(variables: Mapping[str, Any]) -> dict[str, Any]:

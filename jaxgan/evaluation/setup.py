@@ -30,7 +30,7 @@ def make_extractor(config: ml_collections.ConfigDict, data: sources.ImageData,
   name = config.eval.feature_extractor
   if name == "inception":
     return features.InceptionFeatures(config.eval.inception_weights,
-                                      batch_size=min(config.eval.batch_size, 100))
+                                      batch_size=min(config.eval.batch_size, 25))
   if name != "classifier":
     raise builders.ConfigError(f"config.eval.feature_extractor={name!r}; valid: "
                                f"{', '.join(builders.FEATURE_EXTRACTORS)}.")
