@@ -17,6 +17,14 @@ What to expect (measured 2026-11-23, jax 0.10.2):
     images/s; compile ~5 s). Samples (docs/images/dcgan_mnist_step3000.png) are digits of all
     ten classes, most recognisable, some malformed; d_loss ~1.2-1.4, D(x) ~0.55-0.6,
     D(G(z)) ~0.4-0.5 throughout, without collapse. At step 500 (~2.5 min) strokes appear.
+  * Evaluation, offline: `python -m jaxgan.evaluate --workdir=/tmp/dcgan --baselines` on the
+    step-2000 checkpoint (5000 samples vs 5000 real test digits; features of jaxgan's MNIST
+    classifier, 97.7% held-out accuracy; README "Measured" has every metric):
+                               FID    KID    precision recall coverage classes class KL
+      this recipe, step 2000   216    202     0.54      0.60    0.31     10/10   0.040
+      real held-out (floor)      5.7    2.0   0.90      0.89    0.97     10/10   0.001
+      untrained G (ceiling)   1921    649     1.00      0.00    0.004     4/10   1.66
+    (FID/KID in the classifier's feature space: compare only with each other, at 5000.)
   * One GPU: not measured (no accelerator was lent to this session).
 """
 import ml_collections

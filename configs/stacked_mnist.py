@@ -14,7 +14,15 @@ Offline (10,000 stacks built from the test split's digits):
       --config.dataset.local_dir=../shared/data/mnist --config.dataset.split=test
 Evaluate any checkpoint again: python -m jaxgan.evaluate --workdir=/tmp/stacked
 
-What to expect: see "Stacked MNIST" in README's evaluation section for the measured run.
+What to expect (measured 2026-11-23, 2-core CPU, offline: 10,000 stacks from the test split,
+the shared MNIST classifier of experiments/recipes, 97.7% per digit): 3000 steps in 13.5 min
+(~5 steps/s, plus ~25 s per evaluation of 10,000 samples). Modes covered of 1000 (10,000
+samples): 607 at step 1000, 948 at 2000, 958 at 3000; class KL 1.60 -> 0.51 -> 0.39. The
+samples are colour blobs in digit shapes, few with three readable digits (recall ~0.002,
+coverage 0.20): the tutorial DCGAN does not collapse here but learns the joint slowly.
+At 5000 samples (`python -m jaxgan.evaluate --workdir=... --baselines --num_samples=5000`):
+  step 3000: 887/1000 modes, KL 0.43, FID 1628;  real held-out stacks (floor): 991, KL 0.11,
+  FID 32;  untrained G (ceiling): 14 modes, KL 5.2, FID 5829.
 """
 import ml_collections
 

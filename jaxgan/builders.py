@@ -328,8 +328,13 @@ def saved_config(saved: Dict[str, Any]) -> ml_collections.ConfigDict:
   def merge(target: ml_collections.ConfigDict, values: Dict[str, Any]) -> None:
     with target.unlocked():
       for key, value in values.items():
-        if isinstance(value, dict) and isinstance(target.get(key), ml_collections.ConfigDict):
-          merge(target[key], value)
+        sub = target.get(key)
+        # Locked sections are jaxgan's fields: fill in. Open ones (the kwargs of a loss,
+        # optimizer, ...) belong to the saved run whole: the defaults' kwargs are for the
+        # default choices (Adam's b1/b2 would break a saved RMSprop).
+        if (isinstance(value, dict) and isinstance(sub, ml_collections.ConfigDict)
+            and sub.is_locked):
+          merge(sub, value)
         else:
           target[key] = value
 

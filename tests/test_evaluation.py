@@ -216,9 +216,14 @@ def test_saved_config_fills_fields_added_later():
   old = helpers.tiny_config().to_dict()
   del old["eval"]
   old["model"]["kwargs"] = {"hidden": 4}
+  old["g_optimizer"]["name"] = "rmsprop"
+  old["g_optimizer"]["kwargs"] = {}
   config = builders.saved_config(old)
   assert config.eval.num_samples == 5000 and config.model.kwargs.hidden == 4
   assert config.model.name == "tiny"
+  assert config.g_optimizer.kwargs.to_dict() == {}  # Not the default's Adam b1/b2.
+  assert config.d_optimizer.kwargs.to_dict() == {"b1": 0.5, "b2": 0.999}
+  builders.get_optimizers(config)
 
 
 def test_training_evaluates_periodically_then_evaluate_cli(tmp_path):
