@@ -324,16 +324,27 @@ def saved_config(saved: Dict[str, Any]) -> ml_collections.ConfigDict:
   except ImportError:
     return ml_collections.ConfigDict(saved)
   config = default.get_config()
+  # Locked sections are jaxgan's fields: fill them in. Open ones (the kwargs of a loss,
+  # optimizer, ...) belong to the saved run whole: the defaults' kwargs are for the default
+  # choices (Adam's b1/b2 would break a saved RMSprop). Recorded before unlocking, which
+  # unlocks every section.
+  open_sections = set()
+
+  def find_open(section: ml_collections.ConfigDict) -> None:
+    for value in section.values():
+      if isinstance(value, ml_collections.ConfigDict):
+        if not value.is_locked:
+          open_sections.add(id(value))
+        find_open(value)
+
+  find_open(config)
 
   def merge(target: ml_collections.ConfigDict, values: Dict[str, Any]) -> None:
     with target.unlocked():
       for key, value in values.items():
         sub = target.get(key)
-        # Locked sections are jaxgan's fields: fill in. Open ones (the kwargs of a loss,
-        # optimizer, ...) belong to the saved run whole: the defaults' kwargs are for the
-        # default choices (Adam's b1/b2 would break a saved RMSprop).
         if (isinstance(value, dict) and isinstance(sub, ml_collections.ConfigDict)
-            and sub.is_locked):
+            and id(sub) not in open_sections):
           merge(sub, value)
         else:
           target[key] = value

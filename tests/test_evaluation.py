@@ -224,6 +224,10 @@ def test_saved_config_fills_fields_added_later():
   assert config.g_optimizer.kwargs.to_dict() == {}  # Not the default's Adam b1/b2.
   assert config.d_optimizer.kwargs.to_dict() == {"b1": 0.5, "b2": 0.999}
   builders.get_optimizers(config)
+  partial = builders.saved_config({"model": {"name": "dcgan_tutorial"}})
+  assert partial.model.kwargs.to_dict() == {} and partial.model.latent_dim == 100
+  with pytest.raises(AttributeError):  # Still locked: a typo is an error.
+    partial.modle = 1
 
 
 def test_training_evaluates_periodically_then_evaluate_cli(tmp_path):
