@@ -31,8 +31,21 @@ def test_dcgan_tutorial_shapes_and_parameter_counts():
 def test_dcgan_tutorial_rejects_other_image_shapes():
   config = helpers.tiny_config()
   config.model.name = "dcgan_tutorial"
-  with pytest.raises(builders.ConfigError, match=r"\(28, 28, 1\)"):
+  with pytest.raises(builders.ConfigError, match=r"\(28, 28, 1\) or \(28, 28, 3\)"):
     builders.get_models(config, (32, 32, 3), axis_name=None)
+
+
+def test_dcgan_tutorial_makes_three_channels_for_stacked_mnist():
+  pair = models.MODELS.get("dcgan_tutorial")(image_shape=(28, 28, 3), latent_dim=100,
+                                             axis_name=None)
+  g_vars, d_vars = _variables(pair, image_shape=(28, 28, 3))
+  z = jax.random.normal(jax.random.PRNGKey(0), (2, 100))
+  images = pair.generator.apply(g_vars, z, train=False)
+  assert images.shape == (2, 28, 28, 3)
+  assert pair.discriminator.apply(d_vars, images, train=False).shape == (2,)
+  # Only G's last layer (5*5*64*3 instead of *1) and D's first (5*5*3*64 + 64) grow.
+  assert state.count_params(g_vars["params"]) == 2_305_472 + 5 * 5 * 64 * 2
+  assert state.count_params(d_vars["params"]) == 212_865 + 5 * 5 * 64 * 2
 
 
 @pytest.mark.parametrize("image_shape", [(28, 28, 1), (8, 8, 3)])

@@ -31,10 +31,11 @@ class GanPair(NamedTuple):
   discriminator: nn.Module
 
 
-def _require_shape(name: str, image_shape, supported: Tuple[int, int, int]) -> None:
-  if tuple(image_shape) != tuple(supported):
+def _require_shape(name: str, image_shape, *supported: Tuple[int, int, int]) -> None:
+  if tuple(image_shape) not in [tuple(shape) for shape in supported]:
     raise ValueError(
-        f"Architecture {name!r} produces images of shape {tuple(supported)} (H, W, C), but the "
+        f"Architecture {name!r} produces images of shape "
+        f"{' or '.join(str(tuple(shape)) for shape in supported)} (H, W, C), but the "
         f"dataset's images are {tuple(image_shape)}. Choose a dataset of that shape or another "
         f"architecture (config.model.name; valid: {', '.join(MODELS.names())}).")
 
@@ -50,8 +51,8 @@ def build_dcgan_tutorial(*, image_shape, latent_dim: int, axis_name: Optional[st
   minibatch_discrimination (number of kernels, 0 = off); see jaxgan.models.minibatch.
   """
   del latent_dim  # The first Dense layer adapts to any latent size.
-  channels = image_shape[-1] if image_shape[-1] in (1, 3) else 1
-  _require_shape("dcgan_tutorial", image_shape, (28, 28, channels))
+  _require_shape("dcgan_tutorial", image_shape, (28, 28, 1), (28, 28, 3))
+  channels = image_shape[-1]
   return GanPair(
       dcgan.TutorialGenerator(leaky_relu_slope=leaky_relu_slope, channels=channels,
                               axis_name=axis_name),
