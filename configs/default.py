@@ -18,6 +18,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.batch_size = 256           # global: split over all devices of all processes
   config.n_critic = 1               # discriminator updates per generator update
   config.critic_loop = "unroll"     # how the n_critic D updates compile: "unroll" or "scan"
+  # On a NaN/Inf loss, gradient or parameter: "stop" (at the next log step, naming the
+  # quantities; nothing non-finite is ever checkpointed) or "skip" (that step's update is
+  # not applied, in the compiled step; counted as skipped_steps; stops if a whole log
+  # interval is skipped).
+  config.on_nonfinite = "stop"
 
   config.dataset = ml_collections.ConfigDict()
   config.dataset.name = "mnist"     # a tfds name; "mnist"/"fashion_mnist" also from IDX files

@@ -23,6 +23,7 @@ from jaxgan.tricks.instance_noise import InstanceNoise
 from jaxgan.tricks.replay import Replay
 
 CRITIC_LOOPS = ("unroll", "scan")
+ON_NONFINITE = ("stop", "skip")
 
 
 class ConfigError(ValueError):
@@ -76,6 +77,9 @@ def check_numbers(config: ml_collections.ConfigDict) -> None:
     lr = config[player].learning_rate
     if not lr > 0:
       raise ConfigError(f"config.{player}.learning_rate must be > 0; got {lr!r}.")
+  if config.on_nonfinite not in ON_NONFINITE:
+    raise ConfigError(f"config.on_nonfinite must be one of {ON_NONFINITE}; got "
+                      f"{config.on_nonfinite!r}.")
   if config.critic_loop not in CRITIC_LOOPS:
     raise ConfigError(f"config.critic_loop must be one of {CRITIC_LOOPS}; got "
                       f"{config.critic_loop!r}.")
@@ -308,7 +312,8 @@ def step_spec(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, in
       ema_decay=float(config.ema.decay),
       balance=steps.Balance(bool(config.balance.enabled), float(config.balance.skip_below),
                             float(config.balance.repeat_above),
-                            int(config.balance.max_repeats)))
+                            int(config.balance.max_repeats)),
+      skip_nonfinite=config.on_nonfinite == "skip")
 
 
 def saved_config(saved: Dict[str, Any]) -> ml_collections.ConfigDict:
@@ -385,4 +390,6 @@ def init_states(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, 
     d_extras[averaging.PARAM_AVERAGE] = d_state.params
   if config.replay.buffer_size > 0:
     d_extras.update(Replay(config.replay.buffer_size).init(image_shape))
+  if config.on_nonfinite == "skip":
+    d_extras[steps.SKIPPED_STEPS] = jnp.zeros((), jnp.int32)
   return pair, g_state.replace(extras=g_extras), d_state.replace(extras=d_extras)

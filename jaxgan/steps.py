@@ -53,6 +53,10 @@ class Balance:
   max_repeats: int = 2
 
 
+# d_state.extras entry: how many steps `skip_nonfinite` skipped (int32 scalar).
+SKIPPED_STEPS = "skipped_steps"
+
+
 @dataclasses.dataclass(frozen=True)
 class StepSpec:
   """Everything that defines one train step, apart from the states and data.
@@ -73,6 +77,9 @@ class StepSpec:
     replay: D's experience replay.
     ema_decay: EMA of G's weights (0: off).
     balance: adaptive D update skipping/repeating.
+    skip_nonfinite: when a step produces a non-finite loss, gradient or parameter, keep both
+      states as they were (only the step counters advance) and count it in
+      d_state.extras[SKIPPED_STEPS], instead of applying the update.
   """
   generator: nn.Module
   discriminator: nn.Module
@@ -92,6 +99,7 @@ class StepSpec:
   replay: Replay = Replay()
   ema_decay: float = 0.0
   balance: Balance = Balance()
+  skip_nonfinite: bool = False
 
   @property
   def uses_penalty(self) -> bool:
@@ -350,6 +358,7 @@ def train_step(g_state: GanTrainState, d_state: GanTrainState, batch: Dict[str, 
   images = batch["image"]
   if images.shape[0] != spec.n_critic:
     raise ValueError(f"batch holds {images.shape[0]} D batches, n_critic is {spec.n_critic}")
+  g_before, d_before = g_state, d_state
   step = g_state.step
   step_key = jax.random.fold_in(base_key, step)
   d_keys = jax.random.fold_in(step_key, _D_UPDATES)
@@ -369,7 +378,22 @@ def train_step(g_state: GanTrainState, d_state: GanTrainState, batch: Dict[str, 
     metrics["instance_noise_std"] = spec.instance_noise.std_at(step)
   finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in jax.tree.leaves(metrics)]))
   metrics["all_finite"] = finite.astype(jnp.float32)
+  if spec.skip_nonfinite:
+    g_state, d_state = _skip_unless(finite, g_state, d_state, g_before, d_before)
+    metrics[SKIPPED_STEPS] = d_state.extras[SKIPPED_STEPS].astype(jnp.float32)
   return g_state, d_state, metrics
+
+
+def _skip_unless(finite: jax.Array, g_state: GanTrainState, d_state: GanTrainState,
+                 g_before: GanTrainState, d_before: GanTrainState
+                 ) -> Tuple[GanTrainState, GanTrainState]:
+  """The updated states if `finite`, else the states from before the step with the step
+  counters advanced (so the next step draws fresh randomness) and the skip counted."""
+  g_state = _select(finite, g_state, g_before.replace(step=g_state.step))
+  d_kept = d_before.replace(step=d_state.step)
+  d_state = _select(finite, d_state, d_kept)
+  skipped = d_before.extras[SKIPPED_STEPS] + (1 - finite.astype(jnp.int32))
+  return g_state, d_state.replace(extras={**d_state.extras, SKIPPED_STEPS: skipped})
 
 
 def sample(g_variables: Dict[str, Any], z: jax.Array, *, generator: nn.Module) -> jax.Array:

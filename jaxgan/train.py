@@ -12,14 +12,16 @@ import functools
 import glob
 import json
 import os
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import logging
 
-from jaxgan import builders, checkpointing, metric_logging, parallel, state, steps, visualize
+from jaxgan import (builders, checkpointing, metric_logging, parallel, preemption, state, steps,
+                    visualize)
 from jaxgan.data import idx, pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import setup as eval_setup
@@ -53,12 +55,58 @@ def _non_finite_names(tree: Dict[str, Any]) -> list:
   return [name for name, value in tree.items() if not np.all(np.isfinite(value))]
 
 
+class _SkipWatch:
+  """With config.on_nonfinite="skip": reports skipped steps at each log, and stops the run
+  when every step since the previous log was skipped (the run is no longer training)."""
+
+  def __init__(self, step: int, skipped: int):
+    self.step, self.skipped = step, skipped
+
+  def check(self, step: int, metrics: Dict[str, float]) -> None:
+    skipped = int(metrics[steps.SKIPPED_STEPS])
+    if skipped > self.skipped:
+      new = skipped - self.skipped
+      logging.warning("Skipped %d of the %d steps up to step %d (non-finite values); %d in "
+                      "all.", new, step - self.step, step, skipped)
+      if new >= step - self.step:
+        raise NonFiniteError(
+            f"Every step from {self.step + 1} to {step} produced non-finite values and was "
+            "skipped: training stopped. The last checkpoint holds finite state. Try a lower "
+            "learning rate.")
+    self.step, self.skipped = step, skipped
+
+
 def _check_finite(step: int, metrics: Dict[str, float]) -> None:
   if metrics.get("all_finite", 1.0) != 1.0:
     bad = _non_finite_names({k: v for k, v in metrics.items() if k != "all_finite"})
     raise NonFiniteError(
-        f"Non-finite values at step {step}: {', '.join(bad) or 'parameters'}. Training "
-        "stopped; the last checkpoint (if any) holds finite state. Try a lower learning rate.")
+        f"Non-finite values at step {step} (checked every config.log_every_steps steps): "
+        f"{', '.join(bad) or 'parameters'}. Training stopped; the last checkpoint (if any) "
+        "holds finite state. Try a lower learning rate, or config.on_nonfinite='skip' to skip "
+        "such steps.")
+
+
+def _restore(checkpointer: checkpointing.Checkpointer, g_state: state.GanTrainState,
+             d_state: state.GanTrainState) -> Tuple[int, Dict[str, Any]]:
+  """Restores the latest checkpoint into (g_state, d_state)'s structure.
+
+  The skipped-steps counter may differ between the checkpoint and this config: switching
+  config.on_nonfinite to "skip" after a run stopped on a NaN is the way to resume it, so the
+  counter starts at 0 when the checkpoint lacks it and is dropped when the config does.
+  """
+  saved = checkpointer.read_meta()["fingerprint"]
+  saved_has = any(f"'{steps.SKIPPED_STEPS}'" in path for path in saved)
+  wants = steps.SKIPPED_STEPS in d_state.extras
+  if saved_has == wants:
+    return checkpointer.restore({"g": g_state, "d": d_state})
+  extras = {k: v for k, v in d_state.extras.items() if k != steps.SKIPPED_STEPS}
+  if saved_has:
+    extras[steps.SKIPPED_STEPS] = jnp.zeros((), jnp.int32)
+  step, restored = checkpointer.restore({"g": g_state, "d": d_state.replace(extras=extras)})
+  extras = {k: v for k, v in restored["d"].extras.items() if k != steps.SKIPPED_STEPS}
+  if wants:
+    extras[steps.SKIPPED_STEPS] = jnp.zeros((), jnp.int32)
+  return step, {"g": restored["g"], "d": restored["d"].replace(extras=extras)}
 
 
 def _truncate_metrics(path: str, last_step: int) -> None:
@@ -97,7 +145,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   config_json = config.to_json()
   start_step = 0
   if checkpointer.latest_step() is not None:
-    start_step, restored = checkpointer.restore({"g": g_state, "d": d_state})
+    start_step, restored = _restore(checkpointer, g_state, d_state)
     g_state, d_state = restored["g"], restored["d"]
     logging.info("Resumed from %s at step %d.", checkpointer.directory, start_step)
     if is_writer:
@@ -151,7 +199,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
                            "(the previous checkpoint is kept).")
     checkpointer.save(step, host, config_json, image_shape)
 
+  skip_watch = None
+  if config.on_nonfinite == "skip":
+    skip_watch = _SkipWatch(start_step, int(d_state.extras[steps.SKIPPED_STEPS]))
+  stop = preemption.StopRequest()
+  stopped_by = None
   try:
+    stop.install()
     while step < config.num_train_steps:
       batch = parallel.shard(batches.batch(step))
       g_rep, d_rep, metrics = p_train_step(g_rep, d_rep, batch, keys)
@@ -162,15 +216,25 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       last = step == config.num_train_steps
       if step % config.log_every_steps == 0 or last:
         host_metrics = jax.device_get(parallel.unreplicate(metrics))
-        _check_finite(step, host_metrics)
+        if skip_watch is None:
+          _check_finite(step, host_metrics)
+        else:
+          skip_watch.check(step, host_metrics)
         writer.write(step, host_metrics)
       if step % config.sample_every_steps == 0 or last:
         save_samples(parallel.unreplicate(g_rep))
       if evaluator is not None and (step % config.eval.every_steps == 0 or last):
         evaluate(parallel.unreplicate(g_rep))
-      if step % config.checkpoint_every_steps == 0 or last:
+      stop_now = not last and stop.should_stop(step)
+      if step % config.checkpoint_every_steps == 0 or last or stop_now:
         save_checkpoint()
+      if stop_now:
+        stopped_by = stop.signal_name
+        logging.warning("Stopped by %s after step %d; checkpoint saved in %s. Re-run the same "
+                        "command to resume from it.", stopped_by, step, checkpointer.directory)
+        break
   finally:
+    stop.restore()
     writer.close()
     checkpointer.close()
 
@@ -183,4 +247,4 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
     if frames:
       visualize.save_animation(frames, os.path.join(workdir, "samples.gif"))
   final = jax.device_get(parallel.unreplicate({"g": g_rep, "d": d_rep}))
-  return {"step": step, "g_state": final["g"], "d_state": final["d"]}
+  return {"step": step, "g_state": final["g"], "d_state": final["d"], "stopped_by": stopped_by}

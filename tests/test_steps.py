@@ -175,3 +175,26 @@ def test_latents_depend_on_global_row_only():
                     devices=jax.devices()[:2])(np.zeros(2))
   np.testing.assert_array_equal(np.concatenate(list(halves)), whole)
   assert np.abs(np.mean(whole)) < 1 and 0.3 < np.std(whole) < 2
+
+
+def test_skip_nonfinite_keeps_the_states_and_counts():
+  config, g_state, d_state, step_fn = _setup(n_critic=1, on_nonfinite="skip")
+  p_step = jax.pmap(step_fn, axis_name=parallel.AXIS_NAME, devices=jax.devices()[:2])
+  stack = lambda tree: jax.tree.map(lambda x: np.stack([np.asarray(x)] * 2), tree)
+  keys = stack(builders.base_key(0))
+  poisoned, clean = _global_batches(2, 1)
+  poisoned[0, 5, 0, 0] = np.nan  # One pixel on the second device.
+  split = lambda images: images.reshape(1, 2, -1, *IMAGE_SHAPE).swapaxes(0, 1)
+  g, d = stack(g_state), stack(d_state)
+  g1, d1, m1 = p_step(g, d, {"image": split(poisoned)}, keys)
+  assert float(m1["all_finite"][0]) == 0.0 and float(m1["skipped_steps"][0]) == 1.0
+  host = lambda tree: jax.device_get(parallel.unreplicate(tree))
+  before, after = (g_state, d_state), host((g1, d1))
+  for b, a in zip(before, after):  # Nothing learnt from the poisoned step...
+    jax.tree.map(np.testing.assert_array_equal, (b.params, b.opt_state, b.model_state),
+                 (a.params, a.opt_state, a.model_state))
+  assert int(after[0].step) == 1 and int(after[1].step) == 1  # ...but the steps advance.
+  g2, d2, m2 = p_step(g1, d1, {"image": split(clean)}, keys)
+  assert float(m2["all_finite"][0]) == 1.0 and float(m2["skipped_steps"][0]) == 1.0
+  assert not np.array_equal(np.asarray(host(g2).params["Dense_0"]["kernel"]),
+                            np.asarray(after[0].params["Dense_0"]["kernel"]))

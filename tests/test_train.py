@@ -110,7 +110,8 @@ def test_bad_inputs_fail_before_training(tmp_path, mnist_dir):
            ({"g_optimizer.learning_rate": -1e-3}, "learning_rate must be > 0"),
            ({"loss.name": "nonsaturating"}, "Valid loss names"),
            ({"g_optimizer.name": "adamw2"}, "Valid optimizer names"),
-           ({"model.name": "dcgan"}, "Valid architecture names")]
+           ({"model.name": "dcgan"}, "Valid architecture names"),
+           ({"on_nonfinite": "ignore"}, r"on_nonfinite must be one of \('stop', 'skip'\)")]
   for overrides, message in cases:
     config = helpers.tiny_config(mnist_dir, **overrides)
     with pytest.raises(ValueError, match=message):
@@ -195,3 +196,28 @@ def test_sample_generate_matches_training_generator(tmp_path, mnist_dir):
   expected = pair.generator.apply(result["g_state"].variables(), z, train=False)
   np.testing.assert_array_equal(images, np.clip(np.round((np.asarray(expected) + 1) * 127.5),
                                                 0, 255).astype(np.uint8))
+
+
+def test_nonfinite_stops_naming_step_and_keeps_finite_checkpoints(tmp_path, mnist_dir):
+  workdir = str(tmp_path / "w")
+  train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=2), workdir)
+  # Resume with a learning rate that blows the parameters up.
+  config = helpers.tiny_config(mnist_dir, num_train_steps=6)
+  config.g_optimizer.learning_rate = config.d_optimizer.learning_rate = 1e30
+  with pytest.raises(train.NonFiniteError, match=r"at step 4 .*param_norm.*on_nonfinite"):
+    train.train_and_evaluate(config, workdir)
+  checkpointer = checkpointing.Checkpointer(workdir, keep=10)
+  assert checkpointer.all_steps() == [2]  # Step 4's state was never written.
+  checkpointer.close()
+
+  # Resuming that workdir with skipping on (the counter is not in its checkpoint) works.
+  resumed = helpers.tiny_config(mnist_dir, num_train_steps=4, on_nonfinite="skip")
+  assert train.train_and_evaluate(resumed, workdir)["step"] == 4
+  # And back: a checkpoint with the counter resumes with skipping off.
+  assert train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=6),
+                                  workdir)["step"] == 6
+
+  config.on_nonfinite = "skip"  # Every step skipped: stopped, not spinning.
+  with pytest.raises(train.NonFiniteError, match="Every step from 1 to 2 .* skipped"):
+    train.train_and_evaluate(config, str(tmp_path / "skip"))
+  assert not os.path.exists(os.path.join(tmp_path, "skip", "checkpoints", "2"))
