@@ -58,8 +58,18 @@ def replicate(tree: Any) -> Any:
 
 
 def unreplicate(tree: Any) -> Any:
-  """The first local device's copy of a replicated tree (leaves lose the device axis)."""
-  return jax.tree.map(lambda x: x[0], tree)
+  """The first local device's copy of a replicated tree (leaves lose the device axis).
+
+  Reads this process's own shard: `x[0]` would be global device 0's copy, which on any
+  process but the first is a cross-process gather that only this process issues: with
+  several processes that deadlocks the next collective.
+  """
+  def first_local(x):
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+      return x.addressable_shards[0].data[0]
+    return x[0]
+
+  return jax.tree.map(first_local, tree)
 
 
 def pmap(fn: Callable, **kwargs) -> Callable:
