@@ -17,6 +17,7 @@ import ml_collections
 import optax
 
 from jaxgan import losses, models, optimizers, penalties, state, steps
+from jaxgan.evaluation import evaluator
 from jaxgan.models import layers
 from jaxgan.tricks import averaging
 from jaxgan.tricks.instance_noise import InstanceNoise
@@ -107,7 +108,7 @@ def check_eval(config: ml_collections.ConfigDict) -> None:
                 "precision_recall_k", "density_coverage_k"):
     if not isinstance(ev[field], int) or ev[field] < 1:
       raise ConfigError(f"config.eval.{field} must be a positive integer; got {ev[field]!r}.")
-  min_samples = 2 * max(ev.precision_recall_k, ev.density_coverage_k) + 2
+  min_samples = evaluator.min_samples(ev.precision_recall_k, ev.density_coverage_k)
   if not isinstance(ev.num_samples, int) or ev.num_samples < min_samples:
     raise ConfigError(f"config.eval.num_samples must be an integer >= {min_samples} (k-NN "
                       f"metrics); got {ev.num_samples!r}.")

@@ -26,6 +26,7 @@ import optax
 from absl import app, flags, logging
 
 from jaxgan.data import pipeline, sources
+from jaxgan.evaluation import batching
 from jaxgan.models.classifier import Classifier
 
 VARIABLES_FILE = "classifier.msgpack"
@@ -47,16 +48,7 @@ def predict(module: Classifier, variables: Any, images: np.ndarray, batch_size: 
             ) -> Tuple[np.ndarray, np.ndarray]:
   """(logits [n, K], features [n, F]) as float32 numpy, for images [n, H, W, C] in [-1, 1]."""
   apply = _jitted_apply(module)
-  logits, features = [], []
-  for start in range(0, len(images), batch_size):
-    chunk = np.asarray(images[start:start + batch_size], np.float32)
-    n = len(chunk)
-    if n < batch_size and start > 0:  # Pad the last chunk: one compiled shape.
-      chunk = np.concatenate([chunk, np.zeros((batch_size - n, *chunk.shape[1:]), chunk.dtype)])
-    out_logits, out_features = apply(variables, chunk)
-    logits.append(np.asarray(out_logits)[:n])
-    features.append(np.asarray(out_features)[:n])
-  return np.concatenate(logits), np.concatenate(features)
+  return batching.apply_in_batches(lambda chunk: apply(variables, chunk), images, batch_size)
 
 
 @functools.lru_cache(maxsize=8)

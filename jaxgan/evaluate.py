@@ -70,7 +70,7 @@ def save_pictures(run: sample.Run, result: Dict[str, Any], evaluator: evaluator_
   """The evaluation's pictures for one checkpoint; returns their paths."""
   tag = f"step_{run.step:07d}"
   name = f"{run.config.model.name}, step {run.step}"
-  sample_fn = setup.jitted_sample(run.pair.generator)
+  sample_fn = sample.jitted_sample(run.pair.generator)
   variables = run.g_state.sampling_variables()
   paths = [os.path.join(out_dir, f"{kind}_{tag}.png") for kind in
            ("interpolation", "nearest_neighbours", "per_class", "class_histogram")]
@@ -125,8 +125,9 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
   start = time.perf_counter()
   evaluator = setup.make_evaluator(config, data, workdir)
   setup_seconds = time.perf_counter() - start
-  generate = setup.make_generate(run.pair.generator, run.g_state.sampling_variables(),
-                                 config.model.latent_dim, config.seed, config.eval.batch_size)
+  eval_key = setup.eval_latents_key(config.seed)
+  generate = sample.make_generate(run.pair.generator, run.g_state.sampling_variables(),
+                                  config.model.latent_dim, eval_key, config.eval.batch_size)
   result = evaluator.evaluate_generator(generate)
   report: Dict[str, Any] = {
       "workdir": os.path.abspath(workdir), "step": run.step,
@@ -143,9 +144,9 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
     else:
       report["real_floor"] = _json_ready(evaluator.evaluate(pipeline.to_model_range(real)))
     _, untrained, _ = builders.init_states(config, run.image_shape)
-    untrained_generate = setup.make_generate(run.pair.generator, untrained.variables(),
-                                             config.model.latent_dim, config.seed,
-                                             config.eval.batch_size)
+    untrained_generate = sample.make_generate(run.pair.generator, untrained.variables(),
+                                              config.model.latent_dim, eval_key,
+                                              config.eval.batch_size)
     report["untrained"] = _json_ready(evaluator.evaluate(untrained_generate(
         evaluator.num_samples)))
   out_dir = os.path.join(workdir, "eval")

@@ -58,24 +58,24 @@ class MetricWriter:
     self._last = (step, now)
     if not self.enabled:
       return
+    self._to_files(record)
+    logging.info(self._progress_line(record))
+
+  def _to_files(self, record: Dict[str, float]) -> None:
+    """One record ({"step": ..., name: value}) to metrics.jsonl and TensorBoard."""
     with open(self.path, "a") as f:
       f.write(json.dumps(record) + "\n")
     for name, value in record.items():
       if name != "step":
-        self._tb.scalar(name, value, step)
+        self._tb.scalar(name, value, record["step"])
     self._tb.flush()
-    logging.info(self._progress_line(record))
 
   def write_eval(self, step: int, scalars: Dict[str, float]) -> None:
     """An evaluation record ({"eval_fid": ...}) to every sink, and a line of its headline."""
     if not self.enabled:
       return
     record = {"step": step, **{k: float(v) for k, v in scalars.items()}}
-    with open(self.path, "a") as f:
-      f.write(json.dumps(record) + "\n")
-    for name, value in scalars.items():
-      self._tb.scalar(name, value, step)
-    self._tb.flush()
+    self._to_files(record)
     parts = [f"eval step {step}"]
     parts += [f"{label} {record[name]:{fmt}}" for name, label, fmt in _EVAL_HEADLINE
               if name in record]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, NamedTuple, Optional, Tuple
+from typing import Any, Callable, NamedTuple, Optional, Tuple
 
 import jax
 import ml_collections
@@ -51,6 +51,31 @@ def load_run(workdir: str, step: Optional[int] = None) -> Run:
   return Run(config, pair, restored["g"], restored["d"], loaded_step, image_shape)
 
 
+@functools.lru_cache(maxsize=4)
+def jitted_sample(generator: Any) -> Callable:
+  """`steps.sample` for this generator, jitted (one compiled function per generator)."""
+  return jax.jit(functools.partial(steps.sample, generator=generator))
+
+
+def make_generate(generator: Any, variables: Any, latent_dim: int, key: jax.Array,
+                  batch_size: int) -> Callable[[int], np.ndarray]:
+  """`generate(n)` -> float32 images [n, H, W, C] in [-1, 1] from G in inference mode.
+
+  The latents of rows [start, start + batch_size) are drawn from fold_in(key, start), in
+  batches of one compiled shape: the same key gives the same images for any n.
+  """
+  sample_fn = jitted_sample(generator)
+
+  def generate(n: int) -> np.ndarray:
+    chunks = []
+    for start in range(0, n, batch_size):
+      z = jax.random.normal(jax.random.fold_in(key, start), (batch_size, latent_dim))
+      chunks.append(np.asarray(sample_fn(variables, z))[:n - start])
+    return np.concatenate(chunks)
+
+  return generate
+
+
 def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] = None,
              batch_size: int = 500) -> np.ndarray:
   """uint8 images [num_samples, H, W, C] from a workdir's checkpoint (G in inference mode)."""
@@ -58,16 +83,9 @@ def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] 
     raise ValueError(f"--num_samples must be >= 1; got {num_samples}.")
   run = load_run(workdir, step)
   logging.info("Sampling %d images from %s at step %d.", num_samples, workdir, run.step)
-  variables = run.g_state.sampling_variables()
-  sample_fn = jax.jit(functools.partial(steps.sample, generator=run.pair.generator))
-  key = jax.random.PRNGKey(seed)
-  chunks = []
-  for start in range(0, num_samples, batch_size):
-    n = min(batch_size, num_samples - start)
-    z = jax.random.normal(jax.random.fold_in(key, start),
-                          (batch_size, run.config.model.latent_dim))
-    chunks.append(visualize.to_uint8(sample_fn(variables, z))[:n])  # One compiled shape.
-  return np.concatenate(chunks)
+  generate_fn = make_generate(run.pair.generator, run.g_state.sampling_variables(),
+                              run.config.model.latent_dim, jax.random.PRNGKey(seed), batch_size)
+  return visualize.to_uint8(generate_fn(num_samples))
 
 
 def define_flags() -> None:

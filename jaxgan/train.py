@@ -20,8 +20,8 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from jaxgan import (builders, checkpointing, metric_logging, parallel, preemption, state, steps,
-                    visualize)
+from jaxgan import (builders, checkpointing, metric_logging, parallel, preemption, sample, state,
+                    steps, visualize)
 from jaxgan.data import idx, pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import setup as eval_setup
@@ -159,10 +159,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       process_index=jax.process_index(), local_device_count=jax.local_device_count(),
       global_device_count=jax.device_count())
   p_train_step = pmapped_train_step(config, image_shape)
-  sample_fn = jax.jit(functools.partial(steps.sample, generator=eval_pair.generator))
+  sample_fn = sample.jitted_sample(eval_pair.generator)
   grid_z = builders.fixed_latents(config.seed, config.num_grid_samples, config.model.latent_dim)
 
   evaluator = None
+  eval_key = eval_setup.eval_latents_key(config.seed)
   if config.eval.every_steps and is_writer:
     # Before compiling the step: a classifier trained here, or a bad weights file, shows up
     # now rather than after the first interval.
@@ -184,9 +185,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
                           title=f"{config.model.name}, step {step}")
 
   def evaluate(g_host) -> None:
-    generate = eval_setup.make_generate(eval_pair.generator, g_host.sampling_variables(),
-                                        config.model.latent_dim, config.seed,
-                                        config.eval.batch_size)
+    generate = sample.make_generate(eval_pair.generator, g_host.sampling_variables(),
+                                    config.model.latent_dim, eval_key, config.eval.batch_size)
     writer.write_eval(step, evaluator_lib.scalars(evaluator.evaluate_generator(generate)))
     writer.start(step)  # Throughput excludes the evaluation's time.
 

@@ -21,7 +21,7 @@ import jax
 import numpy as np
 from absl import app, flags
 
-from jaxgan import builders, classifier
+from jaxgan import builders, classifier, sample
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import features, metrics, setup
 
@@ -58,7 +58,8 @@ def run(num_samples: int, local_dir: str, repeats: int, inception_images: int,
 
   config = builders.saved_config({"model": {"name": "dcgan_tutorial"}})
   pair, g_state, _ = builders.init_states(config, data.image_shape)
-  generate = setup.make_generate(pair.generator, g_state.variables(), 100, 0, 500)
+  generate = sample.make_generate(pair.generator, g_state.variables(), 100,
+                                  setup.eval_latents_key(0), 500)
   rows.append({"phase": f"generate {n}", "seconds": _median_seconds(lambda: generate(n),
                                                                     repeats)})
   rows.append({"phase": f"classifier features of {n}",

@@ -28,6 +28,12 @@ from jaxgan.data import pipeline
 from jaxgan.evaluation import metrics
 
 
+def min_samples(precision_recall_k: int, density_coverage_k: int) -> int:
+  """The fewest reference samples the k-NN metrics accept (k-th neighbours, and a disjoint
+  set of the same size left for the floor)."""
+  return 2 * max(precision_recall_k, density_coverage_k) + 2
+
+
 class Evaluator:
   """Scores generated images against a fixed reference set of real images."""
 
@@ -41,7 +47,7 @@ class Evaluator:
       num_samples: size of the reference set (at most N).
       seed: seed of the permutation that picks the reference images.
     """
-    if num_samples < 2 * max(precision_recall_k, density_coverage_k) + 2:
+    if num_samples < min_samples(precision_recall_k, density_coverage_k):
       raise ValueError(f"config.eval.num_samples={num_samples} is too small for k-NN metrics "
                        f"with k={max(precision_recall_k, density_coverage_k)}.")
     self.extractor = extractor

@@ -24,27 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgan.evaluation import batching, metrics
 from jaxgan.models.classifier import Classifier
-
-
-def _softmax64(logits: np.ndarray) -> np.ndarray:
-  logits = np.asarray(logits, np.float64)
-  shifted = logits - logits.max(-1, keepdims=True)
-  e = np.exp(shifted)
-  return e / e.sum(-1, keepdims=True)
-
-
-def _batched(fn, images: np.ndarray, batch_size: int) -> Dict[str, np.ndarray]:
-  """Applies fn (jitted, dict of arrays out) over batches of equal size (last one padded)."""
-  outputs: Dict[str, list] = {}
-  for start in range(0, len(images), batch_size):
-    chunk = np.asarray(images[start:start + batch_size], np.float32)
-    n = len(chunk)
-    if n < batch_size:
-      chunk = np.concatenate([chunk, np.zeros((batch_size - n, *chunk.shape[1:]), np.float32)])
-    for name, value in fn(chunk).items():
-      outputs.setdefault(name, []).append(np.asarray(value)[:n])
-  return {name: np.concatenate(parts) for name, parts in outputs.items()}
 
 
 class ClassifierFeatures:
@@ -88,8 +69,8 @@ class ClassifierFeatures:
     self._extract = extract
 
   def __call__(self, images: np.ndarray) -> Dict[str, np.ndarray]:
-    out = _batched(self._extract, images, self.batch_size)
-    return {"features": out["features"], "probs": _softmax64(out["log_probs"])}
+    out = batching.apply_in_batches(self._extract, images, self.batch_size)
+    return {"features": out["features"], "probs": metrics.softmax64(out["log_probs"])}
 
 
 class InceptionFeatures:
@@ -108,6 +89,6 @@ class InceptionFeatures:
     self._extract = jax.jit(functools.partial(network.apply, variables))
 
   def __call__(self, images: np.ndarray) -> Dict[str, np.ndarray]:
-    out = _batched(self._extract, images, self.batch_size)
-    return {"features": out["pool"], "probs": _softmax64(out["logits"])}
+    out = batching.apply_in_batches(self._extract, images, self.batch_size)
+    return {"features": out["pool"], "probs": metrics.softmax64(out["logits"])}
 

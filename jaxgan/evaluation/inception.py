@@ -38,6 +38,8 @@ import numpy as np
 from flax import traverse_util
 from jax import lax
 
+from jaxgan.evaluation import batching
+
 NUM_CLASSES = 1008     # The 2015 graph's classifier: 1000 ImageNet classes + 8 unused.
 POOL_FEATURES = 2048   # Width of the global average pool after Mixed_7c: the FID features.
 INPUT_SIZE = 299       # Inputs are resized to 299x299 (resize=True).
@@ -301,29 +303,27 @@ def _torch_name(flat_name: str) -> str:
   return ".".join(modules + [_TORCH_LEAF[leaf]])
 
 
+# Axis order of torch's layout in ours, by rank: conv kernels HWIO -> OIHW, dense kernels
+# [in, out] -> [out, in]; vectors are the same in both.
+_TO_TORCH_AXES = {4: (3, 2, 0, 1), 2: (1, 0)}
+
+
 def _to_torch_layout(array: np.ndarray) -> np.ndarray:
   """Conv kernel HWIO -> OIHW, Dense kernel [in, out] -> [out, in]; vectors unchanged."""
-  if array.ndim == 4:
-    return np.transpose(array, (3, 2, 0, 1))
-  if array.ndim == 2:
-    return array.T
-  return array
+  axes = _TO_TORCH_AXES.get(array.ndim)
+  return array if axes is None else np.transpose(array, axes)
 
 
 def _from_torch_layout(array: np.ndarray) -> np.ndarray:
   """The inverse of `_to_torch_layout`."""
-  if array.ndim == 4:
-    return np.transpose(array, (2, 3, 1, 0))
-  if array.ndim == 2:
-    return array.T
-  return array
+  axes = _TO_TORCH_AXES.get(array.ndim)
+  return array if axes is None else np.transpose(array, np.argsort(axes))
 
 
 def _torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
   """The shape `_to_torch_layout` gives an array of `shape`."""
-  if len(shape) == 4:
-    return (shape[3], shape[2], shape[0], shape[1])
-  return tuple(reversed(shape))  # [in, out] -> [out, in]; vectors unchanged.
+  axes = _TO_TORCH_AXES.get(len(shape))
+  return tuple(shape) if axes is None else tuple(shape[a] for a in axes)
 
 
 def _flatten(variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -422,20 +422,10 @@ def extract_features(variables: Mapping[str, Any], images: np.ndarray, batch_siz
   one shape is ever compiled.
   """
   images = np.asarray(images, np.float32)
-  n = images.shape[0]
   if batch_size < 1:
     raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
-  outputs: dict[str, list[np.ndarray]] = {"pool": [], "logits": []}
-  for start in range(0, n, batch_size):
-    batch = images[start:start + batch_size]
-    rows = batch.shape[0]
-    if rows < batch_size:
-      batch = np.concatenate([batch, np.zeros((batch_size - rows,) + batch.shape[1:],
-                                              batch.dtype)])
-    result = jax.device_get(_apply(variables, batch, resize))
-    for key in outputs:
-      outputs[key].append(np.asarray(result[key][:rows]))
-  if not n:
+  if not images.shape[0]:
     return {"pool": np.zeros((0, POOL_FEATURES), np.float32),
             "logits": np.zeros((0, NUM_CLASSES), np.float32)}
-  return {key: np.concatenate(parts) for key, parts in outputs.items()}
+  return batching.apply_in_batches(lambda batch: _apply(variables, batch, resize), images,
+                                   batch_size)

@@ -319,12 +319,16 @@ def inception_score(probs, num_splits: int = 10) -> Dict[str, float]:
   return {"mean": float(np.mean(scores)), "std": float(np.std(scores))}
 
 
+def softmax64(logits) -> np.ndarray:
+  """Class probabilities [N, C] in float64 from logits (or log-probabilities) [N, C]."""
+  z = np.asarray(logits, np.float64)
+  e = np.exp(z - z.max(axis=1, keepdims=True))
+  return e / e.sum(axis=1, keepdims=True)
+
+
 def inception_score_from_logits(logits, num_splits: int = 10) -> Dict[str, float]:
   """IS from classifier logits [N, C]: float64 softmax (max subtracted), then inception_score."""
-  z = _as_features(logits, "logits")
-  z = z - z.max(axis=1, keepdims=True)
-  e = np.exp(z)
-  return inception_score(e / e.sum(axis=1, keepdims=True), num_splits=num_splits)
+  return inception_score(softmax64(_as_features(logits, "logits")), num_splits=num_splits)
 
 
 # ----------------------------------------------------------------------------- k-NN metrics

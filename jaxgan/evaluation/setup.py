@@ -5,15 +5,13 @@ loading or the classifier's training.
 """
 from __future__ import annotations
 
-import functools
 import os
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import ml_collections
-import numpy as np
 
-from jaxgan import builders, classifier, steps
+from jaxgan import builders, classifier
 from jaxgan.data import sources
 from jaxgan.evaluation import evaluator, features
 
@@ -26,14 +24,12 @@ def classifier_dir(config: ml_collections.ConfigDict, workdir: str) -> str:
 
 def make_extractor(config: ml_collections.ConfigDict, data: sources.ImageData,
                    workdir: str) -> Any:
-  """The feature extractor of config.eval.feature_extractor, ready to call."""
+  """The feature extractor of config.eval.feature_extractor (checked by
+  builders.check_eval), ready to call."""
   name = config.eval.feature_extractor
   if name == "inception":
     return features.InceptionFeatures(config.eval.inception_weights,
                                       batch_size=min(config.eval.batch_size, 25))
-  if name != "classifier":
-    raise builders.ConfigError(f"config.eval.feature_extractor={name!r}; valid: "
-                               f"{', '.join(builders.FEATURE_EXTRACTORS)}.")
   train_data, train_name = data, config.dataset.name
   if config.dataset.name == sources.STACKED_MNIST:
     # Stacked MNIST is scored digit by digit with a classifier of the underlying MNIST.
@@ -61,24 +57,3 @@ def eval_latents_key(seed: int) -> jax.Array:
   """Key of the evaluation latents: the same at every evaluation of a run (lower variance
   between evaluations, so a curve shows the generator changing, not the noise)."""
   return jax.random.fold_in(builders.base_key(seed), 2**31 - 3)
-
-
-def make_generate(generator: Any, variables: Any, latent_dim: int, seed: int,
-                  batch_size: int) -> Callable[[int], np.ndarray]:
-  """`generate(n)` -> float32 images [n, H, W, C] in [-1, 1] from G in inference mode."""
-  sample_fn = jitted_sample(generator)
-  key = eval_latents_key(seed)
-
-  def generate(n: int) -> np.ndarray:
-    chunks = []
-    for start in range(0, n, batch_size):
-      z = jax.random.normal(jax.random.fold_in(key, start), (batch_size, latent_dim))
-      chunks.append(np.asarray(sample_fn(variables, z))[:n - start])  # One compiled shape.
-    return np.concatenate(chunks)
-
-  return generate
-
-
-@functools.lru_cache(maxsize=4)
-def jitted_sample(generator: Any) -> Callable:
-  return jax.jit(functools.partial(steps.sample, generator=generator))
