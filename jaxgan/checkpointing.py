@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from typing import Any, Dict, Optional, Tuple
 
 import jax
@@ -19,6 +21,32 @@ import orbax.checkpoint as ocp
 
 class IncompatibleCheckpointError(RuntimeError):
   """The workdir's checkpoint was made by a different model or optimizer."""
+
+
+class WorkdirError(RuntimeError):
+  """The workdir cannot be written (permissions, a file in the way, a full disk)."""
+
+
+def check_writable(workdir: str) -> None:
+  """Creates `workdir` and writes a probe file there, or fails naming the directory."""
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=workdir, prefix=".write_probe"):
+      pass
+  except OSError as e:
+    raise WorkdirError(f"Cannot write to --workdir={workdir}: {e}. Choose a directory this "
+                       "user can create files in.") from e
+
+
+def check_free_space(workdir: str, state: Any) -> None:
+  """Fails when `workdir`'s disk cannot hold one checkpoint of `state` (its arrays' bytes
+  plus 1 MiB of metadata), rather than after the first checkpoint interval."""
+  needed = sum(np.asarray(x).nbytes for x in jax.tree.leaves(state)) + (1 << 20)
+  free = shutil.disk_usage(workdir).free
+  if free < needed:
+    raise WorkdirError(f"--workdir={workdir} has {free / 2**20:.1f} MiB free; one checkpoint "
+                       f"of this model needs about {needed / 2**20:.1f} MiB. Free some space "
+                       "or choose another directory.")
 
 
 def fingerprint(tree: Any) -> Dict[str, str]:
@@ -47,6 +75,7 @@ class Checkpointer:
         self.directory,
         options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
         item_names=("state", "meta"))
+    self._failed = False
 
   def latest_step(self) -> Optional[int]:
     return self._manager.latest_step()
@@ -60,13 +89,28 @@ class Checkpointer:
 
     The meta item records the config and the image shape, so that tools (jaxgan.sample) can
     rebuild the model from the workdir alone.
+
+    Raises:
+      WorkdirError: the write failed (a full disk, lost permissions). The unfinished write
+        stays in a temporary directory that restoring ignores, so the previous checkpoint
+        remains the latest.
     """
     meta = {"config": json.loads(config_json), "fingerprint": fingerprint(state),
             "step": int(step), "image_shape": list(image_shape)}
-    self._manager.save(step, args=ocp.args.Composite(
-        state=ocp.args.StandardSave(jax.device_get(state)),
-        meta=ocp.args.JsonSave(meta)), force=True)
-    self._manager.wait_until_finished()
+    previous = self.latest_step()
+    try:
+      self._manager.save(step, args=ocp.args.Composite(
+          state=ocp.args.StandardSave(jax.device_get(state)),
+          meta=ocp.args.JsonSave(meta)), force=True)
+      self._manager.wait_until_finished()
+    except (OSError, ValueError, RuntimeError) as e:  # orbax reports I/O errors as these.
+      self._failed = True
+      kept = (f"the latest checkpoint is still step {previous}, intact" if previous is not None
+              else "there is no earlier checkpoint")
+      raise WorkdirError(
+          f"Could not write the checkpoint of step {step} under {self.directory} ({kept}): "
+          f"{str(e)[:400]}. Free disk space or fix permissions, then re-run the same command "
+          "to resume.") from e
 
   def read_meta(self, step: Optional[int] = None) -> Dict[str, Any]:
     step = self.latest_step() if step is None else step
@@ -95,5 +139,7 @@ class Checkpointer:
     return step, restored["state"]
 
   def close(self) -> None:
+    if self._failed:  # The failed save's error was raised already; orbax would raise it again.
+      return
     self._manager.wait_until_finished()
     self._manager.close()

@@ -99,10 +99,38 @@ class MetricWriter:
       self._tb.close()
 
 
+def _parse_lines(lines: List[str]) -> List[Dict[str, float]]:
+  """JSON records of metrics.jsonl lines; a torn last line (the process was killed while
+  appending it) is dropped, a malformed line elsewhere is an error."""
+  lines = [line for line in lines if line.strip()]
+  records = []
+  for i, line in enumerate(lines):
+    try:
+      records.append(json.loads(line))
+    except json.JSONDecodeError:
+      if i == len(lines) - 1 and not line.endswith("\n"):
+        break
+      raise
+  return records
+
+
 def read_metrics(workdir: str) -> List[Dict[str, float]]:
   """All records of WORKDIR/metrics.jsonl, oldest first ([] when there is none)."""
   path = os.path.join(workdir, "metrics.jsonl")
   if not os.path.exists(path):
     return []
   with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+    return _parse_lines(f.readlines())
+
+
+def truncate_metrics(workdir: str, last_step: int) -> None:
+  """Keeps the records of steps <= last_step (and drops a torn last line): a resumed run
+  starts from its checkpoint, so the log must not hold steps it is about to redo."""
+  path = os.path.join(workdir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return
+  kept = [r for r in read_metrics(workdir) if r["step"] <= last_step]
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    f.writelines(json.dumps(r) + "\n" for r in kept)
+  os.replace(tmp, path)  # A kill during the rewrite leaves the old file, never half of one.

@@ -60,16 +60,20 @@ def replicate(tree: Any) -> Any:
 def unreplicate(tree: Any) -> Any:
   """The first local device's copy of a replicated tree (leaves lose the device axis).
 
-  Reads this process's own shard: `x[0]` would be global device 0's copy, which on any
-  process but the first is a cross-process gather that only this process issues: with
-  several processes that deadlocks the next collective.
+  With several processes, returns host (NumPy) copies of this process's own first shard and
+  dispatches no computation: `x[0]` would be global device 0's copy (a cross-process gather
+  that only this process issues), and even a local slice is an op-by-op dispatch, which was
+  seen to block while the other process waits in a collective barrier (docs/reliability.md).
   """
-  def first_local(x):
-    if isinstance(x, jax.Array) and not x.is_fully_addressable:
-      return x.addressable_shards[0].data[0]
-    return x[0]
+  if jax.process_count() == 1:
+    return jax.tree.map(lambda x: x[0], tree)
 
-  return jax.tree.map(first_local, tree)
+  def first_local_shard(x):
+    if isinstance(x, jax.Array):
+      return np.asarray(x.addressable_shards[0].data)[0]
+    return np.asarray(x)[0]
+
+  return jax.tree.map(first_local_shard, tree)
 
 
 def pmap(fn: Callable, **kwargs) -> Callable:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import glob
-import json
 import os
 from typing import Any, Dict, Tuple
 
@@ -33,7 +32,8 @@ class NonFiniteError(FloatingPointError):
 
 # Errors caused by the user's config, data or workdir (reported without a traceback by main).
 USER_ERRORS = (builders.ConfigError, sources.DataUnavailableError, idx.IdxFormatError,
-               checkpointing.IncompatibleCheckpointError, NonFiniteError, ValueError)
+               checkpointing.IncompatibleCheckpointError, checkpointing.WorkdirError,
+               NonFiniteError, ValueError)
 
 
 def pmapped_train_step(config: ml_collections.ConfigDict, image_shape) -> Any:
@@ -109,16 +109,6 @@ def _restore(checkpointer: checkpointing.Checkpointer, g_state: state.GanTrainSt
   return step, {"g": restored["g"], "d": restored["d"].replace(extras=extras)}
 
 
-def _truncate_metrics(path: str, last_step: int) -> None:
-  """Drops records written after the checkpoint we resume from, so the log matches the run."""
-  if not os.path.exists(path):
-    return
-  with open(path) as f:
-    kept = [line for line in f if line.strip() and json.loads(line)["step"] <= last_step]
-  with open(path, "w") as f:
-    f.writelines(kept)
-
-
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
   """Trains the GAN described by `config`, writing everything under `workdir`.
 
@@ -129,7 +119,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   per_device = parallel.per_device_batch_size(config.batch_size)
   is_writer = jax.process_index() == 0
   if is_writer:
-    os.makedirs(workdir, exist_ok=True)
+    checkpointing.check_writable(workdir)
 
   data = load_data(config)
   image_shape = data.image_shape
@@ -140,6 +130,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   logging.info("Parameters: G %d, D %d.", state.count_params(g_state.params),
                state.count_params(d_state.params))
   key = builders.base_key(config.seed)
+  if is_writer:
+    checkpointing.check_free_space(workdir, {"g": g_state, "d": d_state})
 
   checkpointer = checkpointing.Checkpointer(workdir, config.keep_checkpoints)
   config_json = config.to_json()
@@ -148,11 +140,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
     start_step, restored = _restore(checkpointer, g_state, d_state)
     g_state, d_state = restored["g"], restored["d"]
     logging.info("Resumed from %s at step %d.", checkpointer.directory, start_step)
-    if is_writer:
-      _truncate_metrics(os.path.join(workdir, "metrics.jsonl"), start_step)
   elif is_writer:
     with open(os.path.join(workdir, "config.json"), "w") as f:
       f.write(config_json)
+  if is_writer:  # Records after the checkpoint (all, without one) are of steps redone now.
+    metric_logging.truncate_metrics(workdir, start_step)
 
   batches = pipeline.StepBatches(
       data, seed=config.seed, global_batch_size=config.batch_size, n_critic=config.n_critic,

@@ -20,20 +20,18 @@ def write_fake_mnist(directory: str, n: int = 64, split_prefix: str = "t10k",
   return directory
 
 
+# The tiny model, small batches and frequent outputs (as `--config.KEY=VALUE` flags or
+# config fields); tests add the data directory.
+TINY_FLAGS = {"model.name": "tiny", "model.latent_dim": 8, "batch_size": 8,
+              "num_train_steps": 4, "log_every_steps": 2, "sample_every_steps": 2,
+              "checkpoint_every_steps": 2, "num_grid_samples": 4, "dataset.split": "test"}
+
+
 def tiny_config(local_dir: str = "", **overrides):
-  """The default config with the tiny model, small batches and frequent outputs."""
+  """The default config with TINY_FLAGS, data from `local_dir`, then `overrides`."""
   config = default.get_config()
-  config.model.name = "tiny"
-  config.model.latent_dim = 8
-  config.batch_size = 8
-  config.num_train_steps = 4
-  config.log_every_steps = 2
-  config.sample_every_steps = 2
-  config.checkpoint_every_steps = 2
-  config.num_grid_samples = 4
   config.dataset.local_dir = local_dir
-  config.dataset.split = "test"
-  for key, value in overrides.items():
+  for key, value in {**TINY_FLAGS, **overrides}.items():
     target = config
     *parents, leaf = key.split(".")
     for parent in parents:

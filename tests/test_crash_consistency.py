@@ -1,0 +1,171 @@
+"""Crash consistency: SIGKILL the training process at random moments, resume, repeat.
+
+The kill-trial harness (marker `killtrials`, deselected by default and run by `.ci/run`):
+the README's train command (tiny model, a checkpoint every 2 steps, the 2 newest kept) is
+killed with SIGKILL `TRIALS` times: 4 in 5 at a random moment after training started (often
+inside a checkpoint write or the deletion of an old one: checkpointing is most of a tiny
+model's step time), 1 in 5 at a random moment since launch (mostly start-up and restore). After every kill the test checks:
+
+- the newest finished checkpoint restores completely, with finite values (never a partial
+  one: orbax writes into a temporary directory and renames it when complete);
+- the next launch resumes from exactly that checkpoint;
+- the steps lost (last step logged before the kill minus the step resumed from) are at most
+  one checkpoint interval.
+
+Then the run finishes uninterrupted, and its parameters must equal, bit for bit, those of a
+run that was never killed. The measured figures print as a table (pytest -s, or CI's log).
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import flax
+import jax
+import numpy as np
+import pytest
+
+from jaxgan import metric_logging, sample, train
+from tests import helpers
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRIALS = 20
+TIME_BUDGET_S = 420  # Stop starting new trials after this; at least 5 must have run.
+CHECKPOINT_EVERY = 2
+SETTINGS = {"model.name": "tiny", "model.latent_dim": 8, "batch_size": 8,
+            "num_train_steps": 400, "log_every_steps": 1, "sample_every_steps": 25,
+            "checkpoint_every_steps": CHECKPOINT_EVERY, "keep_checkpoints": 2,
+            "num_grid_samples": 4, "dataset.split": "test", "eval.every_steps": 0}
+STEP_LINE = re.compile(r"\bstep (\d+)/\d+\b")
+RESUMED_LINE = re.compile(r"Resumed from \S+ at step (\d+)\.")
+
+
+def _command(workdir: str, mnist_dir: str) -> list:
+  return [sys.executable, "-m", "jaxgan.main", "--config=configs/dcgan.py",
+          f"--workdir={workdir}", f"--config.dataset.local_dir={mnist_dir}",
+          *(f"--config.{k}={v}" for k, v in SETTINGS.items())]
+
+
+def _read(path: str) -> str:
+  with open(path, errors="replace") as f:
+    return f.read()
+
+
+def _finished_steps(workdir: str) -> list:
+  """Steps of the checkpoints orbax has finalised (named by their step; temporary
+  directories of unfinished writes have other names)."""
+  directory = os.path.join(workdir, "checkpoints")
+  if not os.path.isdir(directory):
+    return []
+  return sorted(int(name) for name in os.listdir(directory) if name.isdigit())
+
+
+def _unfinished_writes(workdir: str) -> list:
+  directory = os.path.join(workdir, "checkpoints")
+  if not os.path.isdir(directory):
+    return []
+  return [name for name in os.listdir(directory) if "tmp" in name]
+
+
+def _launch(workdir: str, mnist_dir: str, log_path: str) -> subprocess.Popen:
+  env = dict(os.environ, PYTHONPATH=ROOT)
+  with open(log_path, "w") as log:  # A file, not a pipe: nothing can block the child.
+    return subprocess.Popen(_command(workdir, mnist_dir), cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+
+
+def _wait_for(pattern: re.Pattern, log_path: str, process: subprocess.Popen,
+              timeout: float) -> bool:
+  deadline = time.time() + timeout
+  while time.time() < deadline:
+    if pattern.search(_read(log_path)):
+      return True
+    if process.poll() is not None:
+      return False
+    time.sleep(0.05)
+  raise AssertionError(f"no {pattern.pattern!r} within {timeout} s:\n{_read(log_path)[-3000:]}")
+
+
+def _assert_restorable(workdir: str, step: int) -> None:
+  run = sample.load_run(workdir)
+  assert run.step == step
+  for tree in (run.g_state.params, run.d_state.params, run.d_state.opt_state):
+    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(tree))
+
+
+@pytest.mark.killtrials
+def test_random_sigkills_never_lose_more_than_one_interval(tmp_path, capsys):
+  mnist_dir = helpers.write_fake_mnist(str(tmp_path / "data"), n=64)
+  workdir = str(tmp_path / "killed")
+  rng = np.random.default_rng(0)
+  rows, started, startup_s = [], time.time(), 10.0
+  for trial in range(TRIALS):
+    if trial >= 5 and time.time() - started > TIME_BUDGET_S:
+      break
+    resume_from = (_finished_steps(workdir) or [None])[-1]
+    log_path = str(tmp_path / f"trial{trial:02d}.log")
+    launched = time.time()
+    process = _launch(workdir, mnist_dir, log_path)
+    during_startup = trial % 5 == 4
+    try:
+      if during_startup:  # Mostly in imports, data loading, restore or compilation.
+        time.sleep(rng.uniform(0.3, 1.1) * startup_s)
+      else:
+        assert _wait_for(STEP_LINE, log_path, process, timeout=240)
+        startup_s = time.time() - launched
+        time.sleep(rng.uniform(0.0, 1.5))
+      assert process.poll() is None, "finished before the kill: raise num_train_steps"
+      process.send_signal(signal.SIGKILL)
+      process.wait(timeout=60)
+    finally:
+      if process.poll() is None:
+        process.kill()
+    output = _read(log_path)
+
+    resumed = RESUMED_LINE.search(output)
+    if resumed:  # The launch got as far as restoring: it must take the newest finished one.
+      assert int(resumed.group(1)) == resume_from, output[-3000:]
+    else:
+      assert resume_from is None or not STEP_LINE.search(output), output[-3000:]
+    logged = [int(s) for s in STEP_LINE.findall(output)]
+    unfinished = _unfinished_writes(workdir)
+    finished = _finished_steps(workdir)
+    newest = finished[-1] if finished else 0
+    if finished:
+      _assert_restorable(workdir, newest)
+    lost = (max(logged) - newest) if logged else 0
+    assert lost <= CHECKPOINT_EVERY, (logged, finished)
+    rows.append((trial, "since launch" if during_startup else "training", max(logged or [0]),
+                 newest, lost, bool(unfinished)))
+
+  final = subprocess.run(_command(workdir, mnist_dir), cwd=ROOT, env=dict(os.environ,
+                         PYTHONPATH=ROOT), capture_output=True, text=True, timeout=600)
+  assert final.returncode == 0, final.stderr[-3000:]
+  assert f"at step {rows[-1][3]}." in final.stderr or rows[-1][3] == 0
+
+  reference = train.train_and_evaluate(helpers.tiny_config(mnist_dir, **SETTINGS),
+                                       str(tmp_path / "uninterrupted"))
+  resumed_run = sample.load_run(workdir)
+  assert resumed_run.step == reference["step"] == SETTINGS["num_train_steps"]
+  for name in ("g_state", "d_state"):
+    got = flax.serialization.to_state_dict(getattr(resumed_run, name))
+    want = flax.serialization.to_state_dict(reference[name])
+    jax.tree.map(np.testing.assert_array_equal, got, want)
+  steps_logged = [r["step"] for r in metric_logging.read_metrics(workdir)]
+  assert steps_logged == list(range(1, SETTINGS["num_train_steps"] + 1))
+
+  with capsys.disabled():
+    print(f"\nkill trials: {len(rows)} SIGKILLs in {time.time() - started:.0f} s "
+          f"(checkpoint every {CHECKPOINT_EVERY} steps)")
+    print("trial | killed at a random moment | last step logged | newest checkpoint after "
+          "the kill | steps lost | unfinished checkpoint write left")
+    for row in rows:
+      print(" | ".join(str(x) for x in row))
+    lost = [r[4] for r in rows]
+    print(f"resumed {len(rows)}/{len(rows)}; steps lost max {max(lost)}, mean "
+          f"{np.mean(lost):.2f}; kills inside a checkpoint write: {sum(r[5] for r in rows)}; "
+          "final parameters equal the uninterrupted run's bit for bit")
