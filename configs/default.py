@@ -107,6 +107,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.num_grid_samples = 64      # images in that grid (a square number reads best)
   config.checkpoint_every_steps = 1000
   config.keep_checkpoints = 3       # the last K checkpoints are kept
+  # Re-running on a workdir resumes it; a changed experiment field (loss, learning rate, seed,
+  # data, ...; see jaxgan/resume.py for those that may change) is refused unless True.
+  config.allow_changes_on_resume = False
 
   config.lock()
   for sub in (config.model.kwargs, config.loss.kwargs, config.penalty.kwargs,

@@ -11,16 +11,15 @@ from __future__ import annotations
 import functools
 import glob
 import os
-from typing import Any, Dict, Tuple
+from typing import Any, Dict
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import logging
 
-from jaxgan import (builders, checkpointing, metric_logging, parallel, preemption, sample, state,
-                    steps, visualize)
+from jaxgan import (builders, checkpointing, metric_logging, parallel, preemption, resume, sample,
+                    state, steps, visualize)
 from jaxgan.data import idx, pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import setup as eval_setup
@@ -86,29 +85,6 @@ def _check_finite(step: int, metrics: Dict[str, float]) -> None:
         "such steps.")
 
 
-def _restore(checkpointer: checkpointing.Checkpointer, g_state: state.GanTrainState,
-             d_state: state.GanTrainState) -> Tuple[int, Dict[str, Any]]:
-  """Restores the latest checkpoint into (g_state, d_state)'s structure.
-
-  The skipped-steps counter may differ between the checkpoint and this config: switching
-  config.on_nonfinite to "skip" after a run stopped on a NaN is the way to resume it, so the
-  counter starts at 0 when the checkpoint lacks it and is dropped when the config does.
-  """
-  saved = checkpointer.read_meta()["fingerprint"]
-  saved_has = any(f"'{steps.SKIPPED_STEPS}'" in path for path in saved)
-  wants = steps.SKIPPED_STEPS in d_state.extras
-  if saved_has == wants:
-    return checkpointer.restore({"g": g_state, "d": d_state})
-  extras = {k: v for k, v in d_state.extras.items() if k != steps.SKIPPED_STEPS}
-  if saved_has:
-    extras[steps.SKIPPED_STEPS] = jnp.zeros((), jnp.int32)
-  step, restored = checkpointer.restore({"g": g_state, "d": d_state.replace(extras=extras)})
-  extras = {k: v for k, v in restored["d"].extras.items() if k != steps.SKIPPED_STEPS}
-  if wants:
-    extras[steps.SKIPPED_STEPS] = jnp.zeros((), jnp.int32)
-  return step, {"g": restored["g"], "d": restored["d"].replace(extras=extras)}
-
-
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
   """Trains the GAN described by `config`, writing everything under `workdir`.
 
@@ -137,7 +113,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   config_json = config.to_json()
   start_step = 0
   if checkpointer.latest_step() is not None:
-    start_step, restored = _restore(checkpointer, g_state, d_state)
+    start_step, restored = resume.restore(checkpointer, config, g_state, d_state)
     g_state, d_state = restored["g"], restored["d"]
     logging.info("Resumed from %s at step %d.", checkpointer.directory, start_step)
   elif is_writer:

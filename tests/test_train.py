@@ -68,10 +68,15 @@ def test_resume_with_stateful_stabilisers_equals_uninterrupted(tmp_path, mnist_d
   _assert_trees_equal(_state_dict(straight), _state_dict(resumed))
   assert set(resumed["g_state"].extras) == {"ema_params", "param_average"}
   assert int(resumed["d_state"].extras["replay_filled"]) == 24
-  # Turning a stabiliser off changes the state layout: refused, with the difference named.
-  with pytest.raises(checkpointing.IncompatibleCheckpointError, match="ema_params"):
+  # Turning a stabiliser off changes the experiment: refused, naming the field; allowing
+  # changes cannot help, as the state layout differs: refused, naming the state.
+  with pytest.raises(checkpointing.IncompatibleCheckpointError,
+                     match="ema.decay: checkpoint 0.99, this config 0.0"):
     train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=6, **{
         **extras, "ema.decay": 0.0}), workdir)
+  with pytest.raises(checkpointing.IncompatibleCheckpointError, match="ema_params"):
+    train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=6, **{
+        **extras, "ema.decay": 0.0, "allow_changes_on_resume": True}), workdir)
 
 
 def test_incompatible_checkpoint_is_refused_and_kept(tmp_path, mnist_dir):
@@ -83,8 +88,43 @@ def test_incompatible_checkpoint_is_refused_and_kept(tmp_path, mnist_dir):
   other.model.kwargs.hidden = 32
   with pytest.raises(checkpointing.IncompatibleCheckpointError, match="Nothing was overwritten"):
     train.train_and_evaluate(other, workdir)
+  other.allow_changes_on_resume = True
+  with pytest.raises(checkpointing.IncompatibleCheckpointError,
+                     match="different model or optimizer"):
+    train.train_and_evaluate(other, workdir)
   after = {f: os.path.getmtime(os.path.join(ckpt, f)) for f in os.listdir(ckpt)}
   assert before == after
+
+
+def test_resume_refuses_a_changed_experiment_and_allows_run_control_changes(tmp_path,
+                                                                            mnist_dir):
+  workdir = str(tmp_path / "w")
+  train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=2), workdir)
+  changed = {"loss.name": "hinge", "d_optimizer.learning_rate": 1e-4, "seed": 3,
+             "model.kwargs.hidden": 32}
+  with pytest.raises(checkpointing.IncompatibleCheckpointError) as refused:
+    train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=4, **changed),
+                             workdir)
+  message = str(refused.value)
+  for line in ("d_optimizer.learning_rate: checkpoint 0.0002, this config 0.0001",
+               "model.kwargs.hidden: checkpoint '(absent)', this config 32",
+               "loss.name: checkpoint 'non_saturating', this config 'hinge'",
+               "seed: checkpoint 0, this config 3"):
+    assert line in message
+  assert "num_train_steps" not in message
+  assert checkpointing.Checkpointer(workdir, 3).all_steps() == [2]
+
+  # Run length, intervals, evaluation and the NaN policy may change; so may anything, on
+  # purpose, with allow_changes_on_resume.
+  control = {"num_train_steps": 4, "log_every_steps": 1, "sample_every_steps": 4,
+             "checkpoint_every_steps": 4, "keep_checkpoints": 1, "on_nonfinite": "skip",
+             "critic_loop": "scan", "eval.num_samples": 100}
+  assert train.train_and_evaluate(helpers.tiny_config(mnist_dir, **control), workdir)[
+      "step"] == 4
+  result = train.train_and_evaluate(helpers.tiny_config(
+      mnist_dir, num_train_steps=6, allow_changes_on_resume=True,
+      **{"d_optimizer.learning_rate": 1e-4}), workdir)
+  assert result["step"] == 6
 
 
 def test_same_seed_same_run_other_seed_other_run(tmp_path, mnist_dir):
@@ -202,7 +242,7 @@ def test_nonfinite_stops_naming_step_and_keeps_finite_checkpoints(tmp_path, mnis
   workdir = str(tmp_path / "w")
   train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=2), workdir)
   # Resume with a learning rate that blows the parameters up.
-  config = helpers.tiny_config(mnist_dir, num_train_steps=6)
+  config = helpers.tiny_config(mnist_dir, num_train_steps=6, allow_changes_on_resume=True)
   config.g_optimizer.learning_rate = config.d_optimizer.learning_rate = 1e30
   with pytest.raises(train.NonFiniteError, match=r"at step 4 .*param_norm.*on_nonfinite"):
     train.train_and_evaluate(config, workdir)

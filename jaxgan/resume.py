@@ -1,0 +1,101 @@
+"""Resuming a workdir: the checkpoint must continue the same experiment.
+
+A re-run of the command on a workdir continues its latest checkpoint. Changing what the
+experiment *is* (loss, learning rates, seed, data, architecture settings ...) on the way would
+silently make a run that is neither the old one nor a new one, so those changes are refused
+with a list of them; the fields in RESUMABLE_FIELDS control only how the run is executed and
+reported, and may change. `config.allow_changes_on_resume=True` accepts any change, on
+purpose (e.g. lowering a learning rate mid-run), with a warning that lists them.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Tuple
+
+import jax.numpy as jnp
+import ml_collections
+from absl import logging
+
+from jaxgan import builders, checkpointing, state, steps
+
+# Fields (or whole sections) that may differ from the checkpoint's config: run length,
+# output intervals, evaluation, where the same data is read from, NaN policy, how the n_critic
+# updates compile (same math).
+RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "sample_every_steps",
+                    "num_grid_samples", "checkpoint_every_steps", "keep_checkpoints", "eval",
+                    "on_nonfinite", "critic_loop", "dataset.local_dir", "dataset.data_dir",
+                    "allow_changes_on_resume")
+
+
+def _flatten(tree: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
+  flat = {}
+  for key, value in tree.items():
+    name = f"{prefix}{key}"
+    if isinstance(value, dict):
+      flat.update(_flatten(value, name + "."))
+    else:
+      flat[name] = value
+  return flat
+
+
+def _resumable(name: str) -> bool:
+  return any(name == f or name.startswith(f + ".") for f in RESUMABLE_FIELDS)
+
+
+def experiment_changes(saved: Dict[str, Any], config: ml_collections.ConfigDict
+                       ) -> List[Tuple[str, Any, Any]]:
+  """[(field, checkpoint's value, this config's value)] for every experiment field that
+  differs. `saved` is the checkpoint's config (JSON); fields added to configs/default.py
+  since take their defaults (`builders.saved_config`), which leave the game unchanged."""
+  before = _flatten(json.loads(builders.saved_config(saved).to_json()))
+  now = _flatten(json.loads(config.to_json()))
+  missing = "(absent)"
+  return [(name, before.get(name, missing), now.get(name, missing))
+          for name in sorted(set(before) | set(now))
+          if not _resumable(name) and before.get(name, missing) != now.get(name, missing)]
+
+
+def check_same_experiment(saved: Dict[str, Any], config: ml_collections.ConfigDict,
+                          directory: str, step: int) -> None:
+  """Raises IncompatibleCheckpointError listing the changed experiment fields, unless
+  config.allow_changes_on_resume (then it warns)."""
+  changes = experiment_changes(saved, config)
+  if not changes:
+    return
+  listed = "\n".join(f"  {name}: checkpoint {a!r}, this config {b!r}" for name, a, b in changes)
+  if config.allow_changes_on_resume:
+    logging.warning("Resuming %s (step %d) with a changed experiment "
+                    "(config.allow_changes_on_resume=True):\n%s", directory, step, listed)
+    return
+  raise checkpointing.IncompatibleCheckpointError(
+      f"The checkpoint at {directory} (step {step}) was made with a different experiment "
+      f"config; resuming would silently change the run:\n{listed}\nUse a new --workdir, the "
+      "run's own settings (its config.json), or --config.allow_changes_on_resume=True to "
+      "change them on purpose. Nothing was overwritten.")
+
+
+def restore(checkpointer: checkpointing.Checkpointer, config: ml_collections.ConfigDict,
+            g_state: state.GanTrainState, d_state: state.GanTrainState
+            ) -> Tuple[int, Dict[str, Any]]:
+  """Restores the latest checkpoint into (g_state, d_state)'s structure, after checking that
+  `config` continues the experiment that made it (`check_same_experiment`).
+
+  The skipped-steps counter may differ between the checkpoint and this config: switching
+  config.on_nonfinite to "skip" after a run stopped on a NaN is the way to resume it, so the
+  counter starts at 0 when the checkpoint lacks it and is dropped when the config does.
+  """
+  meta = checkpointer.read_meta()
+  check_same_experiment(meta["config"], config, checkpointer.directory, meta["step"])
+  saved = meta["fingerprint"]
+  saved_has = any(f"'{steps.SKIPPED_STEPS}'" in path for path in saved)
+  wants = steps.SKIPPED_STEPS in d_state.extras
+  if saved_has == wants:
+    return checkpointer.restore({"g": g_state, "d": d_state})
+  extras = {k: v for k, v in d_state.extras.items() if k != steps.SKIPPED_STEPS}
+  if saved_has:
+    extras[steps.SKIPPED_STEPS] = jnp.zeros((), jnp.int32)
+  step, restored = checkpointer.restore({"g": g_state, "d": d_state.replace(extras=extras)})
+  extras = {k: v for k, v in restored["d"].extras.items() if k != steps.SKIPPED_STEPS}
+  if wants:
+    extras[steps.SKIPPED_STEPS] = jnp.zeros((), jnp.int32)
+  return step, {"g": restored["g"], "d": restored["d"].replace(extras=extras)}
