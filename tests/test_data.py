@@ -3,6 +3,7 @@ import gzip
 
 import numpy as np
 import pytest
+import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from jaxgan.data import idx, pipeline, sources
@@ -74,6 +75,34 @@ def test_tfds_path_with_mock_data():
     data = sources.load("mnist", "train", None, None)
   assert data.images.shape == (12, 28, 28, 1) and data.images.dtype == np.uint8
   assert data.labels.shape == (12,) and data.num_classes == 10
+
+
+def test_pixels_outside_uint8_range_are_refused_not_wrapped():
+  ok = sources.as_uint8_pixels(np.array([0, 17, 255], np.int64), "src")
+  assert ok.dtype == np.uint8 and list(ok) == [0, 17, 255]
+  with pytest.raises(ValueError, match=r"src: pixel values must lie in \[0, 255\]; these "
+                                       r"uint16 images span \[0, 1023\]"):
+    sources.as_uint8_pixels(np.array([0, 1023], np.uint16), "src")
+  with pytest.raises(ValueError, match="images must be integer pixel values .* got float32"):
+    sources.as_uint8_pixels(np.array([0.0, 0.5], np.float32), "src")
+  images = np.zeros((2, 2, 2, 1), np.uint8)
+  with pytest.raises(ValueError, match=r"labels must lie in \[0, 10\); they span \[3, 10\]"):
+    sources.ImageData(images, np.array([3, 10], np.int32), num_classes=10)
+  with pytest.raises(ValueError, match="images must be uint8"):
+    sources.ImageData(images.astype(np.float32), None, num_classes=0)
+
+
+def test_tfds_float_images_are_refused(monkeypatch):
+  """A tfds dataset whose images are floats in [0, 1]: an error, not a dataset of zeros."""
+  def float_mnist(*args, **kwargs):
+    with tfds.testing.mock_data(num_examples=4):
+      dataset, info = original(*args, **kwargs)
+    return dataset.map(lambda ex: {**ex, "image": tf.cast(ex["image"], tf.float32) / 255.0}
+                       ), info
+  original = tfds.load
+  monkeypatch.setattr(tfds, "load", float_mnist)
+  with pytest.raises(ValueError, match="tfds dataset 'mnist': images must be integer pixel"):
+    sources.load("mnist", "train", None, None)
 
 
 def test_tfds_unknown_dataset():

@@ -31,6 +31,22 @@ class DataUnavailableError(RuntimeError):
   """The dataset cannot be found or fetched; the message says how to provide it."""
 
 
+def as_uint8_pixels(images: np.ndarray, source: str) -> np.ndarray:
+  """`images` as uint8, when they are integer pixel values in [0, 255]; otherwise an error
+  (a cast would wrap 16-bit values and zero float images in [0, 1] without a word)."""
+  if images.dtype == np.uint8:
+    return images
+  if np.issubdtype(images.dtype, np.integer) and images.size:
+    low, high = int(images.min()), int(images.max())
+    if 0 <= low and high <= 255:
+      return images.astype(np.uint8)
+    raise ValueError(f"{source}: pixel values must lie in [0, 255]; these {images.dtype} "
+                     f"images span [{low}, {high}].")
+  raise ValueError(f"{source}: images must be integer pixel values in [0, 255] (uint8); got "
+                   f"{images.dtype}. Convert them (e.g. np.round(x * 255).astype(np.uint8) "
+                   "for floats in [0, 1]).")
+
+
 @dataclasses.dataclass(frozen=True)
 class ImageData:
   """A whole split in memory.
@@ -52,6 +68,10 @@ class ImageData:
       raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels.")
     if len(self.images) == 0:
       raise ValueError("the dataset split is empty.")
+    if self.labels is not None and self.num_classes and (
+        self.labels.min() < 0 or self.labels.max() >= self.num_classes):
+      raise ValueError(f"labels must lie in [0, {self.num_classes}); they span "
+                       f"[{self.labels.min()}, {self.labels.max()}].")
 
   @property
   def image_shape(self):
@@ -147,7 +167,7 @@ def load_tfds_dataset(name: str, split: str, data_dir: Optional[str]) -> ImageDa
   if "label" in arrays:
     labels = np.asarray(arrays["label"]).astype(np.int32)
     num_classes = int(info.features["label"].num_classes)
-  return ImageData(images.astype(np.uint8), labels, num_classes)
+  return ImageData(as_uint8_pixels(images, f"tfds dataset {name!r}"), labels, num_classes)
 
 
 def load(name: str, split: str, local_dir: Optional[str], data_dir: Optional[str]
