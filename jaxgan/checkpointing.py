@@ -109,7 +109,7 @@ class Checkpointer:
               else "there is no earlier checkpoint")
       raise WorkdirError(
           f"Could not write the checkpoint of step {step} under {self.directory} ({kept}): "
-          f"{str(e)[:400]}. Free disk space or fix permissions, then re-run the same command "
+          f"{type(e).__name__}: {str(e)[:400]}. Free disk space or fix permissions, then re-run the same command "
           "to resume.") from e
 
   def read_meta(self, step: Optional[int] = None) -> Dict[str, Any]:
