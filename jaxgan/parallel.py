@@ -62,8 +62,8 @@ def unreplicate(tree: Any) -> Any:
 
   With several processes, returns host (NumPy) copies of this process's own first shard and
   dispatches no computation: `x[0]` would be global device 0's copy (a cross-process gather
-  that only this process issues), and even a local slice is an op-by-op dispatch, which was
-  seen to block while the other process waits in a collective barrier (docs/reliability.md).
+  that only this process issues), and even a local `x[0]` (an op-by-op dispatch) was seen to
+  block while the other process waited in orbax's collective barrier (docs/reliability.md).
   """
   if jax.process_count() == 1:
     return jax.tree.map(lambda x: x[0], tree)
