@@ -2,12 +2,14 @@
 
 Each checkpoint holds two items: "state" ({"g": G TrainState, "d": D TrainState}, without the
 apply functions and optimizer definitions, which come from the config) and "meta" (JSON: the
-config that made the run and a fingerprint of the states' structure). Restoring compares the
-fingerprints first, so a workdir from another model is refused with a clear message before
-anything is loaded or overwritten.
+config that made the run, a fingerprint of the states' structure and a checksum of every
+array). Restoring compares the fingerprints first, so a workdir from another model is refused
+with a clear message before anything is loaded or overwritten; then it verifies the checksums,
+so a checkpoint damaged on disk (bit rot, a truncated copy) is refused rather than resumed.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -21,6 +23,10 @@ import orbax.checkpoint as ocp
 
 class IncompatibleCheckpointError(RuntimeError):
   """The workdir's checkpoint was made by a different model or optimizer."""
+
+
+class CorruptCheckpointError(RuntimeError):
+  """A finished checkpoint cannot be read back as it was written."""
 
 
 class WorkdirError(RuntimeError):
@@ -53,6 +59,14 @@ def fingerprint(tree: Any) -> Dict[str, str]:
   """{leaf path: "dtype[shape]"} for every array leaf: what must match to restore."""
   leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
   return {jax.tree_util.keystr(path): f"{np.asarray(leaf).dtype.name}{list(np.shape(leaf))}"
+          for path, leaf in leaves}
+
+
+def checksums(tree: Any) -> Dict[str, str]:
+  """{leaf path: BLAKE2b-128 hex digest of the array's bytes} for every array leaf."""
+  leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+  return {jax.tree_util.keystr(path):
+          hashlib.blake2b(np.ascontiguousarray(leaf).tobytes(), digest_size=16).hexdigest()
           for path, leaf in leaves}
 
 
@@ -95,12 +109,13 @@ class Checkpointer:
         stays in a temporary directory that restoring ignores, so the previous checkpoint
         remains the latest.
     """
+    state = jax.device_get(state)
     meta = {"config": json.loads(config_json), "fingerprint": fingerprint(state),
-            "step": int(step), "image_shape": list(image_shape)}
+            "checksums": checksums(state), "step": int(step), "image_shape": list(image_shape)}
     previous = self.latest_step()
     try:
       self._manager.save(step, args=ocp.args.Composite(
-          state=ocp.args.StandardSave(jax.device_get(state)),
+          state=ocp.args.StandardSave(state),
           meta=ocp.args.JsonSave(meta)), force=True)
       self._manager.wait_until_finished()
     except (OSError, ValueError, RuntimeError) as e:  # orbax reports I/O errors as these.
@@ -114,8 +129,14 @@ class Checkpointer:
 
   def read_meta(self, step: Optional[int] = None) -> Dict[str, Any]:
     step = self.latest_step() if step is None else step
-    return self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))[
-        "meta"]
+    try:
+      meta = self._manager.restore(step, args=ocp.args.Composite(
+          meta=ocp.args.JsonRestore()))["meta"]
+    except (OSError, ValueError, RuntimeError) as e:
+      raise self._corrupt(step, f"{type(e).__name__}: {str(e)[:400]}") from e
+    if not isinstance(meta, dict) or "fingerprint" not in meta:
+      raise self._corrupt(step, "its meta item is not a jaxgan checkpoint's")
+    return meta
 
   def restore(self, target: Dict[str, Any], step: Optional[int] = None
               ) -> Tuple[int, Dict[str, Any]]:
@@ -123,6 +144,8 @@ class Checkpointer:
 
     Raises:
       IncompatibleCheckpointError: its fingerprint differs from `target`'s.
+      CorruptCheckpointError: it cannot be read, or an array differs from its checksum
+        (checkpoints written before checksums were recorded are not verified).
     """
     step = self.latest_step() if step is None else step
     meta = self.read_meta(step)
@@ -134,9 +157,28 @@ class Checkpointer:
           f"with this config. Differences:\n{_describe_mismatch(meta['fingerprint'], current)}"
           "\nUse a new --workdir, or the config that made this run. Nothing was overwritten.")
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, jax.device_get(target))
-    restored = self._manager.restore(
-        step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))
-    return step, restored["state"]
+    try:
+      restored = self._manager.restore(
+          step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))["state"]
+    except (OSError, ValueError, RuntimeError) as e:  # orbax reports unreadable data so.
+      raise self._corrupt(step, f"{type(e).__name__}: {str(e)[:400]}") from e
+    if "checksums" in meta:
+      found = checksums(jax.device_get(restored))
+      bad = sorted(k for k, digest in meta["checksums"].items() if found.get(k) != digest)
+      if bad:
+        raise self._corrupt(step, f"{len(bad)} array(s) differ from the checksums written "
+                            f"with it: {', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}")
+    return step, restored
+
+  def _corrupt(self, step: int, what: str) -> CorruptCheckpointError:
+    path = os.path.join(self.directory, str(step))
+    earlier = [s for s in self.all_steps() if s < step]
+    advice = (f"Move it aside (mv {path} {path}.corrupt) and re-run to resume from step "
+              f"{earlier[-1]}" if earlier else
+              f"No earlier checkpoint is left; move it aside (mv {path} {path}.corrupt) to "
+              "start again from step 0")
+    return CorruptCheckpointError(f"The checkpoint of step {step} ({path}) is damaged and was "
+                                  f"not used: {what}. {advice}.")
 
   def close(self) -> None:
     if self._failed:  # The failed save's error was raised already; orbax would raise it again.

@@ -31,8 +31,8 @@ class NonFiniteError(FloatingPointError):
 
 # Errors caused by the user's config, data or workdir (reported without a traceback by main).
 USER_ERRORS = (builders.ConfigError, sources.DataUnavailableError, idx.IdxFormatError,
-               checkpointing.IncompatibleCheckpointError, checkpointing.WorkdirError,
-               NonFiniteError, ValueError)
+               checkpointing.IncompatibleCheckpointError, checkpointing.CorruptCheckpointError,
+               checkpointing.WorkdirError, NonFiniteError, ValueError)
 
 
 def pmapped_train_step(config: ml_collections.ConfigDict, image_shape) -> Any:
