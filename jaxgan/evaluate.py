@@ -26,7 +26,7 @@ import jax
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import builders, metric_logging, sample, visualize
+from jaxgan import builders, metric_logging, sample, user_errors, visualize
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import pictures, setup
@@ -190,8 +190,8 @@ def main(argv) -> None:
                ("num_samples", "feature_extractor", "inception_weights", "classifier_dir",
                 "classifier_steps")
                if getattr(FLAGS, name) is not None}
-  report = evaluate_workdir(FLAGS.workdir, FLAGS.step, FLAGS.baselines, overrides,
-                            FLAGS.pictures, FLAGS.local_dir)
+  report = user_errors.run_reporting(evaluate_workdir, FLAGS.workdir, FLAGS.step,
+                                     FLAGS.baselines, overrides, FLAGS.pictures, FLAGS.local_dir)
   print(f"{report['workdir']}, step {report['step']}: {report['num_samples']} samples, "
         f"{report['feature_extractor']} features")
   print(report_table(report))

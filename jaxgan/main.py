@@ -5,7 +5,6 @@ hosts (a Cloud TPU pod slice, a GPU cluster) run the same command on every host 
 --distributed; see the README.
 """
 import logging as logging_std
-import sys
 
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -45,17 +44,11 @@ def main(argv):
     jax.distributed.initialize(coordinator_address=FLAGS.coordinator_address,
                                num_processes=FLAGS.num_processes, process_id=FLAGS.process_id)
   logging.get_absl_handler().addFilter(_HideLibraryInfo())
-  from jaxgan import train  # pylint: disable=g-import-not-at-top
+  from jaxgan import train, user_errors  # pylint: disable=g-import-not-at-top
   logging.info("JAX process %d of %d, local devices: %s", jax.process_index(),
                jax.process_count(), jax.local_devices())
   logging.info("Config:\n%s", FLAGS.config)
-  try:
-    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-  except train.USER_ERRORS as e:
-    # A problem with the config, data or workdir: the message says what to do; a traceback
-    # into jaxgan's internals would only hide it.
-    logging.error("%s: %s", type(e).__name__, e)
-    sys.exit(1)
+  user_errors.run_reporting(train.train_and_evaluate, FLAGS.config, FLAGS.workdir)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import ml_collections
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import builders, checkpointing, steps, visualize
+from jaxgan import builders, checkpointing, steps, user_errors, visualize
 
 FLAGS = flags.FLAGS
 
@@ -103,8 +103,8 @@ def main(argv):
   del argv
   if not FLAGS.workdir or not FLAGS.output:
     raise app.UsageError("--workdir and --output are required.")
-  images = generate(FLAGS.workdir, FLAGS.num_samples, FLAGS.seed, FLAGS.step,
-                    FLAGS.batch_size)
+  images = user_errors.run_reporting(generate, FLAGS.workdir, FLAGS.num_samples, FLAGS.seed,
+                                     FLAGS.step, FLAGS.batch_size)
   os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
   np.savez_compressed(FLAGS.output, images=images)
   logging.info("Wrote %s: images %s %s.", FLAGS.output, images.shape, images.dtype)

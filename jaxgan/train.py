@@ -20,19 +20,13 @@ from absl import logging
 
 from jaxgan import (builders, checkpointing, metric_logging, parallel, preemption, resume, sample,
                     state, steps, visualize)
-from jaxgan.data import idx, pipeline, sources
+from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import setup as eval_setup
 
 
 class NonFiniteError(FloatingPointError):
   """Training produced NaN or Inf; the message names the step and the quantities."""
-
-
-# Errors caused by the user's config, data or workdir (reported without a traceback by main).
-USER_ERRORS = (builders.ConfigError, sources.DataUnavailableError, idx.IdxFormatError,
-               checkpointing.IncompatibleCheckpointError, checkpointing.CorruptCheckpointError,
-               checkpointing.WorkdirError, NonFiniteError, ValueError)
 
 
 def pmapped_train_step(config: ml_collections.ConfigDict, image_shape) -> Any:

@@ -223,6 +223,12 @@ def test_cli_reports_bad_config_without_traceback(tmp_path, mnist_dir):
   assert out.returncode == 1
   assert "multiple of the global device count (4 devices" in out.stderr
   assert "Traceback" not in out.stderr
+  # The sampler on a workdir without a checkpoint: the same one-line report.
+  out = _run_cli(["jaxgan.sample", f"--workdir={tmp_path}/empty", f"--output={tmp_path}/s.npz"],
+                 tmp_path)
+  assert out.returncode == 1
+  assert "FileNotFoundError: No checkpoint under" in out.stderr
+  assert "Traceback" not in out.stderr
 
 
 def test_sample_generate_matches_training_generator(tmp_path, mnist_dir):
