@@ -75,9 +75,10 @@ def test_disk_filling_up_mid_run_keeps_the_last_checkpoint_and_resumes(tmp_path)
   assert ("WorkdirError: Could not write the checkpoint of step 6 under "
           f"{workdir}/checkpoints (the latest checkpoint is still step 4, intact)"
           in full.stderr), full.stderr[-3000:]
-  # Reported by main as a one-line error (a crash would end in a traceback instead). Orbax's
-  # background event loop may still print an "Exception ignored" traceback at exit.
-  assert re.search(r"main\.py:\d+\] WorkdirError: Could not write", full.stderr)
+  # Logged as a one-line error (a crash would end in "jaxgan.checkpointing.WorkdirError: ..."
+  # after a traceback instead). Orbax's background event loop may still print an "Exception
+  # ignored" traceback at exit.
+  assert re.search(r"\.py:\d+\] WorkdirError: Could not write", full.stderr)
   assert sample.load_run(workdir).step == 4
 
   # Space again: the same command resumes from step 4 and finishes.
