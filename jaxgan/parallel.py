@@ -58,16 +58,15 @@ def replicate(tree: Any) -> Any:
 
 
 def unreplicate(tree: Any) -> Any:
-  """The first local device's copy of a replicated tree (leaves lose the device axis).
+  """Host (NumPy) copies of the first local device's copy of a replicated tree (leaves lose
+  the device axis).
 
-  With several processes, returns host (NumPy) copies of this process's own first shard and
-  dispatches no computation: `x[0]` would be global device 0's copy (a cross-process gather
-  that only this process issues), and even a local `x[0]` (an op-by-op dispatch) was seen to
-  block while the other process waited in orbax's collective barrier (docs/reliability.md).
+  Reads this process's own first shard and dispatches no computation. `x[0]` would dispatch
+  an op-by-op slice on the step's output buffers: with several processes it is global device
+  0's copy (a cross-process gather only this process issues), and even the local `x[0]` was
+  seen to hang a 2-process run (waiting while the other process sat in orbax's collective
+  barrier) and, rarely, to abort a single-process one (docs/reliability.md).
   """
-  if jax.process_count() == 1:
-    return jax.tree.map(lambda x: x[0], tree)
-
   def first_local_shard(x):
     if isinstance(x, jax.Array):
       return np.asarray(x.addressable_shards[0].data)[0]
