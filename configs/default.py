@@ -25,10 +25,15 @@ def get_config() -> ml_collections.ConfigDict:
   config.on_nonfinite = "stop"
 
   config.dataset = ml_collections.ConfigDict()
-  config.dataset.name = "mnist"     # a tfds name; "mnist"/"fashion_mnist" also from IDX files
+  # A tfds name; "mnist"/"fashion_mnist" also from their IDX files in local_dir; your own
+  # files: "image_folder" (local_dir/<split>/[<class>/]*.png|jpg) or "npz"
+  # (local_dir/<split>.npz with "images" and optional "labels"); see jaxgan.data.
+  config.dataset.name = "mnist"
   config.dataset.split = "train"    # tfds split syntax; for local files train/test/train+test
   config.dataset.local_dir = ""     # folder with the original files; when set, no download
   config.dataset.data_dir = ""      # tfds data_dir ("" = tfds' default ~/tensorflow_datasets)
+  config.dataset.crop = 0           # side of a centred square crop (0 = none), e.g. CelebA 108
+  config.dataset.image_size = 0     # resize to image_size x image_size (0 = as stored)
 
   config.model = ml_collections.ConfigDict()
   config.model.name = "dcgan_tutorial"   # see jaxgan.models.MODELS

@@ -120,8 +120,7 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
     if local_dir is not None:
       config.dataset.local_dir = local_dir
   builders.check_eval(config)
-  data = sources.load(config.dataset.name, config.dataset.split,
-                      config.dataset.local_dir or None, config.dataset.data_dir or None)
+  data = sources.from_config(config.dataset)
   start = time.perf_counter()
   evaluator = setup.make_evaluator(config, data, workdir)
   setup_seconds = time.perf_counter() - start

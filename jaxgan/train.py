@@ -40,8 +40,7 @@ def pmapped_train_step(config: ml_collections.ConfigDict, image_shape) -> Any:
 
 
 def load_data(config: ml_collections.ConfigDict) -> sources.ImageData:
-  return sources.load(config.dataset.name, config.dataset.split,
-                      config.dataset.local_dir or None, config.dataset.data_dir or None)
+  return sources.from_config(config.dataset)
 
 
 def _non_finite_names(tree: Dict[str, Any]) -> list:

@@ -1,11 +1,14 @@
 """Small data and configs shared by the tests."""
 from __future__ import annotations
 
+import functools
 import os
 
+import jax
 import numpy as np
 
 from configs import default
+from jaxgan import builders, parallel, steps
 from jaxgan.data import idx
 
 
@@ -38,3 +41,30 @@ def tiny_config(local_dir: str = "", **overrides):
       target = target[parent]
     target[leaf] = value
   return config
+
+
+def run_pmapped_steps(num_devices: int, image_shape=(8, 8, 1), num_steps: int = 3,
+                      n_critic: int = 2, batch: int = 8, **overrides):
+  """`num_steps` pmapped train steps of tiny_config(**overrides) on `num_devices` devices, on
+  uniform random images [batch, *image_shape] in [-1, 1] (the same global batches whatever
+  the device count).
+
+  Returns ((g_state, d_state) after, [metrics per step], (g_state, d_state) before), on host.
+  """
+  config = tiny_config(n_critic=n_critic, batch_size=batch, **overrides)
+  _, g_state, d_state = builders.init_states(config, image_shape)
+  spec = builders.step_spec(config, image_shape, axis_name=parallel.AXIS_NAME)
+  p_step = jax.pmap(functools.partial(steps.train_step, spec=spec),
+                    axis_name=parallel.AXIS_NAME, devices=jax.devices()[:num_devices])
+  stack = lambda tree: jax.tree.map(lambda x: np.stack([np.asarray(x)] * num_devices), tree)
+  g, d = stack(g_state), stack(d_state)
+  keys = stack(builders.base_key(config.seed))
+  rng = np.random.default_rng(0)
+  all_metrics = []
+  for _ in range(num_steps):
+    images = rng.uniform(-1, 1, (n_critic, batch, *image_shape)).astype(np.float32)
+    # [n_critic, B, ...] -> [devices, n_critic, B / devices, ...]: consecutive slices.
+    per_device = images.reshape(n_critic, num_devices, -1, *image_shape).swapaxes(0, 1)
+    g, d, metrics = p_step(g, d, {"image": per_device}, keys)
+    all_metrics.append(jax.device_get(parallel.unreplicate(metrics)))
+  return jax.device_get(parallel.unreplicate((g, d))), all_metrics, (g_state, d_state)

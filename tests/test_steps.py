@@ -27,19 +27,7 @@ def _global_batches(num_steps, n_critic, batch=8, seed=0):
 
 
 def _run(num_devices, num_steps=3, n_critic=2, **overrides):
-  config, g_state, d_state, step_fn = _setup(n_critic, **overrides)
-  devices = jax.devices()[:num_devices]
-  p_step = jax.pmap(step_fn, axis_name=parallel.AXIS_NAME, devices=devices)
-  stack = lambda tree: jax.tree.map(lambda x: np.stack([np.asarray(x)] * num_devices), tree)
-  g, d = stack(g_state), stack(d_state)
-  keys = stack(builders.base_key(config.seed))
-  all_metrics = []
-  for images in _global_batches(num_steps, n_critic):
-    # [n_critic, B, ...] -> [devices, n_critic, B / devices, ...]: consecutive slices.
-    per_device = images.reshape(n_critic, num_devices, -1, *IMAGE_SHAPE).swapaxes(0, 1)
-    g, d, metrics = p_step(g, d, {"image": per_device}, keys)
-    all_metrics.append(jax.device_get(parallel.unreplicate(metrics)))
-  return jax.device_get(parallel.unreplicate((g, d))), all_metrics, (g_state, d_state)
+  return helpers.run_pmapped_steps(num_devices, IMAGE_SHAPE, num_steps, n_critic, **overrides)
 
 
 def test_step_learns_and_stays_finite():

@@ -6,7 +6,9 @@
 Each recipe runs as `python -m jaxgan.main` (offline, MNIST test split) in its own workdir;
 its wall time is recorded. Then 64 samples per recipe, from one fixed latent batch, are drawn
 from each final checkpoint with jaxgan.sample and tiled into recipes_step{steps}.png next to
-this script, with timings.md. `--compose_only` redraws the figure from existing workdirs.
+this script, with timings_step{steps}.md. `--compose_only` redraws the figure from existing
+workdirs. `--recipes=a,b --name=NAME` compares other recipes into NAME_step{steps}.png (the
+architectures: --recipes=mlp_gan,dcgan_keras,dcgan,dcgan_radford_mnist --name=architectures).
 """
 from __future__ import annotations
 
@@ -53,7 +55,7 @@ def train(recipe: str, workdir: str, data_dir: str, steps: int) -> float:
   return seconds
 
 
-def compose(recipes, workroot: str, steps: int, seconds) -> str:
+def compose(recipes, workroot: str, steps: int, seconds, name: str = "recipes") -> str:
   """Samples every recipe's checkpoint at `steps` (one latent batch) into one figure."""
   from jaxgan import sample, visualize
   columns = min(3, len(recipes))
@@ -64,12 +66,12 @@ def compose(recipes, workroot: str, steps: int, seconds) -> str:
     ax.axis("off")
   for ax, recipe in zip(axes.flat, recipes):
     images = sample.generate(os.path.join(workroot, recipe), 64, seed=0, step=steps)
-    ax.imshow(visualize.tile(images)[..., 0], cmap="gray", vmin=0, vmax=255)
+    ax.imshow(visualize.tile(images)[..., 0], cmap="gray", vmin=0, vmax=255)  # any size
     ax.set_title(f"{recipe} ({seconds[recipe] / 60:.1f} min)", fontsize=12)
-  fig.suptitle(f"jaxgan recipes on MNIST (test split): {steps} generator steps, batch 64, "
+  fig.suptitle(f"jaxgan {name} on MNIST (test split): {steps} generator steps, batch 64, "
                "2-core CPU", fontsize=13)
   fig.tight_layout(rect=(0, 0, 1, 0.96))
-  path = os.path.join(HERE, f"recipes_step{steps}.png")
+  path = os.path.join(HERE, f"{name}_step{steps}.png")
   fig.savefig(path, dpi=90)
   plt.close(fig)
   return path
@@ -81,6 +83,8 @@ def main() -> None:
   parser.add_argument("--steps", type=int, default=1000)
   parser.add_argument("--workroot", default="/tmp/jaxgan_recipes")
   parser.add_argument("--recipes", default=",".join(RECIPES))
+  parser.add_argument("--name", default="recipes",
+                      help="Figure and table basename: NAME_step{steps}.png / timings_*.md.")
   parser.add_argument("--compose_only", action="store_true")
   parser.add_argument("--minutes", default="",
                       help="With --compose_only: recipe=minutes,... to label the figure with "
@@ -100,10 +104,11 @@ def main() -> None:
     else:
       seconds[recipe] = train(recipe, workdir, os.path.abspath(args.data_dir), args.steps)
   sys.path.insert(0, ROOT)
-  path = compose(recipes, args.workroot, args.steps, seconds)
+  path = compose(recipes, args.workroot, args.steps, seconds, args.name)
   lines = ["| recipe | steps | wall time (min) |", "|---|---|---|"]
   lines += [f"| {r} | {args.steps} | {seconds[r] / 60:.1f} |" for r in recipes]
-  with open(os.path.join(HERE, f"timings_step{args.steps}.md"), "w") as f:
+  timings = "timings" if args.name == "recipes" else f"timings_{args.name}"
+  with open(os.path.join(HERE, f"{timings}_step{args.steps}.md"), "w") as f:
     f.write("\n".join(lines) + "\n")
   print("\n".join(lines))
   print("Wrote", path)

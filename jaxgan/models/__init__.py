@@ -20,7 +20,7 @@ from typing import NamedTuple, Optional, Tuple
 
 import flax.linen as nn
 
-from jaxgan.models import dcgan, tiny
+from jaxgan.models import dcgan, dcgan_keras, dcgan_radford, mlp, resampling, resnet, tiny
 from jaxgan.registry import Registry
 
 MODELS = Registry("architecture")
@@ -60,6 +60,121 @@ def build_dcgan_tutorial(*, image_shape, latent_dim: int, axis_name: Optional[st
           leaky_relu_slope=leaky_relu_slope, dropout_rate=dropout_rate,
           spectral_norm=spectral_norm, minibatch_stddev_group=minibatch_stddev_group,
           minibatch_discrimination=minibatch_discrimination, axis_name=axis_name))
+
+
+def _check_resampling(upsample: str, downsample: str) -> None:
+  resampling.check_mode("upsample", upsample)
+  resampling.check_mode("downsample", downsample)
+
+
+@MODELS.register("dcgan_keras")
+def build_dcgan_keras(*, image_shape, latent_dim: int, axis_name: Optional[str],
+                      leaky_relu_slope: float = 0.2, dropout_rate: float = 0.2,
+                      upsample: str = "transposed", downsample: str = "strided",
+                      spectral_norm: bool = False, minibatch_stddev_group: int = 0,
+                      minibatch_discrimination: int = 0) -> GanPair:
+  """The Keras examples' small DCGAN (28x28, any channels); see `jaxgan.models.dcgan_keras`.
+
+  upsample: "transposed", "nearest" or "pixel_shuffle"; downsample: "strided" or "avg_pool"
+  (`jaxgan.models.resampling`). D's other options as dcgan_tutorial's.
+  """
+  del latent_dim
+  if tuple(image_shape[:2]) != (28, 28):
+    _require_shape("dcgan_keras", image_shape, (28, 28, 1), (28, 28, 3))
+  _check_resampling(upsample, downsample)
+  return GanPair(
+      dcgan_keras.KerasGenerator(channels=image_shape[-1], leaky_relu_slope=leaky_relu_slope,
+                                 upsample=upsample, axis_name=axis_name),
+      dcgan_keras.KerasDiscriminator(
+          leaky_relu_slope=leaky_relu_slope, dropout_rate=dropout_rate, downsample=downsample,
+          spectral_norm=spectral_norm, minibatch_stddev_group=minibatch_stddev_group,
+          minibatch_discrimination=minibatch_discrimination, axis_name=axis_name))
+
+
+@MODELS.register("dcgan_radford")
+def build_dcgan_radford(*, image_shape, latent_dim: int, axis_name: Optional[str],
+                        base_features: int = 64, leaky_relu_slope: float = 0.2,
+                        upsample: str = "transposed", downsample: str = "strided",
+                        spectral_norm: bool = False, minibatch_stddev_group: int = 0,
+                        minibatch_discrimination: int = 0) -> GanPair:
+  """Radford et al.'s DCGAN for square images of side 32, 64, 128, ... (the 64x64 DCGAN);
+  see `jaxgan.models.dcgan_radford`.
+
+  base_features: D's first / G's last hidden width (64 in the paper); upsample / downsample
+  as dcgan_keras'. D's other options as dcgan_tutorial's (spectral_norm replaces D's BN).
+  """
+  del latent_dim
+  height, width, channels = image_shape
+  if height != width or not dcgan_radford.stages(height):
+    _require_shape("dcgan_radford", image_shape,
+                   *[(side, side, channels) for side in (8, 16, 32, 64, 128, 256)])
+  _check_resampling(upsample, downsample)
+  return GanPair(
+      dcgan_radford.RadfordGenerator(image_shape=tuple(image_shape),
+                                     base_features=base_features, upsample=upsample,
+                                     axis_name=axis_name),
+      dcgan_radford.RadfordDiscriminator(
+          base_features=base_features, leaky_relu_slope=leaky_relu_slope,
+          downsample=downsample, spectral_norm=spectral_norm,
+          minibatch_stddev_group=minibatch_stddev_group,
+          minibatch_discrimination=minibatch_discrimination, axis_name=axis_name))
+
+
+@MODELS.register("mlp")
+def build_mlp(*, image_shape, latent_dim: int, axis_name: Optional[str],
+              g_hidden: Tuple[int, ...] = (256, 512, 1024),
+              d_hidden: Tuple[int, ...] = (1024, 512, 256), leaky_relu_slope: float = 0.2,
+              batch_norm_momentum: float = 0.8, dropout_rate: float = 0.3,
+              spectral_norm: bool = False, minibatch_stddev_group: int = 0,
+              minibatch_discrimination: int = 0) -> GanPair:
+  """The course notes' fully connected GAN, any image shape; see `jaxgan.models.mlp`.
+
+  D's options as dcgan_tutorial's (spectral_norm applies to every Dense layer).
+  """
+  del latent_dim  # The first Dense layer adapts to any latent size.
+  return GanPair(
+      mlp.MLPGenerator(image_shape=tuple(image_shape), hidden=tuple(g_hidden),
+                       leaky_relu_slope=leaky_relu_slope,
+                       batch_norm_momentum=batch_norm_momentum, axis_name=axis_name),
+      mlp.MLPDiscriminator(hidden=tuple(d_hidden), leaky_relu_slope=leaky_relu_slope,
+                           dropout_rate=dropout_rate, spectral_norm=spectral_norm,
+                           minibatch_stddev_group=minibatch_stddev_group,
+                           minibatch_discrimination=minibatch_discrimination,
+                           axis_name=axis_name))
+
+
+@MODELS.register("resnet")
+def build_resnet(*, image_shape, latent_dim: int, axis_name: Optional[str],
+                 g_width: int = 256, d_width: int = 128, spectral_norm: bool = True,
+                 attention_resolution: int = 0, minibatch_stddev_group: int = 0,
+                 minibatch_discrimination: int = 0) -> GanPair:
+  """SNGAN's ResNet pair for square images of side 16, 32, 64, ... (32: SNGAN's CIFAR-10
+  model), with a SAGAN self-attention block at `attention_resolution` (0 = none); see
+  `jaxgan.models.resnet`.
+
+  g_width / d_width: channels of every G / D block (multiples of 8 with attention).
+  spectral_norm: on every D layer (default on, as in SNGAN). D's other options as
+  dcgan_tutorial's.
+  """
+  del latent_dim
+  height, width, channels = image_shape
+  k = resnet.stages(height) if height == width else 0
+  if not k:
+    _require_shape("resnet", image_shape,
+                   *[(side, side, channels) for side in (16, 32, 64, 128, 256)])
+  resolutions = [4 * 2 ** j for j in range(1, k)]  # reached by G's and D's blocks alike
+  if attention_resolution and attention_resolution not in resolutions:
+    raise ValueError(f"resnet: attention_resolution={attention_resolution} is not a feature "
+                     f"map size of both networks at {height}x{width}; valid: 0 (none), "
+                     f"{', '.join(map(str, resolutions))}.")
+  return GanPair(
+      resnet.ResNetGenerator(image_shape=tuple(image_shape), width=g_width,
+                             attention_resolution=attention_resolution, axis_name=axis_name),
+      resnet.ResNetDiscriminator(width=d_width, spectral_norm=spectral_norm,
+                                 attention_resolution=attention_resolution,
+                                 minibatch_stddev_group=minibatch_stddev_group,
+                                 minibatch_discrimination=minibatch_discrimination,
+                                 axis_name=axis_name))
 
 
 @MODELS.register("tiny")

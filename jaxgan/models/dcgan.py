@@ -21,7 +21,7 @@ import jax.numpy as jnp
 
 from jaxgan.models import layers
 from jaxgan.models.conv_transpose import ConvTranspose
-from jaxgan.models.minibatch import DiscriminatorHead
+from jaxgan.models.minibatch import DiscriminatorOptions, head
 
 
 class TutorialGenerator(nn.Module):
@@ -45,7 +45,7 @@ class TutorialGenerator(nn.Module):
     return jnp.tanh(x)
 
 
-class TutorialDiscriminator(nn.Module):
+class TutorialDiscriminator(DiscriminatorOptions):
   """Maps images [n, 28, 28, C] to real/fake logits [n].
 
   The options (all off by default, i.e. the tutorial's D) are the stabilisers of
@@ -53,10 +53,6 @@ class TutorialDiscriminator(nn.Module):
   """
   leaky_relu_slope: float = 0.3
   dropout_rate: float = 0.3
-  spectral_norm: bool = False
-  minibatch_stddev_group: int = 0
-  minibatch_discrimination: int = 0
-  axis_name: Optional[str] = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
@@ -65,5 +61,4 @@ class TutorialDiscriminator(nn.Module):
       x = layers.maybe_spectral_norm(conv, self.spectral_norm, x, train)
       x = nn.leaky_relu(x, self.leaky_relu_slope)
       x = layers.ExampleDropout(self.dropout_rate, self.axis_name)(x, deterministic=not train)
-    return DiscriminatorHead(self.spectral_norm, self.minibatch_stddev_group,
-                             self.minibatch_discrimination, self.axis_name)(x, train)
+    return head(self, x, train)

@@ -90,3 +90,26 @@ class DiscriminatorHead(nn.Module):
     if self.discrimination_kernels:
       x = MinibatchDiscrimination(self.discrimination_kernels, axis_name=self.axis_name)(x)
     return layers.maybe_spectral_norm(nn.Dense(1), self.spectral_norm, x, train)[:, 0]
+
+
+class DiscriminatorOptions(nn.Module):
+  """The settings every jaxgan discriminator shares; its modules inherit them and end in
+  `head(self, x, train)`.
+
+  Attributes:
+    spectral_norm: spectrally normalise every layer (the discriminator's own and the head's).
+    minibatch_stddev_group: group size of the head's minibatch-stddev channel (0: none).
+    minibatch_discrimination: the head's minibatch-discrimination kernels (0: none).
+    axis_name: the pmap axis (for per-example dropout and batch-wide layers), or None.
+  """
+  spectral_norm: bool = False
+  minibatch_stddev_group: int = 0
+  minibatch_discrimination: int = 0
+  axis_name: Optional[str] = None
+
+
+def head(options: DiscriminatorOptions, x: jax.Array, train: bool) -> jax.Array:
+  """The DiscriminatorHead configured by a discriminator's options, applied to features x
+  [n, H, W, C] -> logits [n]. Call it inside the discriminator's compact __call__."""
+  return DiscriminatorHead(options.spectral_norm, options.minibatch_stddev_group,
+                           options.minibatch_discrimination, options.axis_name)(x, train)

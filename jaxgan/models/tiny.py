@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan.models import layers
-from jaxgan.models.minibatch import DiscriminatorHead
+from jaxgan.models.minibatch import DiscriminatorOptions, head
 
 
 class TinyGenerator(nn.Module):
@@ -32,19 +32,14 @@ class TinyGenerator(nn.Module):
     return jnp.tanh(x).reshape(z.shape[0], height, width, channels)
 
 
-class TinyDiscriminator(nn.Module):
+class TinyDiscriminator(DiscriminatorOptions):
   """Images [n, H, W, C] -> logits [n]."""
   hidden: int = 8
   dropout_rate: float = 0.3
-  spectral_norm: bool = False
-  minibatch_stddev_group: int = 0
-  minibatch_discrimination: int = 0
-  axis_name: Optional[str] = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
     conv = nn.Conv(self.hidden, (3, 3), strides=(2, 2))
     x = nn.leaky_relu(layers.maybe_spectral_norm(conv, self.spectral_norm, x, train), 0.2)
     x = layers.ExampleDropout(self.dropout_rate, self.axis_name)(x, deterministic=not train)
-    return DiscriminatorHead(self.spectral_norm, self.minibatch_stddev_group,
-                             self.minibatch_discrimination, self.axis_name)(x, train)
+    return head(self, x, train)

@@ -1,0 +1,151 @@
+"""Bring-your-own-data sources: a folder of image files, or `.npz` arrays.
+
+`config.dataset.name`:
+  "image_folder": `local_dir/<split>/` holds image files (PNG, JPEG, BMP, GIF), either directly
+    (unlabelled) or in one subfolder per class (labels = the subfolders' sorted order, as in
+    torchvision's ImageFolder). Every image must have the same size after the optional
+    crop/resize (config.dataset.crop / image_size, see `jaxgan.data.resize`).
+  "npz": `local_dir/<split>.npz` holds `images` uint8 [N, H, W] or [N, H, W, C] and optionally
+    `labels` integers [N] in [0, num_classes) (num_classes = max label + 1, or the file's
+    scalar `num_classes`).
+Several splits join with "+", e.g. "train+test".
+"""
+from __future__ import annotations
+
+import os
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from jaxgan.data.sources import DataUnavailableError, ImageData, as_uint8_pixels
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+def _require_dir(path: str, what: str) -> None:
+  if not os.path.isdir(path):
+    raise DataUnavailableError(f"{what} {path!r} is not a folder.")
+
+
+def _splits(split: str) -> List[str]:
+  return [part.strip() for part in split.split("+")]
+
+
+def _listing(folder: str) -> str:
+  names = sorted(os.listdir(folder))
+  return ", ".join(names[:20]) + (" ..." if len(names) > 20 else "") if names else "nothing"
+
+
+def _image_files(folder: str) -> List[str]:
+  return sorted(os.path.join(folder, name) for name in os.listdir(folder)
+                if name.lower().endswith(IMAGE_EXTENSIONS))
+
+
+def _read_image(path: str, channels: Optional[int]) -> np.ndarray:
+  """uint8 [H, W, C]: C = `channels` (1 grey, 3 RGB), or when None 1 for a greyscale file and
+  3 for anything else. An unreadable file is an error naming it."""
+  from PIL import Image  # Pillow comes with matplotlib.
+
+  try:
+    with Image.open(path) as image:
+      if channels is None:
+        channels = 1 if image.mode in ("1", "L", "I", "I;16", "F") else 3
+      return np.asarray(image.convert("L" if channels == 1 else "RGB")).reshape(
+          image.height, image.width, channels)
+  except Exception as e:  # PIL raises several types for damaged or foreign files.
+    raise ValueError(f"Cannot read image {path!r}: {type(e).__name__}: {e}") from e
+
+
+def load_image_folder(split: str, local_dir: str, crop: int = 0, image_size: int = 0
+                      ) -> ImageData:
+  """Reads `local_dir/<split>/[<class>/]*.png|jpg|...`; see the module docstring.
+
+  Greyscale files give C = 1, anything else RGB (C = 3), decided by the first file.
+  """
+  from jaxgan.data import resize
+
+  _require_dir(local_dir, "config.dataset.local_dir")
+  images, labels, classes = [], [], None
+  for part in _splits(split):
+    folder = os.path.join(local_dir, part)
+    if not os.path.isdir(folder):
+      raise DataUnavailableError(
+          f"Split {part!r} needs the folder {folder!r}; {local_dir!r} holds "
+          f"{_listing(local_dir)}. Choose a split that is there with --config.dataset.split.")
+    subfolders = sorted(name for name in os.listdir(folder)
+                        if os.path.isdir(os.path.join(folder, name)))
+    part_classes = subfolders or None
+    if classes is not None and part_classes != classes:
+      raise ValueError(f"Splits of {local_dir!r} have different classes: {classes} and "
+                       f"{part_classes} (in {folder!r}).")
+    classes = part_classes
+    groups: List[Tuple[Optional[int], List[str]]] = (
+        [(i, _image_files(os.path.join(folder, name))) for i, name in enumerate(subfolders)]
+        if subfolders else [(None, _image_files(folder))])
+    files = [path for _, paths in groups for path in paths]
+    if not files:
+      raise DataUnavailableError(f"No image files ({', '.join(IMAGE_EXTENSIONS)}) in "
+                                 f"{folder!r}{' or its class folders' if subfolders else ''}.")
+    first = _read_image(files[0], None)  # its channels decide the others'
+    decoded = [resize.crop_and_resize(
+        (first if i == 0 else _read_image(path, first.shape[-1]))[None], crop, image_size,
+        path)[0] for i, path in enumerate(files)]
+    shapes = {image.shape for image in decoded}
+    if len(shapes) > 1:
+      odd = next(path for path, image in zip(files, decoded) if image.shape != decoded[0].shape)
+      raise ValueError(
+          f"Images in {folder!r} differ in size: {files[0]!r} is {decoded[0].shape} but "
+          f"{odd!r} is {[s for s in shapes if s != decoded[0].shape][0]}. Set "
+          "--config.dataset.image_size (and --config.dataset.crop) to bring them to one size.")
+    images.append(np.stack(decoded))
+    if subfolders:
+      labels.append(np.concatenate([np.full(len(paths), i, np.int32) for i, paths in groups]))
+  shapes = {part.shape[1:] for part in images}
+  if len(shapes) > 1:
+    raise ValueError(f"The splits of {local_dir!r} have images of different shapes {shapes}.")
+  return ImageData(np.concatenate(images), np.concatenate(labels) if classes else None,
+                   num_classes=len(classes) if classes else 0)
+
+
+def load_npz(split: str, local_dir: str, crop: int = 0, image_size: int = 0) -> ImageData:
+  """Reads `local_dir/<split>.npz` (arrays `images`, optional `labels`, `num_classes`)."""
+  from jaxgan.data import resize
+
+  _require_dir(local_dir, "config.dataset.local_dir")
+  images, labels, num_classes = [], [], 0
+  for part in _splits(split):
+    path = os.path.join(local_dir, part + ".npz")
+    if not os.path.exists(path):
+      raise DataUnavailableError(f"Split {part!r} needs {path!r}; {local_dir!r} holds "
+                                 f"{_listing(local_dir)}.")
+    try:
+      with np.load(path, allow_pickle=False) as arrays:
+        contents = {key: arrays[key] for key in arrays.files}
+    except Exception as e:  # zipfile/ValueError/OSError for damaged files
+      raise ValueError(f"Cannot read {path!r} as .npz: {type(e).__name__}: {e}") from e
+    if "images" not in contents:
+      raise ValueError(f"{path!r} has no 'images' array (it has: "
+                       f"{', '.join(sorted(contents)) or 'none'}).")
+    part_images = as_uint8_pixels(contents["images"], path)
+    if part_images.ndim == 3:
+      part_images = part_images[..., None]
+    if part_images.ndim != 4 or part_images.shape[-1] not in (1, 3):
+      raise ValueError(f"{path!r}: 'images' must be [N, H, W] or [N, H, W, C] with C 1 or 3; "
+                       f"got {contents['images'].shape}.")
+    images.append(resize.crop_and_resize(part_images, crop, image_size, path))
+    if "labels" in contents:
+      part_labels = contents["labels"]
+      if part_labels.shape != (len(part_images),) or not np.issubdtype(part_labels.dtype,
+                                                                      np.integer):
+        raise ValueError(f"{path!r}: 'labels' must be integers [N={len(part_images)}]; got "
+                         f"{part_labels.dtype} {part_labels.shape}.")
+      labels.append(part_labels.astype(np.int32))
+      declared = int(contents["num_classes"]) if "num_classes" in contents else 0
+      num_classes = max(num_classes, declared, int(part_labels.max()) + 1)
+  if labels and len(labels) != len(images):
+    raise ValueError(f"Some splits of {local_dir!r} have labels and some do not.")
+  shapes = {part.shape[1:] for part in images}
+  if len(shapes) > 1:
+    raise ValueError(f"The splits of {local_dir!r} have images of different shapes {shapes}.")
+  return ImageData(np.concatenate(images), np.concatenate(labels) if labels else None,
+                   num_classes=num_classes)
