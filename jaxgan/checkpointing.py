@@ -80,11 +80,16 @@ def _describe_mismatch(saved: Dict[str, str], current: Dict[str, str]) -> str:
   return "\n".join(shown)
 
 
+def checkpoint_directory(workdir: str) -> str:
+  """WORKDIR/checkpoints, absolute (orbax needs absolute paths)."""
+  return os.path.join(os.path.abspath(workdir), "checkpoints")
+
+
 class Checkpointer:
-  """Saves and restores the (G, D) states of one workdir."""
+  """Saves and restores the (G, D) states of one workdir (creates WORKDIR/checkpoints)."""
 
   def __init__(self, workdir: str, keep: int):
-    self.directory = os.path.join(os.path.abspath(workdir), "checkpoints")
+    self.directory = checkpoint_directory(workdir)
     self._manager = ocp.CheckpointManager(
         self.directory,
         options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),

@@ -33,11 +33,15 @@ class Run(NamedTuple):
 
 def load_run(workdir: str, step: Optional[int] = None) -> Run:
   """Rebuilds the models from the config stored in the checkpoint and restores `step`."""
+  directory = checkpointing.checkpoint_directory(workdir)
+  no_checkpoint = FileNotFoundError(f"No checkpoint under {directory}; train first "
+                                    "(python -m jaxgan.main --config=... --workdir=...).")
+  if not os.path.isdir(directory):  # Checked first: the Checkpointer would create it.
+    raise no_checkpoint
   checkpointer = checkpointing.Checkpointer(workdir, keep=1_000_000)
   try:
     if checkpointer.latest_step() is None:
-      raise FileNotFoundError(f"No checkpoint under {checkpointer.directory}; train first "
-                              "(python -m jaxgan.main --config=... --workdir=...).")
+      raise no_checkpoint
     if step is not None and step not in checkpointer.all_steps():
       raise FileNotFoundError(f"No checkpoint of step {step} under {checkpointer.directory}; "
                               f"there are {checkpointer.all_steps()}.")

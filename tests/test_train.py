@@ -229,6 +229,7 @@ def test_cli_reports_bad_config_without_traceback(tmp_path, mnist_dir):
   assert out.returncode == 1
   assert "FileNotFoundError: No checkpoint under" in out.stderr
   assert "Traceback" not in out.stderr
+  assert not (tmp_path / "empty").exists()  # nothing created by looking
 
 
 def test_sample_generate_matches_training_generator(tmp_path, mnist_dir):
