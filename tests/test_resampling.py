@@ -83,3 +83,9 @@ def test_unknown_modes_list_the_valid_ones():
     resampling.check_mode("upsample", "bilinear")
   with pytest.raises(ValueError, match="strided, avg_pool"):
     resampling.check_mode("downsample", "max_pool")
+
+
+def test_stages_counts_doublings_from_4x4():
+  assert [resampling.stages(side) for side in (8, 16, 32, 64, 256)] == [1, 2, 3, 4, 6]
+  assert [resampling.stages(side) for side in (4, 28, 48, 0)] == [0, 0, 0, 0]
+  assert resampling.stages(8, minimum=2) == 0 and resampling.stages(16, minimum=2) == 2

@@ -36,6 +36,14 @@ def _listing(folder: str) -> str:
   return ", ".join(names[:20]) + (" ..." if len(names) > 20 else "") if names else "nothing"
 
 
+def _join_splits(images: List[np.ndarray], local_dir: str) -> np.ndarray:
+  """The splits' uint8 [N_i, H, W, C] arrays as one; they must agree on (H, W, C)."""
+  shapes = {part.shape[1:] for part in images}
+  if len(shapes) > 1:
+    raise ValueError(f"The splits of {local_dir!r} have images of different shapes {shapes}.")
+  return np.concatenate(images)
+
+
 def _image_files(folder: str) -> List[str]:
   return sorted(os.path.join(folder, name) for name in os.listdir(folder)
                 if name.lower().endswith(IMAGE_EXTENSIONS))
@@ -90,20 +98,17 @@ def load_image_folder(split: str, local_dir: str, crop: int = 0, image_size: int
     decoded = [resize.crop_and_resize(
         (first if i == 0 else _read_image(path, first.shape[-1]))[None], crop, image_size,
         path)[0] for i, path in enumerate(files)]
-    shapes = {image.shape for image in decoded}
-    if len(shapes) > 1:
-      odd = next(path for path, image in zip(files, decoded) if image.shape != decoded[0].shape)
+    odd = next((i for i, image in enumerate(decoded) if image.shape != decoded[0].shape), None)
+    if odd is not None:
       raise ValueError(
           f"Images in {folder!r} differ in size: {files[0]!r} is {decoded[0].shape} but "
-          f"{odd!r} is {[s for s in shapes if s != decoded[0].shape][0]}. Set "
+          f"{files[odd]!r} is {decoded[odd].shape}. Set "
           "--config.dataset.image_size (and --config.dataset.crop) to bring them to one size.")
     images.append(np.stack(decoded))
     if subfolders:
       labels.append(np.concatenate([np.full(len(paths), i, np.int32) for i, paths in groups]))
-  shapes = {part.shape[1:] for part in images}
-  if len(shapes) > 1:
-    raise ValueError(f"The splits of {local_dir!r} have images of different shapes {shapes}.")
-  return ImageData(np.concatenate(images), np.concatenate(labels) if classes else None,
+  return ImageData(_join_splits(images, local_dir),
+                   np.concatenate(labels) if classes else None,
                    num_classes=len(classes) if classes else 0)
 
 
@@ -144,8 +149,5 @@ def load_npz(split: str, local_dir: str, crop: int = 0, image_size: int = 0) -> 
       num_classes = max(num_classes, declared, int(part_labels.max()) + 1)
   if labels and len(labels) != len(images):
     raise ValueError(f"Some splits of {local_dir!r} have labels and some do not.")
-  shapes = {part.shape[1:] for part in images}
-  if len(shapes) > 1:
-    raise ValueError(f"The splits of {local_dir!r} have images of different shapes {shapes}.")
-  return ImageData(np.concatenate(images), np.concatenate(labels) if labels else None,
-                   num_classes=num_classes)
+  return ImageData(_join_splits(images, local_dir),
+                   np.concatenate(labels) if labels else None, num_classes=num_classes)

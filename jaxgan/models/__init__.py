@@ -105,7 +105,7 @@ def build_dcgan_radford(*, image_shape, latent_dim: int, axis_name: Optional[str
   """
   del latent_dim
   height, width, channels = image_shape
-  if height != width or not dcgan_radford.stages(height):
+  if height != width or not resampling.stages(height):
     _require_shape("dcgan_radford", image_shape,
                    *[(side, side, channels) for side in (8, 16, 32, 64, 128, 256)])
   _check_resampling(upsample, downsample)

@@ -45,8 +45,7 @@ class KerasDiscriminator(DiscriminatorOptions):
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
-    wrap = lambda layer, inputs: layers.maybe_spectral_norm(layer, self.spectral_norm, inputs,
-                                                            train)
+    wrap = layers.spectral_norm_wrapper(self.spectral_norm, train)
     for features in (64, 128):
       x = nn.leaky_relu(Downsample(features, self.downsample)(x, wrap), self.leaky_relu_slope)
     x = layers.ExampleDropout(self.dropout_rate, self.axis_name)(x, deterministic=not train)

@@ -25,18 +25,9 @@ import jax.numpy as jnp
 
 from jaxgan.models import layers
 from jaxgan.models.minibatch import DiscriminatorOptions, head
-from jaxgan.models.resampling import Downsample, Upsample
+from jaxgan.models.resampling import Downsample, Upsample, stages
 
 DCGAN_INIT = nn.initializers.normal(0.02)
-
-
-def stages(image_side: int) -> int:
-  """k with image_side == 4 * 2^k (k >= 1), or 0 when the side has no such form."""
-  k, side = 0, image_side
-  while side > 4 and side % 2 == 0:
-    side //= 2
-    k += 1
-  return k if side == 4 and k >= 1 else 0
 
 
 def _batch_norm(train: bool, axis_name: Optional[str]) -> nn.BatchNorm:
@@ -77,8 +68,7 @@ class RadfordDiscriminator(DiscriminatorOptions):
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
-    wrap = lambda layer, inputs: layers.maybe_spectral_norm(layer, self.spectral_norm, inputs,
-                                                            train)
+    wrap = layers.spectral_norm_wrapper(self.spectral_norm, train)
     for stage in range(stages(x.shape[1])):
       x = Downsample(self.base_features * 2 ** stage, self.downsample,
                      use_bias=self.spectral_norm, kernel_init=DCGAN_INIT)(x, wrap)

@@ -7,7 +7,7 @@ i is `axis_index * rows_per_device + i`, which is why these layers take the pmap
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import flax.linen as nn
 import jax
@@ -85,6 +85,13 @@ def maybe_spectral_norm(layer: nn.Module, enabled: bool, x: jax.Array, train: bo
   if not enabled:
     return layer(x)
   return nn.SpectralNorm(layer)(x, update_stats=train)
+
+
+def spectral_norm_wrapper(enabled: bool, train: bool
+                          ) -> Callable[[nn.Module, jax.Array], jax.Array]:
+  """`wrap(layer, x)` = maybe_spectral_norm(layer, enabled, x, train): for building blocks
+  (`jaxgan.models.resampling.Downsample`) that make the layer themselves."""
+  return lambda layer, x: maybe_spectral_norm(layer, enabled, x, train)
 
 
 def find_features(intermediates) -> jax.Array:

@@ -34,6 +34,16 @@ def check_mode(kind: str, mode: str) -> None:
     raise ValueError(f"unknown {kind} mode {mode!r}; valid: {', '.join(valid)}.")
 
 
+def stages(image_side: int, minimum: int = 1) -> int:
+  """k with image_side == 4 * 2^k (the number of 2x steps from 4x4), or 0 when the side has
+  no such form or k < `minimum`."""
+  k, side = 0, image_side
+  while side > 4 and side % 2 == 0:
+    side //= 2
+    k += 1
+  return k if side == 4 and k >= minimum else 0
+
+
 def nearest_upsample(x: jax.Array) -> jax.Array:
   """[n, H, W, C] -> [n, 2H, 2W, C], each pixel repeated in a 2x2 block."""
   return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)

@@ -29,11 +29,8 @@ import jax.numpy as jnp
 from jaxgan.models import layers
 from jaxgan.models.attention import SelfAttention
 from jaxgan.models.minibatch import DiscriminatorOptions, head
+from jaxgan.models import resampling
 from jaxgan.models.resampling import avg_pool_2x, nearest_upsample
-
-
-def _sn(layer: nn.Module, enabled: bool, x: jax.Array, train: bool) -> jax.Array:
-  return layers.maybe_spectral_norm(layer, enabled, x, train)
 
 
 class UpBlock(nn.Module):
@@ -69,14 +66,15 @@ class DownBlock(nn.Module):
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
     conv = lambda k, name=None: nn.Conv(self.features, (k, k), padding="SAME", name=name)
     y = x if self.first else nn.relu(x)
-    y = nn.relu(_sn(conv(3), self.spectral_norm, y, train))
-    y = _sn(conv(3), self.spectral_norm, y, train)
+    sn = layers.spectral_norm_wrapper(self.spectral_norm, train)
+    y = nn.relu(sn(conv(3), y))
+    y = sn(conv(3), y)
     if self.downsample:
       y = avg_pool_2x(y)
     if self.first:
-      shortcut = _sn(conv(1, "shortcut"), self.spectral_norm, avg_pool_2x(x), train)
+      shortcut = sn(conv(1, "shortcut"), avg_pool_2x(x))
     elif self.downsample or x.shape[-1] != self.features:
-      shortcut = _sn(conv(1, "shortcut"), self.spectral_norm, x, train)
+      shortcut = sn(conv(1, "shortcut"), x)
       shortcut = avg_pool_2x(shortcut) if self.downsample else shortcut
     else:
       shortcut = x
@@ -84,12 +82,8 @@ class DownBlock(nn.Module):
 
 
 def stages(image_side: int) -> int:
-  """k with image_side == 4 * 2^k (k >= 2), or 0 when the side has no such form."""
-  k, side = 0, image_side
-  while side > 4 and side % 2 == 0:
-    side //= 2
-    k += 1
-  return k if side == 4 and k >= 2 else 0
+  """k with image_side == 4 * 2^k and k >= 2 (16x16 and up), else 0."""
+  return resampling.stages(image_side, minimum=2)
 
 
 class ResNetGenerator(nn.Module):
