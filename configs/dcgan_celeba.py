@@ -21,7 +21,8 @@ What to expect (measured 2026-11-30, jax 0.10.2):
     resize, shapes) is tested with tfds mock data, the model's shapes, parameter counts
     (G 3,576,704, D 2,765,569) and 1-vs-4-device train steps in tests/test_dcgan_family.py,
     and the same model at 32x32 trains on MNIST (configs/dcgan_radford_mnist.py).
-  * One GPU: not measured (no accelerator was lent to this session).
+  * One H200 GPU (train step on synthetic 64x64x3 data, jax 0.11.2): 33,600 images/s at
+    batch 128, so the 20,000 steps take ~76 s of step time (docs/performance.md).
 """
 import ml_collections
 

@@ -20,7 +20,7 @@ What to expect (measured 2026-11-30, 2-core CPU, offline test split, jax 0.10.2)
                   FID    KID    precision recall coverage classes class KL
       step 1000   407    328     0.51      0.41    0.17     10/10   0.147
       step 2000   218    205     0.53      0.59    0.32     10/10   0.037
-  One GPU: not measured (no accelerator was lent to this session).
+  One GPU: not measured (docs/performance.md has the other recipes on an H200).
 """
 import ml_collections
 

@@ -21,7 +21,7 @@ What to expect (measured 2026-11-30, 2-core CPU, offline test split, jax 0.10.2)
                   FID    KID    precision recall coverage classes class KL
       step 1000   218    331     0.54      0.70    0.38     10/10   0.028
       step 2000   130    205     0.55      0.77    0.50     10/10   0.021
-  One GPU: not measured (no accelerator was lent to this session).
+  One GPU: not measured (docs/performance.md has the other recipes on an H200).
 """
 import ml_collections
 

@@ -16,7 +16,9 @@ What to expect (measured 2026-11-30, jax 0.10.2):
   * What it reaches: not measured. CIFAR-10 cannot be downloaded here; the data path is
     tested with tfds mock data, the model (parameter counts, spectral norm on all 11 D
     layers, attention vs a NumPy reference, 1-vs-4-device steps) in tests/test_resnet.py.
-  * One GPU: not measured (no accelerator was lent to this session).
+  * One H200 GPU (train step on synthetic 32x32x3 data, jax 0.11.2): 14,600 images/s
+    counted per D update at batch 64, 46 steps/s: the 50,000 steps in ~18 minutes
+    (docs/performance.md).
 """
 import ml_collections
 

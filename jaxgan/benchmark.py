@@ -56,7 +56,11 @@ class JaxganStep:
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (jax.local_device_count(), config.n_critic, per_device,
                                  *image_shape)).astype(np.float32)
-    self._batch = parallel.shard({"image": images})
+    batch = {"image": images}
+    if config.model.num_classes:  # A conditional model needs the images' classes too.
+      batch["label"] = rng.integers(0, config.model.num_classes, images.shape[:3],
+                                    dtype=np.int32)
+    self._batch = parallel.shard(batch)
     self._states = (parallel.replicate(g_state), parallel.replicate(d_state))
     self._keys = parallel.replicate(builders.base_key(0))
     self.images_per_step = config.batch_size * config.n_critic
@@ -139,6 +143,9 @@ def main(argv):
       if peer:
         peer_rates[name].append(peer["images_per_sec"])
         peer_first[name].append(peer.get("first_step_sec", float("nan")))
+  # Read before the pipeline timing, whose transfers would count too. None on XLA:CPU.
+  memory = jax.local_devices()[0].memory_stats() or {}
+  peak_mib = memory.get("peak_bytes_in_use", 0) / 2**20 or None
   pipeline_rate = time_pipeline(config, image_shape, steps=50)
   jax_median = statistics.median(jax_rates)
   compile_sec = max(jax_step.first_call_sec - jax_step.images_per_step / jax_median, 0.0)
@@ -159,6 +166,9 @@ def main(argv):
       figures[name] = median
       print(f"| {name} | {median:.0f} | {', '.join(f'{r:.0f}' for r in rates)} | "
             f"{median / jax_median:.2f} | {statistics.median(peer_first[name]):.1f} |")
+  if peak_mib:
+    figures["peak_device_mib"] = peak_mib
+    print(f"\npeak device memory: {peak_mib:.0f} MiB (states, batch and the step's buffers)")
   print(f"\ninput pipeline alone: {pipeline_rate:.0f} images/s "
         f"({pipeline_rate / jax_median:.0f}x the train step)")
   if FLAGS.output_json:

@@ -18,7 +18,7 @@ import optax
 
 from jaxgan import losses, models, optimizers, penalties, state, steps
 from jaxgan.evaluation import evaluator
-from jaxgan.models import layers
+from jaxgan.models import conditional, layers
 from jaxgan.tricks import averaging
 from jaxgan.tricks.instance_noise import InstanceNoise
 from jaxgan.tricks.replay import Replay
@@ -225,26 +225,59 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   get_penalty_fn(config)
   get_optimizers(config)
   _model_builder(config)
+  if config.model.num_classes:
+    _conditioned(config, None)  # Numbers and mode names (the architecture fit: get_models).
 
 
 def get_models(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, int],
                axis_name: Optional[str]) -> models.GanPair:
-  """The (G, D) pair named by config.model, for images of `image_shape`."""
+  """The (G, D) pair named by config.model, for images of `image_shape`; class-conditional
+  (jaxgan.models.conditional) when config.model.num_classes > 0."""
   builder, kwargs = _model_builder(config)
   try:
-    return builder(image_shape=tuple(image_shape), latent_dim=config.model.latent_dim,
+    pair = builder(image_shape=tuple(image_shape), latent_dim=config.model.latent_dim,
                    axis_name=axis_name, **kwargs)
   except ValueError as e:
     raise ConfigError(f"config.model: {e}") from e
+  if config.model.num_classes:
+    pair = models.GanPair(*_conditioned(config, pair))
+  return pair
+
+
+def _conditioned(config: ml_collections.ConfigDict, pair: models.GanPair):
+  model = config.model
+  try:
+    return conditional.condition(pair, model.num_classes, model.generator_conditioning,
+                                 model.discriminator_conditioning)
+  except ValueError as e:
+    raise ConfigError(f"config.model (name={model.name!r}, num_classes={model.num_classes}, "
+                      f"generator_conditioning={model.generator_conditioning!r}, "
+                      f"discriminator_conditioning={model.discriminator_conditioning!r}): "
+                      f"{e}") from e
+
+
+def check_labels(config: ml_collections.ConfigDict, num_classes: int,
+                 has_labels: bool) -> None:
+  """A conditional model needs a labelled dataset whose classes it knows (after loading)."""
+  wanted = config.model.num_classes
+  if not wanted:
+    return
+  if not has_labels:
+    raise ConfigError(f"config.model.num_classes={wanted} makes a conditional GAN, but "
+                      f"dataset {config.dataset.name!r} has no labels.")
+  if num_classes != wanted:
+    raise ConfigError(f"config.model.num_classes={wanted}, but dataset "
+                      f"{config.dataset.name!r} has {num_classes} classes.")
 
 
 def check_generator_output(pair: models.GanPair, latent_dim: int,
                            image_shape: Tuple[int, int, int]) -> None:
   """Fails (shape inference only, nothing compiled) if G's images do not match the data's."""
   def init_and_apply():
+    labels = conditional.example_kwargs(pair.generator, 2)
     variables = pair.generator.init(jax.random.key(0), jnp.zeros((2, latent_dim)),
-                                    train=False)
-    return pair.generator.apply(variables, jnp.zeros((2, latent_dim)), train=False)
+                                    train=False, **labels)
+    return pair.generator.apply(variables, jnp.zeros((2, latent_dim)), train=False, **labels)
 
   out = jax.eval_shape(init_and_apply)
   if tuple(out.shape[1:]) != tuple(image_shape):
@@ -281,9 +314,10 @@ def check_feature_matching(config: ml_collections.ConfigDict, pair: models.GanPa
 
   def features():
     x = jnp.zeros((2, *image_shape))
-    variables = pair.discriminator.init(jax.random.key(0), x, train=False)
+    labels = conditional.example_kwargs(pair.discriminator, 2)
+    variables = pair.discriminator.init(jax.random.key(0), x, train=False, **labels)
     _, collections = pair.discriminator.apply(variables, x, train=False,
-                                              mutable=[layers.FEATURES_COLLECTION])
+                                              mutable=[layers.FEATURES_COLLECTION], **labels)
     return layers.find_features(collections.get(layers.FEATURES_COLLECTION, {}))
 
   try:
@@ -390,7 +424,8 @@ def init_states(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, 
     g_extras[averaging.PARAM_AVERAGE] = g_state.params
     d_extras[averaging.PARAM_AVERAGE] = d_state.params
   if config.replay.buffer_size > 0:
-    d_extras.update(Replay(config.replay.buffer_size).init(image_shape))
+    d_extras.update(Replay(config.replay.buffer_size).init(
+        image_shape, with_labels=config.model.num_classes > 0))
   if config.on_nonfinite == "skip":
     d_extras[steps.SKIPPED_STEPS] = jnp.zeros((), jnp.int32)
   return pair, g_state.replace(extras=g_extras), d_state.replace(extras=d_extras)

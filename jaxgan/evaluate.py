@@ -37,7 +37,8 @@ FLAGS = flags.FLAGS
 TABLE = (("fid", "FID", ".2f"), ("kid", "KID", ".4f"), ("precision", "precision", ".3f"),
          ("recall", "recall", ".3f"), ("density", "density", ".3f"),
          ("coverage", "coverage", ".3f"), ("is", "IS", ".2f"),
-         ("classes_covered", "classes", "d"), ("class_kl", "class KL", ".4f"))
+         ("classes_covered", "classes", "d"), ("class_kl", "class KL", ".4f"),
+         ("class_accuracy", "class accuracy", ".3f"))
 
 
 def format_table(rows: Dict[str, Dict[str, Any]]) -> str:
@@ -70,12 +71,17 @@ def save_pictures(run: sample.Run, result: Dict[str, Any], evaluator: evaluator_
   """The evaluation's pictures for one checkpoint; returns their paths."""
   tag = f"step_{run.step:07d}"
   name = f"{run.config.model.name}, step {run.step}"
-  sample_fn = sample.jitted_sample(run.pair.generator)
+  generator = run.pair.generator
+  sample_fn = sample.jitted_sample(generator)
   variables = run.g_state.sampling_variables()
   paths = [os.path.join(out_dir, f"{kind}_{tag}.png") for kind in
            ("interpolation", "nearest_neighbours", "per_class", "class_histogram")]
-  pictures.save_interpolations(lambda z: np.asarray(sample_fn(variables, z)),
-                               run.config.model.latent_dim, paths[0], title=name)
+  # A conditional G interpolates within one class (class 0).
+  interpolate = lambda z: np.asarray(sample_fn(variables, z, sample.requested_classes(
+      generator, len(z), 0 if "requested_classes" in result else None)))
+  pictures.save_interpolations(interpolate, run.config.model.latent_dim, paths[0],
+                               title=name + (", class 0" if "requested_classes" in result
+                                             else ""))
   pictures.save_nearest_neighbours(result["images"], evaluator.reference_images, paths[1],
                                    title=f"{name}: nearest real images (pixel L2, of "
                                    f"{len(evaluator.reference_images)})")
@@ -93,6 +99,13 @@ def save_pictures(run: sample.Run, result: Dict[str, Any], evaluator: evaluator_
         f"KL {result['class_kl']:.3f}")
   else:
     paths.remove(paths[-1])
+  if "requested_classes" in result:
+    paths.append(os.path.join(out_dir, f"requested_class_{tag}.png"))
+    accuracy = result.get("class_accuracy")
+    pictures.save_per_class_grid(
+        result["images"], result["requested_classes"], int(result["requested_classes"].max()) + 1,
+        paths[-1], title=f"{name}: samples by requested class" + (
+            "" if accuracy is None else f" (classifier agrees on {accuracy:.1%})"))
   frames = sorted(glob.glob(os.path.join(workdir, "samples", "step_*.png")))
   if frames:
     paths.append(os.path.join(workdir, "samples.gif"))
@@ -125,9 +138,13 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
   evaluator = setup.make_evaluator(config, data, workdir)
   setup_seconds = time.perf_counter() - start
   eval_key = setup.eval_latents_key(config.seed)
-  generate = sample.make_generate(run.pair.generator, run.g_state.sampling_variables(),
+  generator = run.pair.generator
+  generate = sample.make_generate(generator, run.g_state.sampling_variables(),
                                   config.model.latent_dim, eval_key, config.eval.batch_size)
-  result = evaluator.evaluate_generator(generate)
+  classes = None
+  if config.model.num_classes:
+    classes = lambda n: sample.requested_classes(generator, n)
+  result = evaluator.evaluate_generator(generate, classes)
   report: Dict[str, Any] = {
       "workdir": os.path.abspath(workdir), "step": run.step,
       "feature_extractor": evaluator.extractor.name, "num_samples": evaluator.num_samples,
@@ -146,8 +163,9 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
     untrained_generate = sample.make_generate(run.pair.generator, untrained.variables(),
                                               config.model.latent_dim, eval_key,
                                               config.eval.batch_size)
-    report["untrained"] = _json_ready(evaluator.evaluate(untrained_generate(
-        evaluator.num_samples)))
+    report["untrained"] = _json_ready(evaluator.evaluate(
+        untrained_generate(evaluator.num_samples), None,
+        None if classes is None else classes(evaluator.num_samples)))
   out_dir = os.path.join(workdir, "eval")
   if jax.process_index() == 0:
     if pictures_too:

@@ -20,6 +20,7 @@ _HEADLINE = (("d_loss", "d_loss"), ("g_loss", "g_loss"), ("d_real_prob", "D(x)")
 _EVAL_HEADLINE = (("eval_fid", "FID", ".3f"), ("eval_kid", "KID", ".4f"),
                   ("eval_precision", "precision", ".3f"), ("eval_recall", "recall", ".3f"),
                   ("eval_coverage", "coverage", ".3f"), ("eval_class_kl", "class KL", ".3f"),
+                  ("eval_class_accuracy", "class accuracy", ".3f"),
                   ("eval_seconds", "seconds", ".1f"))
 
 

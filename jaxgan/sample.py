@@ -4,6 +4,10 @@
 
 The file holds `images`: uint8 [num_samples, H, W, C] (pixel values 0..255). The model is
 rebuilt from the config stored in the checkpoint, so no config flag is needed.
+
+For a class-conditional run the file also holds `labels` (int32 [num_samples], the classes
+asked for): every class in turn (row i: class i mod num_classes), or only class K with
+`--label=K`; `--grid=PATH.png` also draws one row per class (the same latents in every row).
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import numpy as np
 from absl import app, flags, logging
 
 from jaxgan import builders, checkpointing, steps, user_errors, visualize
+from jaxgan.models import conditional
 
 FLAGS = flags.FLAGS
 
@@ -62,11 +67,12 @@ def jitted_sample(generator: Any) -> Callable:
 
 
 def make_generate(generator: Any, variables: Any, latent_dim: int, key: jax.Array,
-                  batch_size: int) -> Callable[[int], np.ndarray]:
+                  batch_size: int, label: Optional[int] = None) -> Callable[[int], np.ndarray]:
   """`generate(n)` -> float32 images [n, H, W, C] in [-1, 1] from G in inference mode.
 
   The latents of rows [start, start + batch_size) are drawn from fold_in(key, start), in
-  batches of one compiled shape: the same key gives the same images for any n.
+  batches of one compiled shape: the same key gives the same images for any n. A conditional
+  G makes row i of class `requested_classes(generator, n, label)[i]`.
   """
   sample_fn = jitted_sample(generator)
 
@@ -74,22 +80,68 @@ def make_generate(generator: Any, variables: Any, latent_dim: int, key: jax.Arra
     chunks = []
     for start in range(0, n, batch_size):
       z = jax.random.normal(jax.random.fold_in(key, start), (batch_size, latent_dim))
-      chunks.append(np.asarray(sample_fn(variables, z))[:n - start])
+      labels = requested_classes(generator, batch_size, label, start)
+      chunks.append(np.asarray(sample_fn(variables, z, labels))[:n - start])
     return np.concatenate(chunks)
 
   return generate
 
 
+def requested_classes(generator: Any, n: int, label: Optional[int] = None, start: int = 0
+                      ) -> Optional[np.ndarray]:
+  """The classes rows [start, start + n) of a conditional G are made of (int32 [n]): all
+  `label`, or (label None) every class in turn. None for an unconditional G."""
+  num_classes = conditional.num_classes_of(generator)
+  if not num_classes:
+    if label is not None:
+      raise ValueError(f"label={label}: this model is not class-conditional "
+                       "(config.model.num_classes is 0).")
+    return None
+  if label is None:
+    return conditional.class_labels(n, num_classes, start)
+  if not 0 <= label < num_classes:
+    raise ValueError(f"label={label}: the model knows classes 0..{num_classes - 1}.")
+  return np.full((n,), label, np.int32)
+
+
+def class_rows(generator: Any, variables: Any, z: np.ndarray
+               ) -> Tuple[np.ndarray, np.ndarray]:
+  """One row per class of a conditional G, each from the same latents z [m, latent_dim]:
+  (images [num_classes * m, H, W, C] in [-1, 1], classes int32 [num_classes * m])."""
+  num_classes = conditional.num_classes_of(generator)
+  classes = np.repeat(np.arange(num_classes, dtype=np.int32), len(z))
+  images = jitted_sample(generator)(variables, np.tile(np.asarray(z), (num_classes, 1)),
+                                    classes)
+  return np.asarray(images), classes
+
+
 def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] = None,
-             batch_size: int = 500) -> np.ndarray:
-  """uint8 images [num_samples, H, W, C] from a workdir's checkpoint (G in inference mode)."""
+             batch_size: int = 500, label: Optional[int] = None,
+             grid_path: Optional[str] = None) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+  """From a workdir's checkpoint (G in inference mode): (uint8 images [num_samples, H, W, C],
+  their requested classes int32 [num_samples], or None for an unconditional run). `label`
+  and `grid_path` (a per-class grid PNG) need a conditional run."""
   if num_samples < 1:
     raise ValueError(f"--num_samples must be >= 1; got {num_samples}.")
   run = load_run(workdir, step)
+  generator = run.pair.generator
+  classes = requested_classes(generator, num_samples, label)  # Checks label first.
+  if grid_path and classes is None:
+    raise ValueError("--grid draws one row per class: this model is not class-conditional.")
   logging.info("Sampling %d images from %s at step %d.", num_samples, workdir, run.step)
-  generate_fn = make_generate(run.pair.generator, run.g_state.sampling_variables(),
-                              run.config.model.latent_dim, jax.random.PRNGKey(seed), batch_size)
-  return visualize.to_uint8(generate_fn(num_samples))
+  key = jax.random.PRNGKey(seed)
+  variables = run.g_state.sampling_variables()
+  generate_fn = make_generate(generator, variables, run.config.model.latent_dim, key,
+                              batch_size, label)
+  if grid_path:
+    from jaxgan.evaluation import pictures  # matplotlib only when drawing.
+    # Its own latents (fold_in index no sample row uses).
+    z = jax.random.normal(jax.random.fold_in(key, 2**31 - 1), (10, run.config.model.latent_dim))
+    images, grid_classes = class_rows(generator, variables, z)
+    pictures.save_per_class_grid(images, grid_classes, len(np.unique(grid_classes)),
+                                 grid_path, title=f"{run.config.model.name}, step {run.step}: "
+                                 "one row per requested class")
+  return visualize.to_uint8(generate_fn(num_samples)), classes
 
 
 def define_flags() -> None:
@@ -101,17 +153,23 @@ def define_flags() -> None:
   flags.DEFINE_integer("seed", 0, "Seed of the latents (independent of the training seed).")
   flags.DEFINE_integer("step", None, "Checkpoint step to load (default: the latest).")
   flags.DEFINE_integer("batch_size", 500, "Images generated per call.")
+  flags.DEFINE_integer("label", None, "Conditional runs: make only this class (default: "
+                       "every class in turn).")
+  flags.DEFINE_string("grid", None, "Conditional runs: also write a per-class grid PNG here.")
 
 
 def main(argv):
   del argv
   if not FLAGS.workdir or not FLAGS.output:
     raise app.UsageError("--workdir and --output are required.")
-  images = user_errors.run_reporting(generate, FLAGS.workdir, FLAGS.num_samples, FLAGS.seed,
-                                     FLAGS.step, FLAGS.batch_size)
+  images, classes = user_errors.run_reporting(
+      generate, FLAGS.workdir, FLAGS.num_samples, FLAGS.seed, FLAGS.step, FLAGS.batch_size,
+      FLAGS.label, FLAGS.grid)
   os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
-  np.savez_compressed(FLAGS.output, images=images)
-  logging.info("Wrote %s: images %s %s.", FLAGS.output, images.shape, images.dtype)
+  arrays = {"images": images} if classes is None else {"images": images, "labels": classes}
+  np.savez_compressed(FLAGS.output, **arrays)
+  logging.info("Wrote %s: images %s %s%s.", FLAGS.output, images.shape, images.dtype,
+               "" if classes is None else ", labels")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import optax
 from flax.training import train_state
 
-from jaxgan.models import GanPair
+from jaxgan.models import GanPair, conditional
 from jaxgan.tricks import averaging
 
 
@@ -39,9 +39,11 @@ def init_variables(pair: GanPair, rng: jax.Array, latent_dim: int,
                    image_shape: Tuple[int, int, int]) -> Tuple[Dict, Dict]:
   """Initial variables of G and D (an example batch of one, in eval mode: no rng needed)."""
   g_key, d_key = jax.random.split(rng)
-  g_vars = pair.generator.init(g_key, jnp.zeros((1, latent_dim), jnp.float32), train=False)
+  g_vars = pair.generator.init(g_key, jnp.zeros((1, latent_dim), jnp.float32), train=False,
+                               **conditional.example_kwargs(pair.generator, 1))
   d_vars = pair.discriminator.init(d_key, jnp.zeros((1, *image_shape), jnp.float32),
-                                   train=False)
+                                   train=False,
+                                   **conditional.example_kwargs(pair.discriminator, 1))
   return g_vars, d_vars
 
 

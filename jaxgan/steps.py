@@ -10,6 +10,11 @@ Losses see D's logits of the *global* batch (all-gathered; the gather is differe
 the pmean of the devices' gradients is then exactly the gradient of the global loss), so a
 loss that couples examples is device-layout independent like everything else here.
 
+A class-conditional pair (jaxgan.models.conditional) gets the batch's "label" too: each fake
+is made for the class of the real image it is paired with (so fakes follow the data's class
+mix, and a penalty's real/fake interpolates share a class), and D judges every image with its
+class.
+
 Randomness is derived inside the step from (base key, step, purpose, global example index):
 nothing is split on the host, so a resumed run draws exactly what an uninterrupted one draws,
 and a given global batch trains identically on any number of devices.
@@ -27,7 +32,7 @@ from jax import lax
 
 from jaxgan import penalties
 from jaxgan.losses import GanLoss
-from jaxgan.models import layers
+from jaxgan.models import conditional, layers
 from jaxgan.state import GanTrainState
 from jaxgan.tricks import averaging, constraints, feature_matching
 from jaxgan.tricks.instance_noise import InstanceNoise
@@ -109,6 +114,10 @@ class StepSpec:
   def uses_feature_matching(self) -> bool:
     return self.feature_matching_weight > 0
 
+  @property
+  def conditional(self) -> bool:
+    return conditional.is_conditional(self.generator)
+
 
 def latents(key: jax.Array, n: int, latent_dim: int, axis_name: Optional[str]) -> jax.Array:
   """Standard-normal latents [n, latent_dim]; row i depends on (key, its global row index)."""
@@ -117,20 +126,24 @@ def latents(key: jax.Array, n: int, latent_dim: int, axis_name: Optional[str]) -
 
 
 def _apply(module: nn.Module, state: GanTrainState, params: Any, x: jax.Array,
-           dropout_key: jax.Array) -> Tuple[jax.Array, Dict[str, Any]]:
-  """Runs `module` in train mode; returns (output, updated non-parameter collections)."""
-  out, new_model_state, _ = _apply_with_features(module, state, params, x, dropout_key, False)
+           dropout_key: jax.Array, labels: Optional[jax.Array] = None
+           ) -> Tuple[jax.Array, Dict[str, Any]]:
+  """Runs `module` in train mode (on classes `labels` [n] if it is conditional); returns
+  (output, updated non-parameter collections)."""
+  out, new_model_state, _ = _apply_with_features(module, state, params, x, dropout_key, False,
+                                                 labels)
   return out, new_model_state
 
 
 def _apply_with_features(module: nn.Module, state: GanTrainState, params: Any, x: jax.Array,
-                         dropout_key: jax.Array, capture: bool
+                         dropout_key: jax.Array, capture: bool,
+                         labels: Optional[jax.Array] = None
                          ) -> Tuple[jax.Array, Dict[str, Any], Optional[jax.Array]]:
   """As `_apply`, plus the features D exposes for feature matching when `capture`."""
   variables = {"params": params, **state.model_state}
   mutable = list(state.model_state.keys()) + ([layers.FEATURES_COLLECTION] if capture else [])
   out, collections = module.apply(variables, x, train=True, rngs={"dropout": dropout_key},
-                                  mutable=mutable)
+                                  mutable=mutable, **conditional.label_kwargs(module, labels))
   collections = dict(collections)
   features = None
   if capture:
@@ -152,11 +165,13 @@ def _mean(x: jax.Array) -> jax.Array:
 
 
 def d_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array, key: jax.Array,
-             step: jax.Array, spec: StepSpec) -> Tuple[GanTrainState, Metrics]:
+             step: jax.Array, spec: StepSpec, labels: Optional[jax.Array] = None
+             ) -> Tuple[GanTrainState, Metrics]:
   """One discriminator update on a real batch and as many fresh fakes.
 
   Args:
     real: this device's real images [n, H, W, C] in [-1, 1].
+    labels: their classes int32 [n] (conditional models only; the fakes are made for them).
     key: this D update's key (the same on every device).
     step: the train step (G updates so far): instance-noise schedules read it.
 
@@ -168,15 +183,18 @@ def d_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array, ke
   n, axis = real.shape[0], spec.axis_name
   z = latents(jax.random.fold_in(key, _NOISE), n, spec.latent_dim, axis)
   # G's BatchNorm statistics from this pass are discarded: G's state changes only in g_update.
-  fake, _ = _apply(spec.generator, g_state, g_state.params, z, key)
+  fake, _ = _apply(spec.generator, g_state, g_state.params, z, key, labels)
   fake = lax.stop_gradient(fake)
+  fake_labels = labels
   extras = dict(d_state.extras)
   metrics = {}
   if spec.replay.enabled:
-    fresh = fake
-    fake = spec.replay.mix(extras, fresh, jax.random.fold_in(key, _REPLAY_MIX), axis)
+    fresh, mix_key = fake, jax.random.fold_in(key, _REPLAY_MIX)
+    fake = spec.replay.mix(extras, fresh, mix_key, axis)
+    if labels is not None:
+      fake_labels = spec.replay.mix_labels(extras, labels, mix_key, axis)
     extras, filled = spec.replay.push(extras, fresh, jax.random.fold_in(key, _REPLAY_SLOTS),
-                                      axis)
+                                      axis, labels)
     metrics["replay_filled"] = filled.astype(jnp.float32)
   # What a skipped update (balance) keeps: the old state with the buffer's fresh fakes.
   skipped = d_state.replace(extras=dict(extras))
@@ -187,15 +205,18 @@ def d_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array, ke
 
   def loss_of(d_params):
     real_logits, model_state = _apply(spec.discriminator, d_state, d_params, real_in,
-                                      jax.random.fold_in(key, _DROPOUT_REAL))
+                                      jax.random.fold_in(key, _DROPOUT_REAL), labels)
     fake_logits, model_state = _apply(spec.discriminator,
                                       d_state.replace(model_state=model_state), d_params,
-                                      fake_in, jax.random.fold_in(key, _DROPOUT_FAKE))
+                                      fake_in, jax.random.fold_in(key, _DROPOUT_FAKE),
+                                      fake_labels)
     losses = spec.loss_fn(_gather(real_logits, axis), _gather(fake_logits, axis))
     total, terms = losses.d, {}
     if spec.uses_penalty:
+      # Conditional: the critic judges with the real batch's classes (the fakes' own,
+      # except replayed ones).
       critic = lambda x: _apply(spec.discriminator, d_state, d_params, x,
-                                jax.random.fold_in(key, _PENALTY_DROPOUT))[0]
+                                jax.random.fold_in(key, _PENALTY_DROPOUT), labels)[0]
       keys = layers.per_example_keys(jax.random.fold_in(key, _PENALTY), n, axis)
       terms["d_penalty"] = jnp.mean(spec.penalty_fn(critic, real_in, fake_in, keys))
       total = total + spec.penalty_weight * terms["d_penalty"]
@@ -236,10 +257,12 @@ def d_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array, ke
 
 
 def g_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array, key: jax.Array,
-             step: jax.Array, spec: StepSpec) -> Tuple[GanTrainState, Metrics]:
+             step: jax.Array, spec: StepSpec, labels: Optional[jax.Array] = None
+             ) -> Tuple[GanTrainState, Metrics]:
   """One generator update through the current discriminator.
 
   Args:
+    labels: the real images' classes int32 [n] (conditional models: G makes fakes of them).
     real: real images [n, H, W, C]; D's logits on them reach the loss (under stop_gradient)
       for losses whose G term needs them, and its features feed feature matching. When
       neither uses them, XLA removes the D pass over them.
@@ -251,16 +274,16 @@ def g_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array, ke
   capture = spec.uses_feature_matching
 
   def loss_of(g_params):
-    fake, g_model_state = _apply(spec.generator, g_state, g_params, z, key)
+    fake, g_model_state = _apply(spec.generator, g_state, g_params, z, key, labels)
     fake_in = spec.instance_noise.add(fake, jax.random.fold_in(key, _INSTANCE_NOISE_FAKE),
                                       step, axis)
     # D's own collections are not updated by G's step.
     fake_logits, _, fake_features = _apply_with_features(
         spec.discriminator, d_state, d_state.params, fake_in,
-        jax.random.fold_in(key, _DROPOUT_FAKE), capture)
+        jax.random.fold_in(key, _DROPOUT_FAKE), capture, labels)
     real_logits, _, real_features = _apply_with_features(
         spec.discriminator, d_state, d_state.params, real_in,
-        jax.random.fold_in(key, _DROPOUT_REAL), capture)
+        jax.random.fold_in(key, _DROPOUT_REAL), capture, labels)
     losses = spec.loss_fn(_gather(lax.stop_gradient(real_logits), axis),
                           _gather(fake_logits, axis))
     total, terms = losses.g, {}
@@ -297,14 +320,14 @@ def g_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array, ke
 
 
 def _critic_updates(g_state: GanTrainState, d_state: GanTrainState, images: jax.Array,
-                    d_keys: jax.Array, step: jax.Array, spec: StepSpec
-                    ) -> Tuple[GanTrainState, Metrics]:
-  """The n_critic D updates, image batch k and key fold_in(d_keys, k) for update k.
+                    labels: Optional[jax.Array], d_keys: jax.Array, step: jax.Array,
+                    spec: StepSpec) -> Tuple[GanTrainState, Metrics]:
+  """The n_critic D updates, image batch k (labels k) and key fold_in(d_keys, k) for update k.
 
   Returns D's state and each metric stacked over the updates, [n_critic].
   """
   update = lambda state, k: d_update(g_state, state, images[k], jax.random.fold_in(d_keys, k),
-                                     step, spec)
+                                     step, spec, None if labels is None else labels[k])
   if spec.critic_loop == "scan":
     return lax.scan(update, d_state, jnp.arange(spec.n_critic))
   # The default: a Python loop (unrolled at trace time). On XLA:CPU the convolutions inside
@@ -318,12 +341,13 @@ def _critic_updates(g_state: GanTrainState, d_state: GanTrainState, images: jax.
 
 
 def _extra_critic_updates(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array,
-                          d_keys: jax.Array, step: jax.Array, last_d_loss: jax.Array,
-                          spec: StepSpec) -> Tuple[GanTrainState, jax.Array]:
+                          labels: Optional[jax.Array], d_keys: jax.Array, step: jax.Array,
+                          last_d_loss: jax.Array, spec: StepSpec
+                          ) -> Tuple[GanTrainState, jax.Array]:
   """Balance: up to max_repeats more D updates (on the last real batch, fresh fakes), each
   made only while the last D loss exceeds repeat_above. Returns (D state, repeats made)."""
   repeats = jnp.zeros((), jnp.float32)
-  update_with = lambda state, key: d_update(g_state, state, real, key, step, spec)
+  update_with = lambda state, key: d_update(g_state, state, real, key, step, spec, labels)
   # Every repeat's metrics have the same shapes: trace them once for the skipped branch.
   metric_shapes = jax.eval_shape(update_with, d_state, d_keys)[1]
   skip_update = lambda state: (state, jax.tree.map(
@@ -346,8 +370,9 @@ def train_step(g_state: GanTrainState, d_state: GanTrainState, batch: Dict[str, 
 
   Args:
     g_state, d_state: this device's replica of the two states.
-    batch: {"image": [n_critic, n, H, W, C] float in [-1, 1], ...}: one real batch per D
-      update; the G update reuses the last.
+    batch: {"image": [n_critic, n, H, W, C] float in [-1, 1], "label": int32 [n_critic, n]
+      (read by conditional models only), ...}: one real batch per D update; the G update
+      reuses the last.
     base_key: the run's key (from config.seed), identical on every device.
 
   Returns:
@@ -358,19 +383,26 @@ def train_step(g_state: GanTrainState, d_state: GanTrainState, batch: Dict[str, 
   images = batch["image"]
   if images.shape[0] != spec.n_critic:
     raise ValueError(f"batch holds {images.shape[0]} D batches, n_critic is {spec.n_critic}")
+  labels = None
+  if spec.conditional:
+    if "label" not in batch:
+      raise ValueError("a conditional model needs the batch's labels (batch['label']).")
+    labels = batch["label"].astype(jnp.int32)
   g_before, d_before = g_state, d_state
   step = g_state.step
   step_key = jax.random.fold_in(base_key, step)
   d_keys = jax.random.fold_in(step_key, _D_UPDATES)
-  d_state, stacked = _critic_updates(g_state, d_state, images, d_keys, step, spec)
+  d_state, stacked = _critic_updates(g_state, d_state, images, labels, d_keys, step, spec)
+  last_labels = None if labels is None else labels[-1]
   d_metrics = jax.tree.map(jnp.mean, stacked)
   if spec.balance.enabled:
-    d_state, repeats = _extra_critic_updates(g_state, d_state, images[-1], d_keys, step,
-                                             stacked["d_loss"][-1], spec)
+    d_state, repeats = _extra_critic_updates(g_state, d_state, images[-1], last_labels,
+                                             d_keys, step, stacked["d_loss"][-1], spec)
     d_metrics["d_updates"] = spec.n_critic - jnp.sum(stacked["d_skipped"]) + repeats
     del d_metrics["d_skipped"]
   g_state, g_metrics = g_update(g_state, d_state, images[-1],
-                                jax.random.fold_in(step_key, _G_UPDATE), step, spec)
+                                jax.random.fold_in(step_key, _G_UPDATE), step, spec,
+                                last_labels)
   metrics = {**d_metrics, **g_metrics,
              "g_param_norm": optax.tree.norm(g_state.params),
              "d_param_norm": optax.tree.norm(d_state.params)}
@@ -396,6 +428,9 @@ def _skip_unless(finite: jax.Array, g_state: GanTrainState, d_state: GanTrainSta
   return g_state, d_state.replace(extras={**d_state.extras, SKIPPED_STEPS: skipped})
 
 
-def sample(g_variables: Dict[str, Any], z: jax.Array, *, generator: nn.Module) -> jax.Array:
-  """Images [n, H, W, C] in [-1, 1] from latents z [n, latent_dim], G in inference mode."""
-  return generator.apply(g_variables, z, train=False)
+def sample(g_variables: Dict[str, Any], z: jax.Array, labels: Optional[jax.Array] = None, *,
+           generator: nn.Module) -> jax.Array:
+  """Images [n, H, W, C] in [-1, 1] from latents z [n, latent_dim] (of classes labels [n] for
+  a conditional G), G in inference mode."""
+  return generator.apply(g_variables, z, train=False,
+                         **conditional.label_kwargs(generator, labels))

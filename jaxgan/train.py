@@ -22,6 +22,7 @@ from jaxgan import (builders, checkpointing, metric_logging, parallel, preemptio
                     state, steps, visualize)
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
+from jaxgan.evaluation import pictures
 from jaxgan.evaluation import setup as eval_setup
 
 
@@ -91,6 +92,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
     checkpointing.check_writable(workdir)
 
   data = load_data(config)
+  builders.check_labels(config, data.num_classes, data.labels is not None)
   image_shape = data.image_shape
   eval_pair, g_state, d_state = builders.init_states(config, image_shape)
   logging.info("Data: %s/%s, %d images of shape %s; %d device(s), %d per device.",
@@ -121,6 +123,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       global_device_count=jax.device_count())
   p_train_step = pmapped_train_step(config, image_shape)
   sample_fn = sample.jitted_sample(eval_pair.generator)
+  num_classes = config.model.num_classes
   grid_z = builders.fixed_latents(config.seed, config.num_grid_samples, config.model.latent_dim)
 
   evaluator = None
@@ -140,15 +143,27 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   step = start_step
 
   def save_samples(g_host) -> None:
-    if is_writer:
+    if not is_writer:
+      return
+    path = os.path.join(workdir, "samples", f"step_{step:07d}.png")
+    title = f"{config.model.name}, step {step}"
+    if num_classes:  # One row per class, the same latents in each row.
+      per_class = max(1, min(10, config.num_grid_samples // num_classes))
+      images, classes = sample.class_rows(eval_pair.generator, g_host.sampling_variables(),
+                                          grid_z[:per_class])
+      pictures.save_per_class_grid(images, classes, num_classes, path, per_class,
+                                   title=f"{title} (rows: requested class)")
+    else:
       images = np.asarray(sample_fn(g_host.sampling_variables(), grid_z))
-      visualize.save_grid(images, os.path.join(workdir, "samples", f"step_{step:07d}.png"),
-                          title=f"{config.model.name}, step {step}")
+      visualize.save_grid(images, path, title=title)
 
   def evaluate(g_host) -> None:
-    generate = sample.make_generate(eval_pair.generator, g_host.sampling_variables(),
+    generator = eval_pair.generator
+    generate = sample.make_generate(generator, g_host.sampling_variables(),
                                     config.model.latent_dim, eval_key, config.eval.batch_size)
-    writer.write_eval(step, evaluator_lib.scalars(evaluator.evaluate_generator(generate)))
+    classes = (lambda n: sample.requested_classes(generator, n)) if num_classes else None
+    writer.write_eval(step, evaluator_lib.scalars(evaluator.evaluate_generator(generate,
+                                                                               classes)))
     writer.start(step)  # Throughput excludes the evaluation's time.
 
   def save_checkpoint() -> None:

@@ -88,7 +88,8 @@ def save_curves(records: List[Dict[str, float]], path: str,
 # Panels of WORKDIR/eval_curves.png (metric names as logged by the evaluation).
 EVAL_PANELS = (("eval_fid",), ("eval_kid",),
                ("eval_precision", "eval_recall", "eval_density", "eval_coverage"),
-               ("eval_classes_covered",), ("eval_class_kl",), ("eval_is",))
+               ("eval_classes_covered",), ("eval_class_kl",), ("eval_is",),
+               ("eval_class_accuracy",))
 
 
 def save_eval_curves(records: List[Dict[str, float]], path: str) -> None:

@@ -47,7 +47,7 @@ def run_pmapped_steps(num_devices: int, image_shape=(8, 8, 1), num_steps: int = 
                       n_critic: int = 2, batch: int = 8, **overrides):
   """`num_steps` pmapped train steps of tiny_config(**overrides) on `num_devices` devices, on
   uniform random images [batch, *image_shape] in [-1, 1] (the same global batches whatever
-  the device count).
+  the device count), with random labels when the config is conditional.
 
   Returns ((g_state, d_state) after, [metrics per step], (g_state, d_state) before), on host.
   """
@@ -64,7 +64,11 @@ def run_pmapped_steps(num_devices: int, image_shape=(8, 8, 1), num_steps: int = 
   for _ in range(num_steps):
     images = rng.uniform(-1, 1, (n_critic, batch, *image_shape)).astype(np.float32)
     # [n_critic, B, ...] -> [devices, n_critic, B / devices, ...]: consecutive slices.
-    per_device = images.reshape(n_critic, num_devices, -1, *image_shape).swapaxes(0, 1)
-    g, d, metrics = p_step(g, d, {"image": per_device}, keys)
+    split = lambda x: x.reshape(n_critic, num_devices, -1, *x.shape[2:]).swapaxes(0, 1)
+    batch_in = {"image": split(images)}
+    if config.model.num_classes:
+      batch_in["label"] = split(rng.integers(0, config.model.num_classes, (n_critic, batch),
+                                             dtype=np.int32))
+    g, d, metrics = p_step(g, d, batch_in, keys)
     all_metrics.append(jax.device_get(parallel.unreplicate(metrics)))
   return jax.device_get(parallel.unreplicate((g, d))), all_metrics, (g_state, d_state)

@@ -235,7 +235,8 @@ def test_cli_reports_bad_config_without_traceback(tmp_path, mnist_dir):
 def test_sample_generate_matches_training_generator(tmp_path, mnist_dir):
   workdir = str(tmp_path / "w")
   result = train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=2), workdir)
-  images = sample.generate(workdir, num_samples=5, seed=0, batch_size=5)
+  images, classes = sample.generate(workdir, num_samples=5, seed=0, batch_size=5)
+  assert classes is None  # Not a conditional run.
   assert images.shape == (5, 28, 28, 1) and images.dtype == np.uint8
   config = helpers.tiny_config(mnist_dir)
   pair = builders.get_models(config, (28, 28, 1), axis_name=None)

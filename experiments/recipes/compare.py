@@ -65,7 +65,8 @@ def compose(recipes, workroot: str, steps: int, seconds, name: str = "recipes") 
   for ax in axes.flat:
     ax.axis("off")
   for ax, recipe in zip(axes.flat, recipes):
-    images = sample.generate(os.path.join(workroot, recipe), 64, seed=0, step=steps)
+    # A conditional recipe makes every class in turn (row i of the 8x8 tile: classes i..).
+    images, _ = sample.generate(os.path.join(workroot, recipe), 64, seed=0, step=steps)
     ax.imshow(visualize.tile(images)[..., 0], cmap="gray", vmin=0, vmax=255)  # any size
     ax.set_title(f"{recipe} ({seconds[recipe] / 60:.1f} min)", fontsize=12)
   fig.suptitle(f"jaxgan {name} on MNIST (test split): {steps} generator steps, batch 64, "

@@ -13,6 +13,8 @@ numbers only at equal n):
   is, is_std           Inception Score (with the classifier: the classifier's confidence/diversity)
   classes_covered      classes predicted at least once (of num_classes; 1000 for Stacked MNIST)
   class_kl             KL(predicted class histogram || data's class distribution)
+  class_accuracy       conditional models: share of samples the classifier assigns to the class
+                       they were made for (given the requested classes)
 
 `real_reference_split(n)` gives a second, disjoint set of real images: evaluating it gives the
 metrics' floor (what a perfect generator would score at this sample size).
@@ -70,9 +72,10 @@ class Evaluator:
       return None
     return self._real_uint8[rest]
 
-  def evaluate(self, images: np.ndarray, timings: Optional[Dict[str, float]] = None
-               ) -> Dict[str, Any]:
-    """Metrics of generated images float [n, H, W, C] in [-1, 1] (see the module docstring).
+  def evaluate(self, images: np.ndarray, timings: Optional[Dict[str, float]] = None,
+               requested_classes: Optional[np.ndarray] = None) -> Dict[str, Any]:
+    """Metrics of generated images float [n, H, W, C] in [-1, 1] (see the module docstring);
+    with the classes int [n] a conditional G was asked for, also class_accuracy.
 
     Returns a dict of floats/ints, plus "predicted_classes" (int [n]) and "features" for the
     pictures; `scalars(result)` keeps only the numbers to log.
@@ -102,6 +105,8 @@ class Evaluator:
       result["num_classes"] = self.extractor.num_classes
       result["class_kl"] = coverage["kl"]
       result["class_histogram"] = coverage["histogram"]
+      if requested_classes is not None:
+        result["class_accuracy"] = metrics.class_accuracy(predicted, requested_classes)
     result["num_samples"] = len(images)
     result["predicted_classes"] = predicted
     result["features"] = fake
@@ -110,22 +115,29 @@ class Evaluator:
       timings["metrics_seconds"] = time.perf_counter() - extracted
     return result
 
-  def evaluate_generator(self, generate: Callable[[int], np.ndarray]) -> Dict[str, Any]:
-    """Evaluates `generate(n)` -> images [n, H, W, C] in [-1, 1] with n = the reference size;
-    adds "images" and the seconds spent generating, extracting features and computing metrics.
+  def evaluate_generator(self, generate: Callable[[int], np.ndarray],
+                         requested_classes: Optional[Callable[[int], np.ndarray]] = None
+                         ) -> Dict[str, Any]:
+    """Evaluates `generate(n)` -> images [n, H, W, C] in [-1, 1] with n = the reference size
+    (and, for a conditional G, `requested_classes(n)` -> the classes it made, int [n]); adds
+    "images" and the seconds spent generating, extracting features and computing metrics.
     """
     timings: Dict[str, float] = {}
     start = time.perf_counter()
     images = np.asarray(generate(self.num_samples))
     timings["generate_seconds"] = time.perf_counter() - start
-    result = self.evaluate(images, timings)
+    classes = None if requested_classes is None else requested_classes(self.num_samples)
+    result = self.evaluate(images, timings, classes)
+    if classes is not None:
+      result["requested_classes"] = classes
     result.update(timings)
     result["eval_seconds"] = time.perf_counter() - start
     result["images"] = images
     return result
 
 
-_NOT_SCALARS = ("predicted_classes", "features", "images", "class_histogram")
+_NOT_SCALARS = ("predicted_classes", "features", "images", "class_histogram",
+                "requested_classes")
 
 
 def scalars(result: Dict[str, Any]) -> Dict[str, float]:

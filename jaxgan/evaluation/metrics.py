@@ -604,6 +604,21 @@ def class_coverage(predicted, num_classes: int, reference_probs=None,
           "covered": int(np.sum(counts >= min_count)), "num_classes": num_classes}
 
 
+def class_accuracy(predicted, requested) -> float:
+  """Share of a conditional generator's samples whose predicted class is the requested one.
+
+  predicted, requested: int [N]. 1.0 means the classifier reads every sample as the class it
+  was made for; a generator that ignores its labels scores about 1 / num_classes (for
+  balanced requests).
+  """
+  got = _as_int_array(predicted, "predicted", ndim=1)
+  wanted = _as_int_array(requested, "requested", ndim=1)
+  if got.shape != wanted.shape or got.size == 0:
+    raise ValueError(f"predicted and requested must be equal-length, non-empty int [N]; got "
+                     f"{got.shape} and {wanted.shape}.")
+  return float(np.mean(got == wanted))
+
+
 def stacked_mode_ids(channel_classes) -> np.ndarray:
   """Stacked MNIST mode of each sample: channel_classes int [N, 3] digits -> int64 [N] in 0..999.
 

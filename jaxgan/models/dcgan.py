@@ -31,15 +31,17 @@ class TutorialGenerator(nn.Module):
   axis_name: Optional[str] = None
 
   @nn.compact
-  def __call__(self, z: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, z: jax.Array, train: bool, codes: Optional[jax.Array] = None
+               ) -> jax.Array:
+    """codes: one-hot classes [n, num_classes] for conditional BatchNorm, or None."""
     act = lambda x: nn.leaky_relu(x, self.leaky_relu_slope)
     x = nn.Dense(7 * 7 * 256, use_bias=False)(z)
-    x = act(layers.batch_norm(train, self.axis_name)(x))
+    x = act(layers.batch_norm(train, self.axis_name, codes=codes)(x))
     x = x.reshape(z.shape[0], 7, 7, 256)
     for features, stride in ((128, 1), (64, 2)):
       x = ConvTranspose(features, (5, 5), strides=(stride, stride), padding="SAME",
                         use_bias=False)(x)
-      x = act(layers.batch_norm(train, self.axis_name)(x))
+      x = act(layers.batch_norm(train, self.axis_name, codes=codes)(x))
     x = ConvTranspose(self.channels, (5, 5), strides=(2, 2), padding="SAME",
                       use_bias=False)(x)
     return jnp.tanh(x)
@@ -55,10 +57,12 @@ class TutorialDiscriminator(DiscriminatorOptions):
   dropout_rate: float = 0.3
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, x: jax.Array, train: bool, codes: Optional[jax.Array] = None
+               ) -> jax.Array:
+    """codes: one-hot classes [n, num_classes] for the projection head, or None."""
     for features in (64, 128):
       conv = nn.Conv(features, (5, 5), strides=(2, 2), padding="SAME")
       x = layers.maybe_spectral_norm(conv, self.spectral_norm, x, train)
       x = nn.leaky_relu(x, self.leaky_relu_slope)
       x = layers.ExampleDropout(self.dropout_rate, self.axis_name)(x, deterministic=not train)
-    return head(self, x, train)
+    return head(self, x, train, codes)

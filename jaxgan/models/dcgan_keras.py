@@ -44,9 +44,11 @@ class KerasDiscriminator(DiscriminatorOptions):
   downsample: str = "strided"
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, x: jax.Array, train: bool, codes: Optional[jax.Array] = None
+               ) -> jax.Array:
+    """codes: one-hot classes [n, num_classes] for the projection head, or None."""
     wrap = layers.spectral_norm_wrapper(self.spectral_norm, train)
     for features in (64, 128):
       x = nn.leaky_relu(Downsample(features, self.downsample)(x, wrap), self.leaky_relu_slope)
     x = layers.ExampleDropout(self.dropout_rate, self.axis_name)(x, deterministic=not train)
-    return head(self, x, train)
+    return head(self, x, train, codes)

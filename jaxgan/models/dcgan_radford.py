@@ -30,8 +30,8 @@ from jaxgan.models.resampling import Downsample, Upsample, stages
 DCGAN_INIT = nn.initializers.normal(0.02)
 
 
-def _batch_norm(train: bool, axis_name: Optional[str]) -> nn.BatchNorm:
-  return layers.batch_norm(train, axis_name, momentum=0.9, epsilon=1e-5)
+def _batch_norm(train: bool, axis_name: Optional[str], codes: Optional[jax.Array] = None):
+  return layers.batch_norm(train, axis_name, momentum=0.9, epsilon=1e-5, codes=codes)
 
 
 class RadfordGenerator(nn.Module):
@@ -42,15 +42,17 @@ class RadfordGenerator(nn.Module):
   axis_name: Optional[str] = None
 
   @nn.compact
-  def __call__(self, z: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, z: jax.Array, train: bool, codes: Optional[jax.Array] = None
+               ) -> jax.Array:
+    """codes: one-hot classes [n, num_classes] for conditional BatchNorm, or None."""
     k = stages(self.image_shape[0])
     width = self.base_features * 2 ** (k - 1)
     x = nn.Dense(4 * 4 * width, use_bias=False, kernel_init=DCGAN_INIT)(z)
-    x = nn.relu(_batch_norm(train, self.axis_name)(x.reshape(z.shape[0], 4, 4, width)))
+    x = nn.relu(_batch_norm(train, self.axis_name, codes)(x.reshape(z.shape[0], 4, 4, width)))
     for _ in range(k - 1):
       width //= 2
       x = Upsample(width, self.upsample, use_bias=False, kernel_init=DCGAN_INIT)(x)
-      x = nn.relu(_batch_norm(train, self.axis_name)(x))
+      x = nn.relu(_batch_norm(train, self.axis_name, codes)(x))
     x = Upsample(self.image_shape[-1], self.upsample, use_bias=False,
                  kernel_init=DCGAN_INIT)(x)
     return jnp.tanh(x)
@@ -67,7 +69,9 @@ class RadfordDiscriminator(DiscriminatorOptions):
   downsample: str = "strided"
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, x: jax.Array, train: bool, codes: Optional[jax.Array] = None
+               ) -> jax.Array:
+    """codes: one-hot classes [n, num_classes] for the projection head, or None."""
     wrap = layers.spectral_norm_wrapper(self.spectral_norm, train)
     for stage in range(stages(x.shape[1])):
       x = Downsample(self.base_features * 2 ** stage, self.downsample,
@@ -75,4 +79,4 @@ class RadfordDiscriminator(DiscriminatorOptions):
       if stage > 0 and not self.spectral_norm:
         x = _batch_norm(train, self.axis_name)(x)
       x = nn.leaky_relu(x, self.leaky_relu_slope)
-    return head(self, x, train)
+    return head(self, x, train, codes)

@@ -51,14 +51,49 @@ class ExampleDropout(nn.Module):
 
 
 def batch_norm(train: bool, axis_name: Optional[str], name: Optional[str] = None,
-               momentum: float = 0.99, epsilon: float = 1e-3) -> nn.BatchNorm:
+               momentum: float = 0.99, epsilon: float = 1e-3,
+               codes: Optional[jax.Array] = None) -> Callable[[jax.Array], jax.Array]:
   """BatchNorm with statistics over the *global* batch (synchronised across `axis_name`).
 
   Synchronised statistics are what make a step on 4 devices equal the same step on 1.
   The defaults (momentum 0.99, epsilon 1e-3) are Keras', as in the TensorFlow DCGAN tutorial.
+  With class `codes` (one-hot [n, num_classes]) it is a ConditionalBatchNorm: the same
+  normalisation, with a scale and offset per class.
   """
+  if codes is not None:
+    cbn = ConditionalBatchNorm(use_running_average=not train, momentum=momentum,
+                               epsilon=epsilon, axis_name=axis_name if train else None,
+                               name=name)
+    return lambda x: cbn(x, codes)
   return nn.BatchNorm(use_running_average=not train, momentum=momentum, epsilon=epsilon,
                       axis_name=axis_name if train else None, name=name)
+
+
+class ConditionalBatchNorm(nn.Module):
+  """Class-conditional BatchNorm (de Vries et al., 2017; Miyato & Koyama, 2018).
+
+  x [n, ..., C] is normalised with the batch's statistics (as nn.BatchNorm, without its own
+  scale and offset), then row i is scaled by gain[y_i] and shifted by bias[y_i]: per-class
+  [num_classes, C] tables, read as one-hot codes [n, num_classes] times the table, so rows
+  with mixed codes would blend classes. The gains start at 1 and the biases at 0, so a fresh
+  layer equals plain BatchNorm.
+  """
+  use_running_average: bool
+  momentum: float = 0.99
+  epsilon: float = 1e-3
+  axis_name: Optional[str] = None
+
+  @nn.compact
+  def __call__(self, x: jax.Array, codes: jax.Array) -> jax.Array:
+    x = nn.BatchNorm(use_running_average=self.use_running_average, momentum=self.momentum,
+                     epsilon=self.epsilon, axis_name=self.axis_name, use_scale=False,
+                     use_bias=False)(x)
+    channels = x.shape[-1]
+    zeros = nn.initializers.zeros
+    gain = 1.0 + nn.Dense(channels, use_bias=False, kernel_init=zeros, name="gain")(codes)
+    bias = nn.Dense(channels, use_bias=False, kernel_init=zeros, name="bias")(codes)
+    shape = (x.shape[0],) + (1,) * (x.ndim - 2) + (channels,)
+    return x * gain.reshape(shape) + bias.reshape(shape)
 
 
 FEATURES_COLLECTION, FEATURES_NAME = "intermediates", "features"

@@ -72,6 +72,10 @@ class DiscriminatorHead(nn.Module):
   [minibatch stddev] -> flatten -> expose features (for feature matching) -> [minibatch
   discrimination] -> Dense 1 (spectrally normalised when `spectral_norm`).
 
+  With class codes (one-hot [n, num_classes]) it is a projection discriminator (Miyato &
+  Koyama, 2018): logit_i = Dense1(h_i) + <embed(y_i), phi_i>, where phi [n, F] are the exposed
+  features and embed a per-class [num_classes, F] table (spectrally normalised with the rest).
+
   Attributes:
     stddev_group: group size of the minibatch-stddev channel (0: none).
     discrimination_kernels: minibatch-discrimination kernels B (0: none), of dim 8.
@@ -82,19 +86,27 @@ class DiscriminatorHead(nn.Module):
   axis_name: Optional[str] = None
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, x: jax.Array, train: bool, codes: Optional[jax.Array] = None
+               ) -> jax.Array:
     if self.stddev_group:
       x = MinibatchStddev(self.stddev_group)(x)
     x = x.reshape(x.shape[0], -1)
     layers.expose_features(self, x)
+    features = x
     if self.discrimination_kernels:
       x = MinibatchDiscrimination(self.discrimination_kernels, axis_name=self.axis_name)(x)
-    return layers.maybe_spectral_norm(nn.Dense(1), self.spectral_norm, x, train)[:, 0]
+    logits = layers.maybe_spectral_norm(nn.Dense(1), self.spectral_norm, x, train)[:, 0]
+    if codes is None:
+      return logits
+    # One-hot codes times a [num_classes, F] kernel = the classes' embeddings, [n, F].
+    embedding = nn.Dense(features.shape[-1], use_bias=False, name="class_embedding")
+    embedded = layers.maybe_spectral_norm(embedding, self.spectral_norm, codes, train)
+    return logits + jnp.sum(embedded * features, axis=-1)
 
 
 class DiscriminatorOptions(nn.Module):
   """The settings every jaxgan discriminator shares; its modules inherit them and end in
-  `head(self, x, train)`.
+  `head(self, x, train, codes)`.
 
   Attributes:
     spectral_norm: spectrally normalise every layer (the discriminator's own and the head's).
@@ -108,8 +120,10 @@ class DiscriminatorOptions(nn.Module):
   axis_name: Optional[str] = None
 
 
-def head(options: DiscriminatorOptions, x: jax.Array, train: bool) -> jax.Array:
+def head(options: DiscriminatorOptions, x: jax.Array, train: bool,
+         codes: Optional[jax.Array] = None) -> jax.Array:
   """The DiscriminatorHead configured by a discriminator's options, applied to features x
-  [n, H, W, C] -> logits [n]. Call it inside the discriminator's compact __call__."""
+  [n, H, W, C] (and class codes [n, num_classes] for projection) -> logits [n]. Call it inside
+  the discriminator's compact __call__."""
   return DiscriminatorHead(options.spectral_norm, options.minibatch_stddev_group,
-                           options.minibatch_discrimination, options.axis_name)(x, train)
+                           options.minibatch_discrimination, options.axis_name)(x, train, codes)

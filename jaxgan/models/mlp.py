@@ -31,11 +31,14 @@ class MLPGenerator(nn.Module):
   axis_name: Optional[str] = None
 
   @nn.compact
-  def __call__(self, z: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, z: jax.Array, train: bool, codes: Optional[jax.Array] = None
+               ) -> jax.Array:
+    """codes: one-hot classes [n, num_classes] for conditional BatchNorm, or None."""
     x = z
     for width in self.hidden:
       x = nn.leaky_relu(nn.Dense(width)(x), self.leaky_relu_slope)
-      x = layers.batch_norm(train, self.axis_name, momentum=self.batch_norm_momentum)(x)
+      x = layers.batch_norm(train, self.axis_name, momentum=self.batch_norm_momentum,
+                            codes=codes)(x)
     height, width, channels = self.image_shape
     x = nn.Dense(height * width * channels)(x)
     return jnp.tanh(x).reshape(z.shape[0], height, width, channels)
@@ -48,11 +51,13 @@ class MLPDiscriminator(DiscriminatorOptions):
   dropout_rate: float = 0.3
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, x: jax.Array, train: bool, codes: Optional[jax.Array] = None
+               ) -> jax.Array:
+    """codes: one-hot classes [n, num_classes] for the projection head, or None."""
     x = x.reshape(x.shape[0], -1)
     for width in self.hidden:
       x = layers.maybe_spectral_norm(nn.Dense(width), self.spectral_norm, x, train)
       x = nn.leaky_relu(x, self.leaky_relu_slope)
       x = layers.ExampleDropout(self.dropout_rate, self.axis_name)(x, deterministic=not train)
     # The shared head takes feature maps [n, H, W, C]: a 1x1 map of the last hidden layer.
-    return head(self, x[:, None, None, :], train)
+    return head(self, x[:, None, None, :], train, codes)

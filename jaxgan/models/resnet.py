@@ -39,13 +39,14 @@ class UpBlock(nn.Module):
   axis_name: Optional[str] = None
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, x: jax.Array, train: bool, codes: Optional[jax.Array] = None
+               ) -> jax.Array:
     # No biases: every path from a block's output, through later shortcuts too, ends in a
     # BatchNorm, which cancels a constant. (A bias there gets a zero gradient up to rounding,
     # which Adam would amplify into steps of the learning rate's size.)
-    y = nn.relu(layers.batch_norm(train, self.axis_name)(x))
+    y = nn.relu(layers.batch_norm(train, self.axis_name, codes=codes)(x))
     y = nn.Conv(self.features, (3, 3), padding="SAME", use_bias=False)(nearest_upsample(y))
-    y = nn.relu(layers.batch_norm(train, self.axis_name)(y))
+    y = nn.relu(layers.batch_norm(train, self.axis_name, codes=codes)(y))
     y = nn.Conv(self.features, (3, 3), padding="SAME", use_bias=False)(y)
     shortcut = nn.Conv(self.features, (1, 1), use_bias=False, name="shortcut")(
         nearest_upsample(x))
@@ -94,13 +95,15 @@ class ResNetGenerator(nn.Module):
   axis_name: Optional[str] = None
 
   @nn.compact
-  def __call__(self, z: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, z: jax.Array, train: bool, codes: Optional[jax.Array] = None
+               ) -> jax.Array:
+    """codes: one-hot classes [n, num_classes] for conditional BatchNorm, or None."""
     x = nn.Dense(4 * 4 * self.width, use_bias=False)(z).reshape(z.shape[0], 4, 4, self.width)
     for _ in range(stages(self.image_shape[0])):
-      x = UpBlock(self.width, self.axis_name)(x, train)
+      x = UpBlock(self.width, self.axis_name)(x, train, codes)
       if x.shape[1] == self.attention_resolution:
         x = SelfAttention()(x, train)
-    x = nn.relu(layers.batch_norm(train, self.axis_name)(x))
+    x = nn.relu(layers.batch_norm(train, self.axis_name, codes=codes)(x))
     return jnp.tanh(nn.Conv(self.image_shape[-1], (3, 3), padding="SAME")(x))
 
 
@@ -111,7 +114,9 @@ class ResNetDiscriminator(DiscriminatorOptions):
   attention_resolution: int = 0
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, x: jax.Array, train: bool, codes: Optional[jax.Array] = None
+               ) -> jax.Array:
+    """codes: one-hot classes [n, num_classes] for the projection head, or None."""
     k = stages(x.shape[1])
     # The first block and k - 2 more halve the side (32 -> 8 for k = 3); two keep it.
     plan = [(True, True)] + [(True, False)] * (k - 2) + [(False, False)] * 2
@@ -120,4 +125,4 @@ class ResNetDiscriminator(DiscriminatorOptions):
       if downsample and x.shape[1] == self.attention_resolution:
         x = SelfAttention(self.spectral_norm)(x, train)
     x = jnp.sum(nn.relu(x), axis=(1, 2), keepdims=True)  # [n, 1, 1, width]
-    return head(self, x, train)
+    return head(self, x, train, codes)

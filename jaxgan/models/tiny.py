@@ -22,11 +22,13 @@ class TinyGenerator(nn.Module):
   axis_name: Optional[str] = None
 
   @nn.compact
-  def __call__(self, z: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, z: jax.Array, train: bool, codes: Optional[jax.Array] = None
+               ) -> jax.Array:
+    """codes: one-hot classes [n, num_classes] for conditional BatchNorm, or None."""
     # No bias before BatchNorm: BN's mean subtraction cancels it (its gradient is zero up to
     # rounding, which Adam would amplify into noise).
     x = nn.Dense(self.hidden, use_bias=False)(z)
-    x = nn.relu(layers.batch_norm(train, self.axis_name)(x))
+    x = nn.relu(layers.batch_norm(train, self.axis_name, codes=codes)(x))
     height, width, channels = self.image_shape
     x = nn.Dense(height * width * channels)(x)
     return jnp.tanh(x).reshape(z.shape[0], height, width, channels)
@@ -38,8 +40,10 @@ class TinyDiscriminator(DiscriminatorOptions):
   dropout_rate: float = 0.3
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, x: jax.Array, train: bool, codes: Optional[jax.Array] = None
+               ) -> jax.Array:
+    """codes: one-hot classes [n, num_classes] for the projection head, or None."""
     conv = nn.Conv(self.hidden, (3, 3), strides=(2, 2))
     x = nn.leaky_relu(layers.maybe_spectral_norm(conv, self.spectral_norm, x, train), 0.2)
     x = layers.ExampleDropout(self.dropout_rate, self.axis_name)(x, deterministic=not train)
-    return head(self, x, train)
+    return head(self, x, train, codes)

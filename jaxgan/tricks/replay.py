@@ -5,6 +5,9 @@ drawn from a buffer of earlier generators' fakes, so D keeps penalising modes G 
 G cannot cycle between them. The fresh fakes are then written into the buffer: in order until
 it is full, afterwards over randomly chosen distinct slots, so old fakes survive for a while.
 
+For a conditional GAN the buffer also keeps each fake's class (int32 [size]): a replayed fake
+is shown to D with the class it was made for.
+
 The buffer lives in D's `extras` ([size, H, W, C] and a fill count) and is identical on every
 device: each device writes the whole global batch's fakes (all-gathered), and every draw is
 keyed by the example's global index, so replay behaves the same on any device layout.
@@ -20,7 +23,7 @@ from jax import lax
 
 from jaxgan.models import layers
 
-BUFFER, FILLED = "replay_buffer", "replay_filled"
+BUFFER, FILLED, LABELS = "replay_buffer", "replay_filled", "replay_labels"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,27 +37,44 @@ class Replay:
   def enabled(self) -> bool:
     return self.size > 0
 
-  def init(self, image_shape) -> Dict[str, jax.Array]:
-    """An empty buffer."""
-    return {BUFFER: jnp.zeros((self.size, *image_shape), jnp.float32),
-            FILLED: jnp.zeros((), jnp.int32)}
+  def init(self, image_shape, with_labels: bool = False) -> Dict[str, jax.Array]:
+    """An empty buffer (with a class per slot when `with_labels`)."""
+    out = {BUFFER: jnp.zeros((self.size, *image_shape), jnp.float32),
+           FILLED: jnp.zeros((), jnp.int32)}
+    if with_labels:
+      out[LABELS] = jnp.zeros((self.size,), jnp.int32)
+    return out
+
+  def _choice(self, extras: Dict[str, jax.Array], n: int, key: jax.Array,
+              axis_name: Optional[str]) -> Tuple[jax.Array, jax.Array]:
+    """(replace row? bool [n], buffer slot [n]): a function of key and global row only."""
+    filled = extras[FILLED]
+    keys = layers.per_example_keys(key, n, axis_name)
+    use = jax.vmap(lambda k: jax.random.bernoulli(jax.random.fold_in(k, 0), self.fraction))(keys)
+    index = jax.vmap(lambda k: jax.random.randint(jax.random.fold_in(k, 1), (), 0,
+                                                  jnp.maximum(filled, 1)))(keys)
+    return jnp.logical_and(use, filled > 0), index
 
   def mix(self, extras: Dict[str, jax.Array], fake: jax.Array, key: jax.Array,
           axis_name: Optional[str]) -> jax.Array:
     """fake [n, H, W, C] with about `fraction` of its rows replaced by buffer images."""
-    filled = extras[FILLED]
-    keys = layers.per_example_keys(key, fake.shape[0], axis_name)
-    use = jax.vmap(lambda k: jax.random.bernoulli(jax.random.fold_in(k, 0), self.fraction))(keys)
-    index = jax.vmap(lambda k: jax.random.randint(jax.random.fold_in(k, 1), (), 0,
-                                                  jnp.maximum(filled, 1)))(keys)
-    use = jnp.logical_and(use, filled > 0)
+    use, index = self._choice(extras, fake.shape[0], key, axis_name)
     stored = extras[BUFFER][index].astype(fake.dtype)
     return jnp.where(use.reshape(-1, *([1] * (fake.ndim - 1))), stored, fake)
 
+  def mix_labels(self, extras: Dict[str, jax.Array], labels: jax.Array, key: jax.Array,
+                 axis_name: Optional[str]) -> jax.Array:
+    """The classes [n] of `mix`'s rows for the same key: replaced rows take their slot's."""
+    use, index = self._choice(extras, labels.shape[0], key, axis_name)
+    return jnp.where(use, extras[LABELS][index], labels)
+
   def push(self, extras: Dict[str, jax.Array], fake: jax.Array, key: jax.Array,
-           axis_name: Optional[str]) -> Tuple[Dict[str, jax.Array], jax.Array]:
-    """Writes the global batch's fresh fakes into the buffer; returns (extras, fill count)."""
-    everything = lax.all_gather(fake, axis_name, tiled=True) if axis_name else fake
+           axis_name: Optional[str], labels: Optional[jax.Array] = None
+           ) -> Tuple[Dict[str, jax.Array], jax.Array]:
+    """Writes the global batch's fresh fakes (and their classes [n], if the buffer keeps
+    them) into the buffer; returns (extras, fill count)."""
+    gather = lambda x: lax.all_gather(x, axis_name, tiled=True) if axis_name else x
+    everything = gather(fake)
     count = everything.shape[0]
     if count > self.size:
       raise ValueError(f"config.replay.buffer_size={self.size} is smaller than the global "
@@ -65,4 +85,9 @@ class Replay:
     slots = jnp.where(filled < self.size, in_order, at_random)
     buffer = extras[BUFFER].at[slots].set(everything.astype(jnp.float32))
     new_filled = jnp.minimum(filled + count, self.size)
-    return {**extras, BUFFER: buffer, FILLED: new_filled}, new_filled
+    out = {**extras, BUFFER: buffer, FILLED: new_filled}
+    if (LABELS in extras) != (labels is not None):
+      raise ValueError("a replay buffer with classes needs the fakes' labels, and only it.")
+    if labels is not None:
+      out[LABELS] = extras[LABELS].at[slots].set(gather(labels).astype(jnp.int32))
+    return out, new_filled
