@@ -6,10 +6,11 @@ start-up with the field's name and the valid choices.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -225,8 +226,10 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   get_penalty_fn(config)
   get_optimizers(config)
   _model_builder(config)
-  if config.model.num_classes:
-    _conditioned(config, None)  # Numbers and mode names (the architecture fit: get_models).
+  if config.model.num_classes:  # Numbers and mode names; the architecture's fit: get_models.
+    with _conditioning_errors(config):
+      conditional.check_modes(config.model.num_classes, config.model.generator_conditioning,
+                              config.model.discriminator_conditioning)
 
 
 def get_models(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, int],
@@ -239,16 +242,21 @@ def get_models(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, i
                    axis_name=axis_name, **kwargs)
   except ValueError as e:
     raise ConfigError(f"config.model: {e}") from e
-  if config.model.num_classes:
-    pair = models.GanPair(*_conditioned(config, pair))
+  model = config.model
+  if model.num_classes:
+    with _conditioning_errors(config):
+      pair = models.GanPair(*conditional.condition(
+          pair, model.num_classes, model.generator_conditioning,
+          model.discriminator_conditioning))
   return pair
 
 
-def _conditioned(config: ml_collections.ConfigDict, pair: models.GanPair):
+@contextlib.contextmanager
+def _conditioning_errors(config: ml_collections.ConfigDict) -> Iterator[None]:
+  """Turns a ValueError from jaxgan.models.conditional into a ConfigError naming the fields."""
   model = config.model
   try:
-    return conditional.condition(pair, model.num_classes, model.generator_conditioning,
-                                 model.discriminator_conditioning)
+    yield
   except ValueError as e:
     raise ConfigError(f"config.model (name={model.name!r}, num_classes={model.num_classes}, "
                       f"generator_conditioning={model.generator_conditioning!r}, "

@@ -30,6 +30,7 @@ from jaxgan import builders, metric_logging, sample, user_errors, visualize
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import pictures, setup
+from jaxgan.models import conditional
 
 FLAGS = flags.FLAGS
 
@@ -76,12 +77,12 @@ def save_pictures(run: sample.Run, result: Dict[str, Any], evaluator: evaluator_
   variables = run.g_state.sampling_variables()
   paths = [os.path.join(out_dir, f"{kind}_{tag}.png") for kind in
            ("interpolation", "nearest_neighbours", "per_class", "class_histogram")]
+  num_classes = conditional.num_classes_of(generator)
   # A conditional G interpolates within one class (class 0).
   interpolate = lambda z: np.asarray(sample_fn(variables, z, sample.requested_classes(
-      generator, len(z), 0 if "requested_classes" in result else None)))
+      generator, len(z), 0 if num_classes else None)))
   pictures.save_interpolations(interpolate, run.config.model.latent_dim, paths[0],
-                               title=name + (", class 0" if "requested_classes" in result
-                                             else ""))
+                               title=name + (", class 0" if num_classes else ""))
   pictures.save_nearest_neighbours(result["images"], evaluator.reference_images, paths[1],
                                    title=f"{name}: nearest real images (pixel L2, of "
                                    f"{len(evaluator.reference_images)})")
@@ -99,12 +100,12 @@ def save_pictures(run: sample.Run, result: Dict[str, Any], evaluator: evaluator_
         f"KL {result['class_kl']:.3f}")
   else:
     paths.remove(paths[-1])
-  if "requested_classes" in result:
+  if num_classes:
     paths.append(os.path.join(out_dir, f"requested_class_{tag}.png"))
     accuracy = result.get("class_accuracy")
     pictures.save_per_class_grid(
-        result["images"], result["requested_classes"], int(result["requested_classes"].max()) + 1,
-        paths[-1], title=f"{name}: samples by requested class" + (
+        result["images"], result["requested_classes"], num_classes, paths[-1],
+        title=f"{name}: samples by requested class" + (
             "" if accuracy is None else f" (classifier agrees on {accuracy:.1%})"))
   frames = sorted(glob.glob(os.path.join(workdir, "samples", "step_*.png")))
   if frames:

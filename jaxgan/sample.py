@@ -138,7 +138,7 @@ def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] 
     # Its own latents (fold_in index no sample row uses).
     z = jax.random.normal(jax.random.fold_in(key, 2**31 - 1), (10, run.config.model.latent_dim))
     images, grid_classes = class_rows(generator, variables, z)
-    pictures.save_per_class_grid(images, grid_classes, len(np.unique(grid_classes)),
+    pictures.save_per_class_grid(images, grid_classes, conditional.num_classes_of(generator),
                                  grid_path, title=f"{run.config.model.name}, step {run.step}: "
                                  "one row per requested class")
   return visualize.to_uint8(generate_fn(num_samples)), classes

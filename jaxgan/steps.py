@@ -190,9 +190,10 @@ def d_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array, ke
   metrics = {}
   if spec.replay.enabled:
     fresh, mix_key = fake, jax.random.fold_in(key, _REPLAY_MIX)
-    fake = spec.replay.mix(extras, fresh, mix_key, axis)
-    if labels is not None:
-      fake_labels = spec.replay.mix_labels(extras, labels, mix_key, axis)
+    if labels is None:
+      fake = spec.replay.mix(extras, fresh, mix_key, axis)
+    else:
+      fake, fake_labels = spec.replay.mix_with_labels(extras, fresh, labels, mix_key, axis)
     extras, filled = spec.replay.push(extras, fresh, jax.random.fold_in(key, _REPLAY_SLOTS),
                                       axis, labels)
     metrics["replay_filled"] = filled.astype(jnp.float32)

@@ -174,8 +174,10 @@ def test_replay_keeps_each_fakes_class():
   fresh_labels = jnp.arange(64, dtype=jnp.int32) % K
   fresh = fresh_labels.astype(jnp.float32)[:, None, None, None] + 0.5  # never in the buffer
   key = jax.random.PRNGKey(9)
-  mixed = np.asarray(replay.mix(extras, fresh, key, None))[:, 0, 0, 0]
-  mixed_labels = np.asarray(replay.mix_labels(extras, fresh_labels, key, None))
+  mixed, mixed_labels = replay.mix_with_labels(extras, fresh, fresh_labels, key, None)
+  mixed, mixed_labels = np.asarray(mixed)[:, 0, 0, 0], np.asarray(mixed_labels)
+  np.testing.assert_array_equal(  # the same rows as the label-free mix
+      mixed, np.asarray(replay.mix(extras, fresh, key, None))[:, 0, 0, 0])
   replayed = mixed != np.asarray(fresh)[:, 0, 0, 0]
   assert 10 < replayed.sum() < 54
   np.testing.assert_array_equal(np.floor(mixed), mixed_labels)

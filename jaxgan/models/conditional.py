@@ -78,10 +78,8 @@ def _takes_codes(module: nn.Module) -> bool:
   return "codes" in inspect.signature(type(module).__call__).parameters
 
 
-def condition(pair: Any, num_classes: int, generator_mode: str, discriminator_mode: str
-              ) -> Optional[Tuple[ConditionalGenerator, ConditionalDiscriminator]]:
-  """Wraps an unconditional (G, D) pair; raises ValueError naming what is wrong. With
-  pair=None only the number and the mode names are checked."""
+def check_modes(num_classes: int, generator_mode: str, discriminator_mode: str) -> None:
+  """Raises ValueError unless num_classes >= 2 and both modes are known names."""
   if not isinstance(num_classes, int) or num_classes < 2:
     raise ValueError(f"a conditional model needs num_classes >= 2; got {num_classes!r}.")
   if generator_mode not in GENERATOR_MODES:
@@ -90,8 +88,13 @@ def condition(pair: Any, num_classes: int, generator_mode: str, discriminator_mo
   if discriminator_mode not in DISCRIMINATOR_MODES:
     raise ValueError(f"discriminator conditioning {discriminator_mode!r}; valid: "
                      f"{', '.join(DISCRIMINATOR_MODES)}.")
-  if pair is None:
-    return None
+
+
+def condition(pair: Any, num_classes: int, generator_mode: str, discriminator_mode: str
+              ) -> Tuple[ConditionalGenerator, ConditionalDiscriminator]:
+  """Wraps an unconditional (G, D) pair; raises ValueError naming what is wrong (also when
+  the pair lacks the conditional BatchNorm / projection head a mode needs)."""
+  check_modes(num_classes, generator_mode, discriminator_mode)
   generator, discriminator = pair
   if generator_mode == "batch_norm" and not _takes_codes(generator):
     raise ValueError(f"{type(generator).__name__} has no class-conditional BatchNorm (it takes "
@@ -112,14 +115,10 @@ def num_classes_of(module: Any) -> int:
   return module.num_classes if is_conditional(module) else 0
 
 
-def label_kwargs(module: Any, labels: Optional[jax.Array]) -> Dict[str, jax.Array]:
+def label_kwargs(module: Any, labels: Optional[jax.Array]) -> Dict[str, Any]:
   """The keyword arguments that hand `labels` to `module`: {"labels": labels} for a
-  conditional module (labels required), {} for an unconditional one (labels ignored)."""
-  if not is_conditional(module):
-    return {}
-  if labels is None:
-    raise ValueError(f"{type(module).__name__} is conditional: pass labels.")
-  return {"labels": labels}
+  conditional module (which refuses None), {} for an unconditional one (labels ignored)."""
+  return {"labels": labels} if is_conditional(module) else {}
 
 
 def example_kwargs(module: Any, n: int) -> Dict[str, jax.Array]:

@@ -59,20 +59,24 @@ class Replay:
           axis_name: Optional[str]) -> jax.Array:
     """fake [n, H, W, C] with about `fraction` of its rows replaced by buffer images."""
     use, index = self._choice(extras, fake.shape[0], key, axis_name)
-    stored = extras[BUFFER][index].astype(fake.dtype)
-    return jnp.where(use.reshape(-1, *([1] * (fake.ndim - 1))), stored, fake)
+    return _replace_rows(use, extras[BUFFER][index], fake)
 
-  def mix_labels(self, extras: Dict[str, jax.Array], labels: jax.Array, key: jax.Array,
-                 axis_name: Optional[str]) -> jax.Array:
-    """The classes [n] of `mix`'s rows for the same key: replaced rows take their slot's."""
-    use, index = self._choice(extras, labels.shape[0], key, axis_name)
-    return jnp.where(use, extras[LABELS][index], labels)
+  def mix_with_labels(self, extras: Dict[str, jax.Array], fake: jax.Array, labels: jax.Array,
+                      key: jax.Array, axis_name: Optional[str]
+                      ) -> Tuple[jax.Array, jax.Array]:
+    """`mix` for a buffer that keeps classes: (fake [n, H, W, C], their classes [n]), a
+    replaced row taking its slot's image and class."""
+    use, index = self._choice(extras, fake.shape[0], key, axis_name)
+    return (_replace_rows(use, extras[BUFFER][index], fake),
+            _replace_rows(use, extras[LABELS][index], labels))
 
   def push(self, extras: Dict[str, jax.Array], fake: jax.Array, key: jax.Array,
            axis_name: Optional[str], labels: Optional[jax.Array] = None
            ) -> Tuple[Dict[str, jax.Array], jax.Array]:
     """Writes the global batch's fresh fakes (and their classes [n], if the buffer keeps
     them) into the buffer; returns (extras, fill count)."""
+    if (LABELS in extras) != (labels is not None):
+      raise ValueError("a replay buffer with classes needs the fakes' labels, and only it.")
     gather = lambda x: lax.all_gather(x, axis_name, tiled=True) if axis_name else x
     everything = gather(fake)
     count = everything.shape[0]
@@ -86,8 +90,11 @@ class Replay:
     buffer = extras[BUFFER].at[slots].set(everything.astype(jnp.float32))
     new_filled = jnp.minimum(filled + count, self.size)
     out = {**extras, BUFFER: buffer, FILLED: new_filled}
-    if (LABELS in extras) != (labels is not None):
-      raise ValueError("a replay buffer with classes needs the fakes' labels, and only it.")
     if labels is not None:
       out[LABELS] = extras[LABELS].at[slots].set(gather(labels).astype(jnp.int32))
     return out, new_filled
+
+
+def _replace_rows(use: jax.Array, stored: jax.Array, fresh: jax.Array) -> jax.Array:
+  """Row i of `stored` where use[i], else of `fresh` (any trailing shape)."""
+  return jnp.where(use.reshape(-1, *([1] * (fresh.ndim - 1))), stored.astype(fresh.dtype), fresh)
