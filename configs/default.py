@@ -18,6 +18,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.batch_size = 256           # global: split over all devices of all processes
   config.n_critic = 1               # discriminator updates per generator update
   config.critic_loop = "unroll"     # how the n_critic D updates compile: "unroll" or "scan"
+  # "alternating": n_critic D updates, then G's update through the updated D (jaxgan's
+  # default). "simultaneous": both players' gradients from one forward pass through the
+  # step's starting states (the TensorFlow DCGAN tutorial's step; ~3/4 of the work). It needs
+  # n_critic = 1 and no replay, balance or feature matching.
+  config.update_order = "alternating"
   # On a NaN/Inf loss, gradient or parameter: "stop" (at the next log step, naming the
   # quantities; nothing non-finite is ever checkpointed) or "skip" (that step's update is
   # not applied, in the compiled step; counted as skipped_steps; stops if a whole log

@@ -1,16 +1,21 @@
 """Throughput benchmark of the train step (and the input pipeline), with the peers beside it.
 
   python -m jaxgan.benchmark --config=configs/dcgan.py --config.batch_size=256 \
-      --peers_dir=../shared/peers --torch_python=/tmp/peer-torch/bin/python
+      --peers_dir=../shared/peers --torch_python=/tmp/peer-torch/bin/python --ablation
+  python -m jaxgan.benchmark --config=configs/mlp_gan.py --config.batch_size=256 \
+      --peers_dir=experiments/performance/peers --torch_python=/tmp/peer-torch/bin/python
 
 Prints a Markdown table: images/s of jaxgan's compiled train step (synthetic data, so the
 step alone is timed), its compile time, the input pipeline's images/s, and, when the peers'
-folder is given, the PyTorch and Keras versions of the same DCGAN step run one after another
+folder is given, the PyTorch and Keras versions of the same model and step run one after another
 in the same session, `--repeats` times each, as medians and as ratios to jaxgan.
 
-The step is the full jaxgan step: n_critic D updates then a G update through the *updated* D
-(alternating updates). The peers compute both updates from one forward pass through the
-pre-update D (the TensorFlow tutorial's step), which is less work: the ratio is conservative.
+The step is the full jaxgan step of the config: by default n_critic D updates then a G update
+through the *updated* D (alternating updates), about 4/3 of the work of the peers' step, which
+computes both updates from one forward pass through the pre-update D (the TensorFlow
+tutorial's step). `--config.update_order=simultaneous` makes jaxgan take that same step.
+`--ablation` adds rows for what each CPU speed-up buys: the step compiled without
+`jaxgan.xla_cpu`'s options, and the config in the other update order.
 """
 from __future__ import annotations
 
@@ -20,9 +25,9 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
-from absl import flags
+from absl import app, flags
 from ml_collections import config_flags
 
 from jaxgan import config_overrides
@@ -33,17 +38,26 @@ config_flags.DEFINE_config_file("config", "configs/dcgan.py", "Config to benchma
 flags.DEFINE_string("image_shape", "28,28,1", "H,W,C of the synthetic images.")
 flags.DEFINE_integer("steps", 10, "Timed train steps per repeat.")
 flags.DEFINE_integer("repeats", 3, "Repeats (the median is reported).")
-flags.DEFINE_string("peers_dir", "", "Folder with torch_dcgan.py and keras_dcgan.py.")
+flags.DEFINE_string("peers_dir", "", "Folder with the model's peers (PEER_SCRIPTS): "
+                    "../shared/peers for the DCGAN, experiments/performance/peers for the MLP.")
 flags.DEFINE_string("torch_python", "", "Python interpreter that has torch (for the peer).")
 flags.DEFINE_string("keras_python", sys.executable, "Python interpreter that has TensorFlow.")
 flags.DEFINE_integer("threads", 2, "Threads the peers may use (XLA:CPU uses all cores).")
 flags.DEFINE_string("output_json", "", "Also write the figures here.")
+flags.DEFINE_bool("ablation", False, "Also time the step without the CPU compile options "
+                  "and in the other update order (when the config allows it).")
+
+
+# The peers' scripts (Keras, PyTorch) of each model that has them, in --peers_dir: the seed
+# DCGAN's are ../shared/peers, the MLP GAN's experiments/performance/peers.
+PEER_SCRIPTS = {"dcgan_tutorial": ("keras_dcgan.py", "torch_dcgan.py"),
+                "mlp": ("keras_mlp_gan.py", "torch_mlp_gan.py")}
 
 
 class JaxganStep:
   """jaxgan's pmapped train step on synthetic data, compiled once, timed on demand."""
 
-  def __init__(self, config, image_shape):
+  def __init__(self, config, image_shape, cpu_options: bool = True):
     import jax
     import numpy as np
 
@@ -52,7 +66,7 @@ class JaxganStep:
     builders.check_config(config)
     per_device = parallel.per_device_batch_size(config.batch_size)
     _, g_state, d_state = builders.init_states(config, image_shape)
-    self._step = train.pmapped_train_step(config, image_shape)
+    self._step = train.pmapped_train_step(config, image_shape, cpu_options)
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (jax.local_device_count(), config.n_critic, per_device,
                                  *image_shape)).astype(np.float32)
@@ -106,17 +120,71 @@ def time_pipeline(config, image_shape, steps: int) -> float:
   return steps * config.batch_size * config.n_critic / (time.perf_counter() - start)
 
 
+# Runs a peer script as __main__ and, when it exits, prints its peak resident memory as one
+# more JSON line. VmHWM (Linux) is this process's own high-water mark; getrusage's ru_maxrss
+# would also count the benchmark process's memory, inherited at fork.
+_PEER_WRAPPER = """
+import atexit, json, os, runpy, sys
+def _peak_rss():
+  try:
+    with open("/proc/self/status") as f:
+      kib = [int(l.split()[1]) for l in f if l.startswith("VmHWM:")]
+    print(json.dumps({"peak_rss_mib": kib[0] / 1024}), flush=True)
+  except (OSError, IndexError, ValueError):
+    pass
+atexit.register(_peak_rss)
+sys.argv = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))  # As `python script`.
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def peak_rss_mib() -> Optional[float]:
+  """This process's peak resident memory in MiB (Linux's VmHWM; None elsewhere)."""
+  try:
+    with open("/proc/self/status") as f:
+      for line in f:
+        if line.startswith("VmHWM:"):
+          return int(line.split()[1]) / 1024
+  except OSError:
+    pass
+  return None
+
+
 def run_peer(python: str, script: str, batch: int, threads: int) -> Optional[Dict]:
-  """Runs a peer script; returns its JSON line (None when it fails)."""
-  cmd = [python, script, "--batch", str(batch), "--threads", str(threads), "--steps", "10",
-         "--warmup", "2"]
+  """Runs a peer script; returns its JSON figures plus peak_rss_mib (None when it fails)."""
+  cmd = [python, "-c", _PEER_WRAPPER, script, "--batch", str(batch), "--threads",
+         str(threads), "--steps", "10", "--warmup", "2"]
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
   out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
-  for line in reversed(out.stdout.strip().splitlines()):
+  figures = {}
+  for line in out.stdout.splitlines():
     if line.startswith("{"):
-      return json.loads(line)
+      figures.update(json.loads(line))
+  if "images_per_sec" in figures:
+    return figures
   print(f"peer {script} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
   return None
+
+
+def jaxgan_variants(config, image_shape) -> List[Tuple[str, JaxganStep]]:
+  """The config's step, and with --ablation the step without each CPU speed-up."""
+  from jaxgan import builders
+  variants = [(f"jaxgan ({config.update_order})", JaxganStep(config, image_shape))]
+  if not FLAGS.ablation:
+    return variants
+  variants.append((f"jaxgan ({config.update_order}), no CPU compile options",
+                   JaxganStep(config, image_shape, cpu_options=False)))
+  other = config.copy_and_resolve_references()
+  other.update_order = {"alternating": "simultaneous",
+                        "simultaneous": "alternating"}[config.update_order]
+  try:
+    builders.check_update_order(other)
+  except builders.ConfigError as e:
+    print(f"(no {other.update_order} row: {e})")
+    return variants
+  variants.append((f"jaxgan ({other.update_order})", JaxganStep(other, image_shape)))
+  return variants
 
 
 def main(argv):
@@ -126,46 +194,64 @@ def main(argv):
   image_shape = tuple(int(v) for v in FLAGS.image_shape.split(","))
   peers = []
   if FLAGS.peers_dir:
-    peers.append(("Keras tf.function", FLAGS.keras_python,
-                  os.path.join(FLAGS.peers_dir, "keras_dcgan.py")))
+    if config.model.name not in PEER_SCRIPTS:
+      raise app.UsageError(f"No peers of model {config.model.name!r}; peers exist for "
+                           f"{', '.join(sorted(PEER_SCRIPTS))}.")
+    keras_script, torch_script = (os.path.join(FLAGS.peers_dir, name)
+                                  for name in PEER_SCRIPTS[config.model.name])
+    peers.append(("Keras tf.function", FLAGS.keras_python, keras_script))
     if FLAGS.torch_python:
-      peers.append(("PyTorch eager", FLAGS.torch_python,
-                    os.path.join(FLAGS.peers_dir, "torch_dcgan.py")))
+      peers.append(("PyTorch eager", FLAGS.torch_python, torch_script))
   peer_rates: Dict[str, List[float]] = {name: [] for name, _, _ in peers}
   peer_first: Dict[str, List[float]] = {name: [] for name, _, _ in peers}
-  jax_step = JaxganStep(config, image_shape)
-  jax_rates = []
+  peer_rss: Dict[str, List[float]] = {name: [] for name, _, _ in peers}
+  variants = jaxgan_variants(config, image_shape)
+  rates: Dict[str, List[float]] = {name: [] for name, _ in variants}
   # Interleave jaxgan and peer runs so that machine load affects them alike.
   for _ in range(FLAGS.repeats):
-    jax_rates.append(jax_step.images_per_sec(FLAGS.steps))
+    for name, step in variants:
+      rates[name].append(step.images_per_sec(FLAGS.steps))
     for name, python, script in peers:
       peer = run_peer(python, script, config.batch_size, FLAGS.threads)
       if peer:
         peer_rates[name].append(peer["images_per_sec"])
         peer_first[name].append(peer.get("first_step_sec", float("nan")))
+        peer_rss[name].append(peer.get("peak_rss_mib", float("nan")))
   # Read before the pipeline timing, whose transfers would count too. None on XLA:CPU.
   memory = jax.local_devices()[0].memory_stats() or {}
   peak_mib = memory.get("peak_bytes_in_use", 0) / 2**20 or None
+  # Every jaxgan row's states and buffers plus the runtime: on the CPU an upper bound of
+  # one row's memory.
+  jaxgan_rss_mib = peak_rss_mib()
   pipeline_rate = time_pipeline(config, image_shape, steps=50)
-  jax_median = statistics.median(jax_rates)
+  jax_step = variants[0][1]
+  jax_median = statistics.median(rates[variants[0][0]])
   compile_sec = max(jax_step.first_call_sec - jax_step.images_per_step / jax_median, 0.0)
 
   print(f"\nmodel {config.model.name}, global batch {config.batch_size}, n_critic "
         f"{config.n_critic}, {jax.device_count()} {jax.default_backend()} device(s), jax "
         f"{jax.__version__}, {FLAGS.repeats} repeats of {FLAGS.steps} steps\n")
   print("| implementation | images/s (median) | runs | ratio to jaxgan "
-        "| compile / first step (s) |")
-  print("| --- | --- | --- | --- | --- |")
-  print(f"| jaxgan (jit+pmap) | {jax_median:.0f} | "
-        f"{', '.join(f'{r:.0f}' for r in jax_rates)} | 1.00 | {compile_sec:.1f} |")
+        "| compile / first step (s) | peak RSS (MiB) |")
+  print("| --- | --- | --- | --- | --- | --- |")
   figures = {"jaxgan": jax_median, "jaxgan_compile_sec": compile_sec,
-             "pipeline_images_per_sec": pipeline_rate}
+             "pipeline_images_per_sec": pipeline_rate, "jaxgan_peak_rss_mib": jaxgan_rss_mib}
+  for name, step in variants:
+    median = statistics.median(rates[name])
+    first = max(step.first_call_sec - step.images_per_step / median, 0.0)
+    figures[name] = median
+    rss = ("(same process)" if name != variants[0][0] else
+           f"{jaxgan_rss_mib:.0f}" if jaxgan_rss_mib else "?")
+    print(f"| {name} | {median:.0f} | {', '.join(f'{r:.0f}' for r in rates[name])} | "
+          f"{median / jax_median:.2f} | {first:.1f} | {rss} |")
   for name, rates in peer_rates.items():
     if rates:
       median = statistics.median(rates)
       figures[name] = median
+      figures[name + " peak_rss_mib"] = max(peer_rss[name])
       print(f"| {name} | {median:.0f} | {', '.join(f'{r:.0f}' for r in rates)} | "
-            f"{median / jax_median:.2f} | {statistics.median(peer_first[name]):.1f} |")
+            f"{median / jax_median:.2f} | {statistics.median(peer_first[name]):.1f} | "
+            f"{max(peer_rss[name]):.0f} |")
   if peak_mib:
     figures["peak_device_mib"] = peak_mib
     print(f"\npeak device memory: {peak_mib:.0f} MiB (states, batch and the step's buffers)")

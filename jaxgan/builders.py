@@ -26,6 +26,7 @@ from jaxgan.tricks.replay import Replay
 
 CRITIC_LOOPS = ("unroll", "scan")
 ON_NONFINITE = ("stop", "skip")
+UPDATE_ORDERS = ("alternating", "simultaneous")
 
 
 class ConfigError(ValueError):
@@ -85,6 +86,7 @@ def check_numbers(config: ml_collections.ConfigDict) -> None:
   if config.critic_loop not in CRITIC_LOOPS:
     raise ConfigError(f"config.critic_loop must be one of {CRITIC_LOOPS}; got "
                       f"{config.critic_loop!r}.")
+  check_update_order(config)
   if config.replay.buffer_size and config.replay.buffer_size < config.batch_size:
     raise ConfigError(f"config.replay.buffer_size={config.replay.buffer_size} must hold at "
                       f"least one global batch (config.batch_size={config.batch_size}).")
@@ -95,6 +97,24 @@ def check_numbers(config: ml_collections.ConfigDict) -> None:
   if config.feature_matching.replace_g_loss and not config.feature_matching.weight > 0:
     raise ConfigError("config.feature_matching.replace_g_loss needs "
                       "config.feature_matching.weight > 0 (it would leave G no loss).")
+
+
+def check_update_order(config: ml_collections.ConfigDict) -> None:
+  """config.update_order's name, and what a simultaneous step cannot do."""
+  if config.update_order not in UPDATE_ORDERS:
+    raise ConfigError(f"config.update_order must be one of {UPDATE_ORDERS}; got "
+                      f"{config.update_order!r}.")
+  if config.update_order != "simultaneous":
+    return
+  # Each of these needs D's update to come before G's, or D passes G's step does not share.
+  conflicts = {"config.n_critic > 1": config.n_critic > 1,
+               "config.replay": config.replay.buffer_size > 0,
+               "config.balance": config.balance.enabled,
+               "config.feature_matching": config.feature_matching.weight > 0}
+  clashing = [name for name, on in conflicts.items() if on]
+  if clashing:
+    raise ConfigError(f"config.update_order='simultaneous' cannot be combined with "
+                      f"{', '.join(clashing)}; use update_order='alternating'.")
 
 
 FEATURE_EXTRACTORS = ("classifier", "inception")
@@ -343,6 +363,7 @@ def step_spec(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, in
       generator=pair.generator, discriminator=pair.discriminator,
       loss_fn=get_loss_fn(config), latent_dim=config.model.latent_dim, axis_name=axis_name,
       n_critic=config.n_critic, critic_loop=config.critic_loop,
+      update_order=config.update_order,
       penalty_fn=get_penalty_fn(config), penalty_weight=float(config.penalty.weight),
       d_weight_clip=float(config.d_weight_clip),
       instance_noise=InstanceNoise(float(config.instance_noise.std),

@@ -6,10 +6,11 @@ global devices in `jax.devices()` order; device d (global pmap index d) holds ro
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import jax
 import numpy as np
+from jax import lax
 
 AXIS_NAME = "batch"
 
@@ -78,3 +79,24 @@ def unreplicate(tree: Any) -> Any:
 def pmap(fn: Callable, **kwargs) -> Callable:
   """`jax.pmap` over the local devices with jaxgan's axis name."""
   return jax.pmap(fn, axis_name=AXIS_NAME, **kwargs)
+
+
+def one_device_axis(axis_name: Optional[str]) -> bool:
+  """True outside pmap (axis None) or when the pmap axis has one device (collectives over it
+  are identities)."""
+  return axis_name is None or lax.axis_size(axis_name) == 1
+
+
+def device_mean(tree: Any, axis_name: Optional[str]) -> Any:
+  """`lax.pmean` over the pmap axis (inside pmap); the tree itself on a one-device axis.
+
+  An all-reduce over one device is still an op: XLA:CPU copies every buffer and the ops after
+  it wait (measured ~5 ms, a third of the MLP GAN's step at batch 64, for its gradients).
+  """
+  return tree if one_device_axis(axis_name) else lax.pmean(tree, axis_name)
+
+
+def device_gather(x: jax.Array, axis_name: Optional[str]) -> jax.Array:
+  """This device's rows [n, ...] -> every device's [N, ...] (`lax.all_gather`, tiled, in
+  device order); x itself on a one-device axis."""
+  return x if one_device_axis(axis_name) else lax.all_gather(x, axis_name, tiled=True)

@@ -22,6 +22,7 @@ and a given global batch trains identically on any number of devices.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import flax.linen as nn
@@ -30,7 +31,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from jaxgan import penalties
+from jaxgan import parallel, penalties
 from jaxgan.losses import GanLoss
 from jaxgan.models import conditional, layers
 from jaxgan.state import GanTrainState
@@ -73,6 +74,9 @@ class StepSpec:
     axis_name: the pmap axis name (train_step runs inside pmap).
     n_critic: D updates per G update; critic_loop: "unroll" (Python loop, fastest on CPU) or
       "scan" (lax.scan: compile time independent of n_critic).
+    update_order: "alternating" (D updates, then G through the updated D) or "simultaneous"
+      (both from one forward pass, `simultaneous_update`; n_critic 1, no replay, balance or
+      feature matching).
     penalty_fn, penalty_weight: a jaxgan.penalties function and its lambda.
     d_weight_clip: clip D's parameters to [-c, c] after each update (0: off).
     instance_noise: noise on D's inputs.
@@ -93,6 +97,7 @@ class StepSpec:
   axis_name: Optional[str]
   n_critic: int = 1
   critic_loop: str = "unroll"
+  update_order: str = "alternating"
   penalty_fn: Callable = penalties.none
   penalty_weight: float = 0.0
   d_weight_clip: float = 0.0
@@ -153,7 +158,7 @@ def _apply_with_features(module: nn.Module, state: GanTrainState, params: Any, x
 
 def _gather(x: jax.Array, axis_name: Optional[str]) -> jax.Array:
   """This device's rows [n, ...] -> the global batch's [N, ...] (identity outside pmap)."""
-  return lax.all_gather(x, axis_name, tiled=True) if axis_name else x
+  return parallel.device_gather(x, axis_name)
 
 
 def _select(pred: jax.Array, if_true: Any, if_false: Any) -> Any:
@@ -162,6 +167,68 @@ def _select(pred: jax.Array, if_true: Any, if_false: Any) -> Any:
 
 def _mean(x: jax.Array) -> jax.Array:
   return jnp.mean(x.astype(jnp.float32))
+
+
+def _d_objective(spec: StepSpec, d_state: GanTrainState, real_in: jax.Array,
+                 fake_in: jax.Array, key: jax.Array, labels: Optional[jax.Array],
+                 fake_labels: Optional[jax.Array], extras: Dict[str, Any], d_params: Any
+                 ) -> Tuple[jax.Array, Tuple[Any, ...]]:
+  """D's total loss on D's inputs real_in, fake_in [n, H, W, C] (the same for every update
+  rule), and (GanLoss, extra terms, real logits, fake logits, D's new collections)."""
+  real_logits, model_state = _apply(spec.discriminator, d_state, d_params, real_in,
+                                    jax.random.fold_in(key, _DROPOUT_REAL), labels)
+  fake_logits, model_state = _apply(spec.discriminator,
+                                    d_state.replace(model_state=model_state), d_params,
+                                    fake_in, jax.random.fold_in(key, _DROPOUT_FAKE),
+                                    fake_labels)
+  axis = spec.axis_name
+  losses = spec.loss_fn(_gather(real_logits, axis), _gather(fake_logits, axis))
+  total, terms = losses.d, {}
+  if spec.uses_penalty:
+    # Conditional: the critic judges with the real batch's classes (the fakes' own,
+    # except replayed ones). The penalty never trains G: its interpolates are constants.
+    critic = lambda x: _apply(spec.discriminator, d_state, d_params, x,
+                              jax.random.fold_in(key, _PENALTY_DROPOUT), labels)[0]
+    keys = layers.per_example_keys(jax.random.fold_in(key, _PENALTY), real_in.shape[0], axis)
+    terms["d_penalty"] = jnp.mean(spec.penalty_fn(critic, real_in,
+                                                  lax.stop_gradient(fake_in), keys))
+    total = total + spec.penalty_weight * terms["d_penalty"]
+  if spec.historical_weight > 0:
+    terms["d_historical"] = averaging.historical_penalty(
+        d_params, extras[averaging.PARAM_AVERAGE])
+    total = total + spec.historical_weight * terms["d_historical"]
+  return total, (losses, terms, real_logits, fake_logits, model_state)
+
+
+def _apply_d_gradients(d_state: GanTrainState, grads: Any, aux: Tuple[Any, ...],
+                       extras: Dict[str, Any], spec: StepSpec
+                       ) -> Tuple[GanTrainState, Metrics]:
+  """D's update from this device's gradients and `_d_objective`'s aux; global metrics."""
+  losses, terms, real_logits, fake_logits, model_state = aux
+  axis = spec.axis_name
+  grads = parallel.device_mean(grads, axis)
+  model_state = parallel.device_mean(model_state, axis)
+  updated = d_state.apply_gradients(grads=grads).replace(model_state=model_state)
+  if spec.d_weight_clip > 0:
+    updated = updated.replace(params=constraints.clip_weights(updated.params,
+                                                              spec.d_weight_clip))
+  extras = dict(extras)
+  if spec.historical_weight > 0:
+    extras[averaging.PARAM_AVERAGE] = averaging.update_param_average(
+        extras[averaging.PARAM_AVERAGE], updated.params, updated.step, spec.historical_decay)
+  updated = updated.replace(extras=extras)
+  metrics = {
+      "d_loss": losses.d,
+      "d_real_logit": _mean(real_logits),
+      "d_fake_logit": _mean(fake_logits),
+      "d_real_prob": _mean(jax.nn.sigmoid(real_logits)),
+      "d_fake_prob": _mean(jax.nn.sigmoid(fake_logits)),
+      **terms,
+      **{f"d_{name}": value for name, value in losses.aux.items()},
+  }
+  metrics = parallel.device_mean(metrics, axis)
+  metrics["d_grad_norm"] = optax.tree.norm(grads)
+  return updated, metrics
 
 
 def d_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array, key: jax.Array,
@@ -204,52 +271,11 @@ def d_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array, ke
   fake_in = spec.instance_noise.add(fake, jax.random.fold_in(key, _INSTANCE_NOISE_FAKE), step,
                                     axis)
 
-  def loss_of(d_params):
-    real_logits, model_state = _apply(spec.discriminator, d_state, d_params, real_in,
-                                      jax.random.fold_in(key, _DROPOUT_REAL), labels)
-    fake_logits, model_state = _apply(spec.discriminator,
-                                      d_state.replace(model_state=model_state), d_params,
-                                      fake_in, jax.random.fold_in(key, _DROPOUT_FAKE),
-                                      fake_labels)
-    losses = spec.loss_fn(_gather(real_logits, axis), _gather(fake_logits, axis))
-    total, terms = losses.d, {}
-    if spec.uses_penalty:
-      # Conditional: the critic judges with the real batch's classes (the fakes' own,
-      # except replayed ones).
-      critic = lambda x: _apply(spec.discriminator, d_state, d_params, x,
-                                jax.random.fold_in(key, _PENALTY_DROPOUT), labels)[0]
-      keys = layers.per_example_keys(jax.random.fold_in(key, _PENALTY), n, axis)
-      terms["d_penalty"] = jnp.mean(spec.penalty_fn(critic, real_in, fake_in, keys))
-      total = total + spec.penalty_weight * terms["d_penalty"]
-    if spec.historical_weight > 0:
-      terms["d_historical"] = averaging.historical_penalty(
-          d_params, extras[averaging.PARAM_AVERAGE])
-      total = total + spec.historical_weight * terms["d_historical"]
-    return total, (losses, terms, real_logits, fake_logits, model_state)
-
-  grads, (losses, terms, real_logits, fake_logits, model_state) = jax.grad(
-      loss_of, has_aux=True)(d_state.params)
-  grads = lax.pmean(grads, axis)
-  model_state = lax.pmean(model_state, axis)
-  updated = d_state.apply_gradients(grads=grads).replace(model_state=model_state)
-  if spec.d_weight_clip > 0:
-    updated = updated.replace(params=constraints.clip_weights(updated.params,
-                                                              spec.d_weight_clip))
-  if spec.historical_weight > 0:
-    extras[averaging.PARAM_AVERAGE] = averaging.update_param_average(
-        extras[averaging.PARAM_AVERAGE], updated.params, updated.step, spec.historical_decay)
-  updated = updated.replace(extras=extras)
-  metrics.update({
-      "d_loss": losses.d,
-      "d_real_logit": _mean(real_logits),
-      "d_fake_logit": _mean(fake_logits),
-      "d_real_prob": _mean(jax.nn.sigmoid(real_logits)),
-      "d_fake_prob": _mean(jax.nn.sigmoid(fake_logits)),
-      **terms,
-      **{f"d_{name}": value for name, value in losses.aux.items()},
-  })
-  metrics = lax.pmean(metrics, axis)
-  metrics["d_grad_norm"] = optax.tree.norm(grads)
+  loss_of = functools.partial(_d_objective, spec, d_state, real_in, fake_in, key, labels,
+                              fake_labels, extras)
+  grads, aux = jax.grad(loss_of, has_aux=True)(d_state.params)
+  updated, d_metrics = _apply_d_gradients(d_state, grads, aux, extras, spec)
+  metrics.update(d_metrics)
   if spec.balance.enabled:
     skip = metrics["d_loss"] < spec.balance.skip_below
     updated = _select(skip, skipped, updated)
@@ -300,8 +326,16 @@ def g_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array, ke
     return total, (losses, terms, g_model_state)
 
   grads, (losses, terms, g_model_state) = jax.grad(loss_of, has_aux=True)(g_state.params)
-  grads = lax.pmean(grads, axis)
-  g_model_state = lax.pmean(g_model_state, axis)
+  return _apply_g_gradients(g_state, grads, losses, terms, g_model_state, spec)
+
+
+def _apply_g_gradients(g_state: GanTrainState, grads: Any, losses: GanLoss,
+                       terms: Metrics, g_model_state: Dict[str, Any], spec: StepSpec
+                       ) -> Tuple[GanTrainState, Metrics]:
+  """G's update from this device's gradients (averages, EMA); global metrics."""
+  axis = spec.axis_name
+  grads = parallel.device_mean(grads, axis)
+  g_model_state = parallel.device_mean(g_model_state, axis)
   new_g_state = g_state.apply_gradients(grads=grads).replace(model_state=g_model_state)
   extras = dict(new_g_state.extras)
   if spec.historical_weight > 0:
@@ -315,9 +349,62 @@ def g_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array, ke
   new_g_state = new_g_state.replace(extras=extras)
   metrics = {"g_loss": losses.g, **terms,
              **{f"g_{name}": value for name, value in losses.aux.items()}}
-  metrics = lax.pmean(metrics, axis)
+  metrics = parallel.device_mean(metrics, axis)
   metrics["g_grad_norm"] = optax.tree.norm(grads)
   return new_g_state, metrics
+
+
+def simultaneous_update(g_state: GanTrainState, d_state: GanTrainState, real: jax.Array,
+                        key: jax.Array, step: jax.Array, spec: StepSpec,
+                        labels: Optional[jax.Array] = None
+                        ) -> Tuple[GanTrainState, GanTrainState, Metrics, Metrics]:
+  """Both players' updates from ONE forward pass: the TensorFlow DCGAN tutorial's step.
+
+  G makes fakes, D judges real and fake once, and both gradients come from that pass
+  (simultaneous gradient descent: G's gradient is taken through the D of *before* this
+  step). Equals `g_update(g, d, ...)` and `d_update(g, d, ...)` run on the same states with
+  the same key (tested), at about 3/4 of their cost: G's forward pass and D's pass over the
+  fakes are shared. (With spectral norm, G sees the fake logits of D's own pass, whose power
+  iteration the real pass has already advanced; g_update's D pass starts from the stored
+  vectors.)
+
+  Args: as `d_update`. Returns (g_state, d_state, D metrics, G metrics).
+  """
+  n, axis = real.shape[0], spec.axis_name
+  z = latents(jax.random.fold_in(key, _NOISE), n, spec.latent_dim, axis)
+  real_in = spec.instance_noise.add(real, jax.random.fold_in(key, _INSTANCE_NOISE_REAL), step,
+                                    axis)
+
+  def d_inputs_from(g_params):
+    fake, g_model_state = _apply(spec.generator, g_state, g_params, z, key, labels)
+    fake_in = spec.instance_noise.add(fake, jax.random.fold_in(key, _INSTANCE_NOISE_FAKE),
+                                      step, axis)
+    return fake_in, g_model_state
+
+  fake_in, g_pullback, g_model_state = jax.vjp(d_inputs_from, g_state.params, has_aux=True)
+  extras = dict(d_state.extras)
+
+  def both_losses(d_params, fake_in):
+    d_total, aux = _d_objective(spec, d_state, real_in, fake_in, key, labels, labels, extras,
+                                d_params)
+    return (d_total, aux[0].g), aux
+
+  (d_total, _), d_pullback, aux = jax.vjp(both_losses, d_state.params, fake_in, has_aux=True)
+  one, zero = jnp.ones_like(d_total), jnp.zeros_like(d_total)
+  # Two pullbacks of the one pass, each of one loss; XLA drops the half of each that is not
+  # used (D's loss -> D's parameters, G's loss -> the fakes).
+  d_grads = d_pullback((one, zero))[0]
+  g_grads = g_pullback(d_pullback((zero, one))[1])[0]
+  d_state, d_metrics = _apply_d_gradients(d_state, d_grads, aux, extras, spec)
+  losses, terms = aux[0], {}
+  if spec.historical_weight > 0:
+    terms["g_historical"], historical_grads = jax.value_and_grad(
+        averaging.historical_penalty)(g_state.params, g_state.extras[averaging.PARAM_AVERAGE])
+    g_grads = jax.tree.map(lambda g, h: g + spec.historical_weight * h, g_grads,
+                           historical_grads)
+  g_state, g_metrics = _apply_g_gradients(g_state, g_grads, losses, terms, g_model_state,
+                                          spec)
+  return g_state, d_state, d_metrics, g_metrics
 
 
 def _critic_updates(g_state: GanTrainState, d_state: GanTrainState, images: jax.Array,
@@ -367,7 +454,8 @@ def _extra_critic_updates(g_state: GanTrainState, d_state: GanTrainState, real: 
 def train_step(g_state: GanTrainState, d_state: GanTrainState, batch: Dict[str, jax.Array],
                base_key: jax.Array, *, spec: StepSpec
                ) -> Tuple[GanTrainState, GanTrainState, Metrics]:
-  """`n_critic` D updates, then one G update. Runs inside pmap.
+  """`n_critic` D updates, then one G update (or, with spec.update_order "simultaneous",
+  both updates from one forward pass). Runs inside pmap.
 
   Args:
     g_state, d_state: this device's replica of the two states.
@@ -393,17 +481,22 @@ def train_step(g_state: GanTrainState, d_state: GanTrainState, batch: Dict[str, 
   step = g_state.step
   step_key = jax.random.fold_in(base_key, step)
   d_keys = jax.random.fold_in(step_key, _D_UPDATES)
-  d_state, stacked = _critic_updates(g_state, d_state, images, labels, d_keys, step, spec)
   last_labels = None if labels is None else labels[-1]
-  d_metrics = jax.tree.map(jnp.mean, stacked)
-  if spec.balance.enabled:
-    d_state, repeats = _extra_critic_updates(g_state, d_state, images[-1], last_labels,
-                                             d_keys, step, stacked["d_loss"][-1], spec)
-    d_metrics["d_updates"] = spec.n_critic - jnp.sum(stacked["d_skipped"]) + repeats
-    del d_metrics["d_skipped"]
-  g_state, g_metrics = g_update(g_state, d_state, images[-1],
-                                jax.random.fold_in(step_key, _G_UPDATE), step, spec,
-                                last_labels)
+  if spec.update_order == "simultaneous":
+    # One update of each player, with the randomness of the alternating order's D update.
+    g_state, d_state, d_metrics, g_metrics = simultaneous_update(
+        g_state, d_state, images[-1], jax.random.fold_in(d_keys, 0), step, spec, last_labels)
+  else:
+    d_state, stacked = _critic_updates(g_state, d_state, images, labels, d_keys, step, spec)
+    d_metrics = jax.tree.map(jnp.mean, stacked)
+    if spec.balance.enabled:
+      d_state, repeats = _extra_critic_updates(g_state, d_state, images[-1], last_labels,
+                                               d_keys, step, stacked["d_loss"][-1], spec)
+      d_metrics["d_updates"] = spec.n_critic - jnp.sum(stacked["d_skipped"]) + repeats
+      del d_metrics["d_skipped"]
+    g_state, g_metrics = g_update(g_state, d_state, images[-1],
+                                  jax.random.fold_in(step_key, _G_UPDATE), step, spec,
+                                  last_labels)
   metrics = {**d_metrics, **g_metrics,
              "g_param_norm": optax.tree.norm(g_state.params),
              "d_param_norm": optax.tree.norm(d_state.params)}

@@ -19,7 +19,7 @@ import numpy as np
 from absl import logging
 
 from jaxgan import (builders, checkpointing, metric_logging, parallel, preemption, resume, sample,
-                    state, steps, visualize)
+                    state, steps, visualize, xla_cpu)
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import pictures
@@ -30,14 +30,17 @@ class NonFiniteError(FloatingPointError):
   """Training produced NaN or Inf; the message names the step and the quantities."""
 
 
-def pmapped_train_step(config: ml_collections.ConfigDict, image_shape) -> Any:
+def pmapped_train_step(config: ml_collections.ConfigDict, image_shape,
+                       cpu_options: bool = True) -> Any:
   """`steps.train_step` for this config, pmapped over the local devices (states donated).
 
   Called as `(g_state, d_state, batch, base_key) -> (g_state, d_state, metrics)`, every
-  argument with a leading [local_devices] axis.
+  argument with a leading [local_devices] axis. On the CPU it is compiled with
+  `xla_cpu.CPU_COMPILER_OPTIONS` unless `cpu_options` is False (the benchmark's baseline).
   """
   spec = builders.step_spec(config, image_shape, axis_name=parallel.AXIS_NAME)
-  return parallel.pmap(functools.partial(steps.train_step, spec=spec), donate_argnums=(0, 1))
+  step = parallel.pmap(functools.partial(steps.train_step, spec=spec), donate_argnums=(0, 1))
+  return xla_cpu.with_cpu_options(step) if cpu_options else step
 
 
 def load_data(config: ml_collections.ConfigDict) -> sources.ImageData:

@@ -3,7 +3,7 @@
   python experiments/performance/cpu_breakdown.py --batch=256 --repeats=5
 
 Times (median of --repeats runs of --steps calls, after a warm-up), each part pmapped over one
-device exactly as the train step runs it: G forward (train mode); D forward on a batch; one
+device and compiled exactly as the train step is: G forward (train mode); D forward on a batch; one
 D update (G forward for the fakes, D forward+backward on real and fake, Adam); one G update (G
 and D forward+backward through D, Adam); the whole train step (one D update then one G update).
 Prints a Markdown table with milliseconds per call and the share of the whole step.
@@ -22,7 +22,7 @@ import numpy as np
 from absl import app, flags
 
 from configs import dcgan
-from jaxgan import builders, parallel, steps
+from jaxgan import builders, parallel, steps, xla_cpu
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("batch", 256, "Batch size.")
@@ -50,7 +50,9 @@ def main(argv):
   shape = (28, 28, 1)
   _, g_state, d_state = builders.init_states(config, shape)
   spec = builders.step_spec(config, shape, axis_name=parallel.AXIS_NAME)
-  pmap = lambda f: jax.pmap(f, axis_name=parallel.AXIS_NAME, devices=jax.devices()[:1])
+  # Compiled as the train step is (jaxgan.xla_cpu's options on the CPU).
+  pmap = lambda f: xla_cpu.with_cpu_options(
+      jax.pmap(f, axis_name=parallel.AXIS_NAME, devices=jax.devices()[:1]))
   add = lambda tree: jax.tree.map(lambda x: jnp.asarray(x)[None], tree)
   g, d = add(g_state), add(d_state)
   rng = np.random.default_rng(0)

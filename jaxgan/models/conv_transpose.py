@@ -26,31 +26,32 @@ with ``pad_lo`` from ``lax._conv_transpose_padding`` (``k - 1`` if ``s > k - 1``
     y[s*q + r] = sum_j x[q + j] * K[s*j - r + pad_lo]        (terms with the tap outside [0,k) vanish)
 
 For every phase ``r`` this is an ordinary stride-1 correlation of ``x`` (no inserted zeros) with
-the sub-kernel ``j -> K[s*j - r + pad_lo]``. All phases share one window ``j in [j_lo, j_hi]``
-(``ceil(k/s)`` or ``ceil(k/s)+1`` taps), so we stack the ``s`` sub-kernels along the output
-channel axis (missing taps are zeros) and run ONE stride-1 convolution, then interleave the
-phases ("depth to space")::
+the sub-kernel ``j -> K[s*j - r + pad_lo]``, over the contiguous offsets ``j`` whose tap lies in
+``[0, k)`` (``ceil(k/s)`` or ``floor(k/s)`` of them). We run one stride-1 convolution per phase
+pair ``(r_h, r_w)`` with exactly its own taps, then interleave the phases ("depth to space")::
 
     x        [N, H, W, Cin]
-    kernel   [kh, kw, Cin, Cout]          (the flax parameter, unchanged)
-    W_phase  [A, B, Cin, sh*sw*Cout]      (gathered from kernel; A = #row taps, B = #col taps)
-    z        [N, H, W, sh*sw*Cout]        = conv_stride1(pad(x), W_phase)     ('VALID')
-    y        [N, H*sh, W*sw, Cout]        = z -> [N,H,W,sh,sw,C] -> [N,H,sh,W,sw,C] -> reshape
+    kernel   [kh, kw, Cin, Cout]               (the flax parameter, unchanged)
+    W_r      [A_r, B_r, Cin, Cout]             (the taps of phase r, gathered from kernel)
+    z_r      [N, ceil(out_h/sh), ceil(out_w/sw), Cout] = conv_stride1(pad(x), W_r)
+    y        [N, out_h, out_w, Cout]           = stack z_r as [N, Q, sh, P, sw, C] -> reshape
 
-Every term of the original sum appears exactly once (zero taps only add exact zeros), so the
-result is the same function up to float summation order (~1e-6 relative). Both the forward pass
-and its autodiff gradients are now plain stride-1 convolutions plus a cheap kernel gather
-(its gradient is a tiny scatter-add into the kernel) and transposes, which XLA:CPU handles
-well: ~10x faster forward+backward on the layer above (see ``tests/test_conv_transpose.py`` for
-the equality proof). For ``s = 1`` the construction degenerates to the plain convolution
-``lax.conv_transpose`` itself performs.
+Every term of the original sum appears exactly once, so the result is the same function up to
+float summation order (~1e-6 relative), with no multiplications by inserted zeros: a 5x5 kernel
+at stride 2 costs 25 taps per input pixel (9 + 6 + 6 + 4), where stacking all phases in one
+convolution over a shared 3x3 window cost 36 (that form measured 123 ms for forward plus both
+gradients of the DCGAN layer [256, 7, 7, 128] -> 64 channels, this one 96 ms). The forward
+pass and its autodiff gradients are plain stride-1 convolutions plus static kernel gathers and
+a stack, which XLA:CPU handles well: ~10x faster forward+backward than ``lax.conv_transpose``
+(see ``tests/test_conv_transpose.py`` for the equality proof). For ``s = 1`` there is one phase
+and the construction is the plain convolution ``lax.conv_transpose`` itself performs.
 
-The input gradient of a strided ``nn.Conv`` is the same kind of input-dilated convolution; a
-custom_vjp with this phase formulation was measured for the DCGAN discriminator and gained
-nothing beyond noise (~100 ms -> ~85 ms per layer), so it is not provided.
+The input gradient of a strided convolution is the same kind of input-dilated convolution;
+``strided_conv.py`` computes it with ``phase_conv`` below.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import flax.linen as nn
@@ -65,7 +66,7 @@ _DIMS = ("NHWC", "HWIO", "NHWC")
 
 
 # ----------------------------------------------------------------------------------------------
-# Static (numpy) bookkeeping: which kernel tap feeds which (window offset, phase).
+# The phase decomposition, shared with strided_conv.py.
 # ----------------------------------------------------------------------------------------------
 
 def _same_pads_transpose(k: int, s: int) -> Tuple[int, int]:
@@ -75,71 +76,58 @@ def _same_pads_transpose(k: int, s: int) -> Tuple[int, int]:
   return lo, pad_len - lo
 
 
-def _phase_taps(k: int, s: int, tap: Callable[[int, int], int]) -> Tuple[int, np.ndarray]:
-  """Tap table of one axis for `out[s*q + r] = sum_j in[q + j] * K[tap(j, r)]`.
-
-  Returns (j_lo, table) with table[a, r] = tap(j_lo + a, r) for the contiguous window of
-  offsets j that feed at least one phase r; taps outside [0, k) are set to k, which indexes the
-  zero row appended to the kernel in `_phase_kernel`.
-  """
-  js = [j for j in range(-k - s, k + s + 1) if any(0 <= tap(j, r) < k for r in range(s))]
-  j_lo, j_hi = min(js), max(js)
-  table = np.full((j_hi - j_lo + 1, s), k, dtype=np.int32)
-  for a in range(j_hi - j_lo + 1):
-    for r in range(s):
-      t = tap(j_lo + a, r)
-      if 0 <= t < k:
-        table[a, r] = t
-  return j_lo, table
+def _phase_taps(k: int, s: int, r: int, tap: Callable[[int, int], int]
+                ) -> Tuple[int, np.ndarray]:
+  """(j_lo, taps): the offsets j_lo, j_lo + 1, ... whose tap(j, r) lies in [0, k), and those
+  taps. `tap` is linear in j with slope +-s, so the valid offsets are contiguous."""
+  js = [j for j in range(-k - s, k + s + 1) if 0 <= tap(j, r) < k]
+  if not js:
+    return 0, np.zeros((0,), np.int32)
+  return js[0], np.array([tap(j, r) for j in range(js[0], js[-1] + 1)], np.int32)
 
 
-def _phase_kernel(kernel: Array, table_h: np.ndarray, table_w: np.ndarray) -> Array:
-  """Gathers kernel [kh, kw, I, O] into the stacked phase kernel [A, B, I, sh*sw*O].
-
-  Output channel order is (phase_h, phase_w, O), matching `_depth_to_space`.
-  """
-  kh, kw, i, o = kernel.shape
-  # One zero row/column at index kh / kw stands for "no tap": exact zeros, differentiable.
-  padded = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))
-  w = padded[table_h[:, None, :, None], table_w[None, :, None, :]]  # [A, B, sh, sw, I, O]
-  a, b, sh, sw = w.shape[:4]
-  return w.transpose(0, 1, 4, 2, 3, 5).reshape(a, b, i, sh * sw * o)
-
-
-def _depth_to_space(z: Array, sh: int, sw: int) -> Array:
-  """[N, Q, P, sh*sw*C] (channels ordered (phase_h, phase_w, C)) -> [N, Q*sh, P*sw, C]."""
-  n, q, p, c = z.shape
-  c //= sh * sw
-  z = z.reshape(n, q, p, sh, sw, c).transpose(0, 1, 3, 2, 4, 5)
-  return z.reshape(n, q * sh, p * sw, c)
-
-
-def _phase_conv(x: Array, kernel: Array, strides: Tuple[int, int], out_hw: Tuple[int, int],
-                tap_h: Callable[[int, int], int], tap_w: Callable[[int, int], int],
-                precision: Any = None, preferred_element_type: Any = None) -> Array:
-  """out[n, s*q + r, ...] = sum_{j, ci} x[n, q + j, ..., ci] * kernel[tap(j, r), ..., ci, co].
-
-  x: [N, H, W, I]; kernel: [kh, kw, I, O]; returns [N, out_h, out_w, O] using one stride-1
-  'VALID' convolution over the (zero-padded) undilated input plus a depth-to-space.
-  """
-  (sh, sw), (kh, kw) = strides, kernel.shape[:2]
-  jh, table_h = _phase_taps(kh, sh, tap_h)
-  jw, table_w = _phase_taps(kw, sw, tap_w)
-  w = _phase_kernel(kernel, table_h, table_w)
-  # Phase-row q runs over [0, ceil(out_h / sh)); it reads input rows q + j_lo ... q + j_hi.
-  qh, qw = -(-out_hw[0] // sh), -(-out_hw[1] // sw)
-  h, wd = x.shape[1:3]
-  pads = [(-jh, qh - 1 + jh + table_h.shape[0] - 1 - (h - 1)),
-          (-jw, qw - 1 + jw + table_w.shape[0] - 1 - (wd - 1))]
-  # Negative amounts mean the window never reaches that border: crop it. Positive amounts go to
-  # the convolution's own padding: a separate jnp.pad measured ~2x slower fwd+bwd on XLA:CPU.
+def _phase_output(x: Array, kernel: Array, q_hw: Tuple[int, int], rows: Tuple[int, np.ndarray],
+                  cols: Tuple[int, np.ndarray], precision: Any,
+                  preferred_element_type: Any) -> Array:
+  """z[n, q, p] = sum_{a, b} x[n, q + jh + a, p + jw + b] . kernel[taps_h[a], taps_w[b]] for
+  q < q_hw[0], p < q_hw[1] (x zero outside its extent): [N, Q, P, O]."""
+  (jh, taps_h), (jw, taps_w) = rows, cols
+  n, h, w = x.shape[:3]
+  out_dtype = preferred_element_type or jnp.result_type(x, kernel)
+  if not len(taps_h) or not len(taps_w):  # A phase no tap reaches: exact zeros.
+    return jnp.zeros((n, *q_hw, kernel.shape[3]), out_dtype)
+  sub_kernel = kernel[taps_h][:, taps_w]  # [A, B, I, O]
+  # Output row q reads input rows q + jh ... q + jh + A - 1: pad (or crop) x to that range.
+  pads = [(-jh, q_hw[0] - 1 + jh + len(taps_h) - 1 - (h - 1)),
+          (-jw, q_hw[1] - 1 + jw + len(taps_w) - 1 - (w - 1))]
+  # Negative amounts mean the window never reaches that border: crop. Positive amounts go to
+  # the convolution's own padding (a separate jnp.pad measured ~2x slower fwd+bwd on XLA:CPU).
   if any(p < 0 for pair in pads for p in pair):
     x = lax.pad(x, jnp.zeros((), x.dtype),
                 [(0, 0, 0)] + [(min(lo, 0), min(hi, 0), 0) for lo, hi in pads] + [(0, 0, 0)])
-  z = lax.conv_general_dilated(x, w, (1, 1), [(max(lo, 0), max(hi, 0)) for lo, hi in pads],
-                               dimension_numbers=_DIMS, precision=precision,
-                               preferred_element_type=preferred_element_type)
-  y = _depth_to_space(z, sh, sw)
+  return lax.conv_general_dilated(x, sub_kernel, (1, 1),
+                                  [(max(lo, 0), max(hi, 0)) for lo, hi in pads],
+                                  dimension_numbers=_DIMS, precision=precision,
+                                  preferred_element_type=preferred_element_type)
+
+
+def phase_conv(x: Array, kernel: Array, strides: Tuple[int, int], out_hw: Tuple[int, int],
+               tap_h: Callable[[int, int], int], tap_w: Callable[[int, int], int],
+               precision: Any = None, preferred_element_type: Any = None) -> Array:
+  """out[n, s*q + r, ...] = sum_{j, ci} x[n, q + j, ..., ci] * kernel[tap(j, r), ..., ci, co].
+
+  x: [N, H, W, I]; kernel: [kh, kw, I, O]; returns [N, out_h, out_w, O] from one stride-1
+  convolution per output phase (only that phase's taps), interleaved.
+  """
+  (sh, sw), (kh, kw) = strides, kernel.shape[:2]
+  q_hw = (-(-out_hw[0] // sh), -(-out_hw[1] // sw))
+  phases = [[_phase_output(x, kernel, q_hw, _phase_taps(kh, sh, rh, tap_h),
+                           _phase_taps(kw, sw, rw, tap_w), precision, preferred_element_type)
+             for rw in range(sw)] for rh in range(sh)]
+  # [N, Q, P, O] per (rh, rw) -> [N, Q, sh, P, sw, O] -> [N, Q*sh, P*sw, O].
+  z = jnp.stack([jnp.stack(row, axis=3) for row in phases], axis=2)
+  n, q, _, p, _, o = z.shape
+  y = z.reshape(n, q * sh, p * sw, o)
   if y.shape[1:3] != tuple(out_hw):
     y = y[:, :out_hw[0], :out_hw[1], :]
   return y
@@ -149,23 +137,66 @@ def _phase_conv(x: Array, kernel: Array, strides: Tuple[int, int], out_hw: Tuple
 # Functional forms.
 # ----------------------------------------------------------------------------------------------
 
-def conv_transpose_same(x: Array, kernel: Array, strides: Sequence[int], precision: Any = None,
-                        preferred_element_type: Any = None) -> Array:
-  """== lax.conv_transpose(x, kernel, strides, 'SAME') (NHWC, HWIO, no kernel transpose)."""
-  (sh, sw), (kh, kw) = tuple(strides), kernel.shape[:2]
+def _phase_conv_transpose(x: Array, kernel: Array, strides: Tuple[int, int], precision: Any,
+                          preferred_element_type: Any) -> Array:
+  (sh, sw), (kh, kw) = strides, kernel.shape[:2]
   lo_h, _ = _same_pads_transpose(kh, sh)
   lo_w, _ = _same_pads_transpose(kw, sw)
   # y[s*q + r] = sum_j x[q + j] * K[s*j - r + pad_lo]   (derivation in the module docstring)
-  return _phase_conv(x, kernel, (sh, sw), (x.shape[1] * sh, x.shape[2] * sw),
-                     lambda j, r: sh * j - r + lo_h, lambda j, r: sw * j - r + lo_w,
-                     precision, preferred_element_type)
+  return phase_conv(x, kernel, (sh, sw), (x.shape[1] * sh, x.shape[2] * sw),
+                    lambda j, r: sh * j - r + lo_h, lambda j, r: sw * j - r + lo_w,
+                    precision, preferred_element_type)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _strided_conv_transpose(x: Array, kernel: Array, strides: Tuple[int, int], precision: Any,
+                            preferred_element_type: Any) -> Array:
+  return _phase_conv_transpose(x, kernel, strides, precision, preferred_element_type)
+
+
+def _strided_fwd(x, kernel, strides, precision, preferred_element_type):
+  y = _phase_conv_transpose(x, kernel, strides, precision, preferred_element_type)
+  return y, (x, kernel)
+
+
+def _strided_bwd(strides, precision, preferred_element_type, residuals, dy):
+  x, kernel = residuals
+  # The input gradient of lax.conv_transpose is a plain strided convolution: XLA:CPU's fast
+  # path (28 ms for the DCGAN layer above, where the phase form's own gradient took 51 ms).
+  # Its unused forward pass (input-dilated, slow) is removed by XLA.
+  _, x_pullback = jax.vjp(
+      lambda x: lax.conv_transpose(x, kernel, strides, "SAME", dimension_numbers=_DIMS,
+                                   precision=precision,
+                                   preferred_element_type=preferred_element_type), x)
+  # Its kernel gradient is a convolution with a dilated window, slow on XLA:CPU: the phase
+  # form's is not.
+  _, kernel_pullback = jax.vjp(
+      lambda k: _phase_conv_transpose(x, k, strides, precision, preferred_element_type),
+      kernel)
+  return x_pullback(dy)[0], kernel_pullback(dy)[0]
+
+
+_strided_conv_transpose.defvjp(_strided_fwd, _strided_bwd)
+
+
+def conv_transpose_same(x: Array, kernel: Array, strides: Sequence[int], precision: Any = None,
+                        preferred_element_type: Any = None) -> Array:
+  """== lax.conv_transpose(x, kernel, strides, 'SAME') (NHWC, HWIO, no kernel transpose).
+
+  Forward pass and kernel gradient by phase decomposition; the input gradient (stride > 1)
+  is lax.conv_transpose's own, a strided convolution.
+  """
+  strides = tuple(strides)
+  if strides == (1, 1):
+    return _phase_conv_transpose(x, kernel, strides, precision, preferred_element_type)
+  return _strided_conv_transpose(x, kernel, strides, precision, preferred_element_type)
 
 
 # ----------------------------------------------------------------------------------------------
 # Flax modules.
 # ----------------------------------------------------------------------------------------------
 
-def _pair(v: Union[int, Sequence[int], None], name: str) -> Tuple[int, int]:
+def pair(v: Union[int, Sequence[int], None], name: str) -> Tuple[int, int]:
   if v is None:
     v = 1
   if isinstance(v, int):
@@ -177,13 +208,13 @@ def _pair(v: Union[int, Sequence[int], None], name: str) -> Tuple[int, int]:
   return (int(v[0]), int(v[1]))
 
 
-def _check_padding(padding: Any, cls: str) -> None:
+def check_same_padding(padding: Any, cls: str) -> None:
   if not (isinstance(padding, str) and padding.upper() == "SAME"):
     raise ValueError(f"{cls} only supports padding='SAME', got {padding!r}; "
                      "use the flax.linen module for other paddings.")
 
 
-def _flatten_batch(inputs: Array, cls: str) -> Tuple[Array, Tuple[int, ...]]:
+def flatten_batch(inputs: Array, cls: str) -> Tuple[Array, Tuple[int, ...]]:
   """As flax: all leading dims are batch dims ([..., H, W, C]); none means unbatched."""
   if inputs.ndim < 3:
     raise ValueError(f"{cls} is 2-D: expected inputs [..., H, W, C], got shape {inputs.shape}")
@@ -218,16 +249,16 @@ class ConvTranspose(nn.Module):
   @nn.compact
   def __call__(self, inputs: Array) -> Array:
     name = type(self).__name__
-    kernel_size = _pair(self.kernel_size, "kernel_size")
-    strides = _pair(self.strides, "strides")
-    _check_padding(self.padding, name)
-    if _pair(self.kernel_dilation, "kernel_dilation") != (1, 1):
+    kernel_size = pair(self.kernel_size, "kernel_size")
+    strides = pair(self.strides, "strides")
+    check_same_padding(self.padding, name)
+    if pair(self.kernel_dilation, "kernel_dilation") != (1, 1):
       raise ValueError(f"{name} does not support kernel_dilation != 1")
     if self.transpose_kernel:
       raise ValueError(f"{name} does not support transpose_kernel=True")
     if self.mask is not None:
       raise ValueError(f"{name} does not support mask")
-    x, batch_shape = _flatten_batch(inputs, name)
+    x, batch_shape = flatten_batch(inputs, name)
 
     kernel = self.param("kernel", self.kernel_init,
                         kernel_size + (x.shape[-1], self.features), self.param_dtype)

@@ -19,7 +19,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.models import layers
+from jaxgan.models import layers, strided_conv
 from jaxgan.models.conv_transpose import ConvTranspose
 from jaxgan.models.minibatch import DiscriminatorOptions, head
 
@@ -61,7 +61,7 @@ class TutorialDiscriminator(DiscriminatorOptions):
                ) -> jax.Array:
     """codes: one-hot classes [n, num_classes] for the projection head, or None."""
     for features in (64, 128):
-      conv = nn.Conv(features, (5, 5), strides=(2, 2), padding="SAME")
+      conv = strided_conv.Conv(features, (5, 5), strides=(2, 2), padding="SAME")
       x = layers.maybe_spectral_norm(conv, self.spectral_norm, x, train)
       x = nn.leaky_relu(x, self.leaky_relu_slope)
       x = layers.ExampleDropout(self.dropout_rate, self.axis_name)(x, deterministic=not train)

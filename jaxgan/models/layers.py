@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxgan import parallel
+
 
 def global_example_ids(n: int, axis_name: Optional[str]) -> jax.Array:
   """Indices [n] of this device's rows within the global batch (devices hold equal slices)."""
@@ -60,13 +62,15 @@ def batch_norm(train: bool, axis_name: Optional[str], name: Optional[str] = None
   With class `codes` (one-hot [n, num_classes]) it is a ConditionalBatchNorm: the same
   normalisation, with a scale and offset per class.
   """
+  # Statistics are synchronised in training only, and only over more than one device (an
+  # all-reduce over one device is a copy that holds back what follows: parallel.device_mean).
+  synced = axis_name if train and not parallel.one_device_axis(axis_name) else None
   if codes is not None:
     cbn = ConditionalBatchNorm(use_running_average=not train, momentum=momentum,
-                               epsilon=epsilon, axis_name=axis_name if train else None,
-                               name=name)
+                               epsilon=epsilon, axis_name=synced, name=name)
     return lambda x: cbn(x, codes)
   return nn.BatchNorm(use_running_average=not train, momentum=momentum, epsilon=epsilon,
-                      axis_name=axis_name if train else None, name=name)
+                      axis_name=synced, name=name)
 
 
 class ConditionalBatchNorm(nn.Module):

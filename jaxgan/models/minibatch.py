@@ -10,8 +10,8 @@ from typing import Optional
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-from jax import lax
 
+from jaxgan import parallel
 from jaxgan.models import layers
 
 
@@ -34,7 +34,7 @@ class MinibatchDiscrimination(nn.Module):
     n, a = features.shape
     t = self.param("T", nn.initializers.normal(0.05), (a, self.num_kernels * self.kernel_dim))
     m = (features @ t).reshape(n, self.num_kernels, self.kernel_dim)
-    everyone = lax.all_gather(m, self.axis_name, tiled=True) if self.axis_name else m
+    everyone = parallel.device_gather(m, self.axis_name)
     l1 = jnp.sum(jnp.abs(m[:, None] - everyone[None]), axis=-1)  # [n, N, B]
     # Each row meets itself once, at distance 0: remove its exp(0) = 1.
     closeness = jnp.sum(jnp.exp(-l1), axis=1) - 1.0

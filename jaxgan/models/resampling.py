@@ -21,6 +21,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxgan.models import strided_conv
 from jaxgan.models.conv_transpose import ConvTranspose
 
 UPSAMPLE_MODES = ("transposed", "nearest", "pixel_shuffle")
@@ -106,7 +107,7 @@ class Downsample(nn.Module):
     kernel = (self.kernel_size, self.kernel_size)
     wrap = wrap or (lambda layer, inputs: layer(inputs))
     if self.mode == "strided":
-      return wrap(nn.Conv(self.features, kernel, strides=(2, 2), padding="SAME",
-                          use_bias=self.use_bias, kernel_init=self.kernel_init), x)
+      return wrap(strided_conv.Conv(self.features, kernel, strides=(2, 2), padding="SAME",
+                                    use_bias=self.use_bias, kernel_init=self.kernel_init), x)
     return wrap(nn.Conv(self.features, kernel, padding="SAME", use_bias=self.use_bias,
                         kernel_init=self.kernel_init), avg_pool_2x(x))

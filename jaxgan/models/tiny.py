@@ -11,7 +11,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.models import layers
+from jaxgan.models import layers, strided_conv
 from jaxgan.models.minibatch import DiscriminatorOptions, head
 
 
@@ -43,7 +43,7 @@ class TinyDiscriminator(DiscriminatorOptions):
   def __call__(self, x: jax.Array, train: bool, codes: Optional[jax.Array] = None
                ) -> jax.Array:
     """codes: one-hot classes [n, num_classes] for the projection head, or None."""
-    conv = nn.Conv(self.hidden, (3, 3), strides=(2, 2))
+    conv = strided_conv.Conv(self.hidden, (3, 3), strides=(2, 2))
     x = nn.leaky_relu(layers.maybe_spectral_norm(conv, self.spectral_norm, x, train), 0.2)
     x = layers.ExampleDropout(self.dropout_rate, self.axis_name)(x, deterministic=not train)
     return head(self, x, train, codes)

@@ -15,11 +15,13 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxgan import parallel
+
 
 def batch_mean(features: jax.Array, axis_name: Optional[str]) -> jax.Array:
   """Mean over the global batch of features [n, ...] -> [...]."""
   mean = jnp.mean(features.astype(jnp.float32), axis=0)
-  return lax.pmean(mean, axis_name) if axis_name else mean
+  return parallel.device_mean(mean, axis_name)
 
 
 def feature_matching_loss(real_features: jax.Array, fake_features: jax.Array,

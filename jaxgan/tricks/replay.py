@@ -19,8 +19,8 @@ from typing import Dict, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 
+from jaxgan import parallel
 from jaxgan.models import layers
 
 BUFFER, FILLED, LABELS = "replay_buffer", "replay_filled", "replay_labels"
@@ -77,7 +77,7 @@ class Replay:
     them) into the buffer; returns (extras, fill count)."""
     if (LABELS in extras) != (labels is not None):
       raise ValueError("a replay buffer with classes needs the fakes' labels, and only it.")
-    gather = lambda x: lax.all_gather(x, axis_name, tiled=True) if axis_name else x
+    gather = lambda x: parallel.device_gather(x, axis_name)
     everything = gather(fake)
     count = everything.shape[0]
     if count > self.size:

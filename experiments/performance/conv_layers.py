@@ -1,0 +1,139 @@
+"""The seed DCGAN's convolution layers on the CPU: forward pass, input gradient and kernel
+gradient, XLA's own formulation against jaxgan's layers, with and without jaxgan's CPU compile
+options (jaxgan/xla_cpu.py).
+
+  python experiments/performance/conv_layers.py --batch=256 [--tensorflow]
+
+Rows: G's 5x5 stride-1 transposed convolution [B, 7, 7, 256] -> 128 (lax.conv_transpose's
+stride-1 case is a plain convolution, which jaxgan uses as it is); G's 5x5 stride-2 transposed
+convolution [B, 7, 7, 128] -> 64 (lax.conv_transpose against jaxgan's ConvTranspose); D's 5x5
+stride-2 convolution [2B, 14, 14, 64] -> 128 (real and fake: lax.conv_general_dilated
+against jaxgan's strided_conv). Milliseconds per call, median of --repeats. --tensorflow adds
+the same layers in TensorFlow/Keras (oneDNN) as the peers run them: forward, forward + kernel
+gradient, and forward + both gradients (TensorFlow's gradients cannot be timed alone).
+"""
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+import jax  # pylint: disable=g-import-not-at-top
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
+from jax import lax
+
+from jaxgan import xla_cpu
+from jaxgan.models import conv_transpose, strided_conv
+
+FLAGS = flags.FLAGS
+flags.DEFINE_integer("batch", 256, "Batch size (D's layer sees twice this: real and fake).")
+flags.DEFINE_integer("repeats", 7, "Timed calls (the median is reported).")
+flags.DEFINE_bool("tensorflow", False, "Also time the layers in TensorFlow (needs it).")
+
+_DIMS = ("NHWC", "HWIO", "NHWC")
+
+
+def _median_ms(fn, *args) -> float:
+  jax.block_until_ready(fn(*args))
+  runs = []
+  for _ in range(FLAGS.repeats):
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    runs.append(time.perf_counter() - start)
+  return statistics.median(runs) * 1000
+
+
+def _layers(batch: int):
+  """(name, input shape, kernel shape, {formulation: fn(x, kernel)})."""
+  conv = lambda s: lambda x, k: lax.conv_general_dilated(x, k, (s, s), "SAME",
+                                                         dimension_numbers=_DIMS)
+  return [
+      ("G 5x5 stride-1 transposed conv", (batch, 7, 7, 256), (5, 5, 256, 128),
+       {"XLA (= jaxgan)": conv(1)}),
+      ("G 5x5 stride-2 transposed conv", (batch, 7, 7, 128), (5, 5, 128, 64),
+       {"lax.conv_transpose": lambda x, k: lax.conv_transpose(x, k, (2, 2), "SAME",
+                                                              dimension_numbers=_DIMS),
+        "jaxgan ConvTranspose": lambda x, k: conv_transpose.conv_transpose_same(x, k, (2, 2))}),
+      ("D 5x5 stride-2 conv (2B)", (2 * batch, 14, 14, 64), (5, 5, 64, 128),
+       {"lax.conv_general_dilated": conv(2),
+        "jaxgan strided_conv": lambda x, k: strided_conv.strided_conv_same(x, k, (2, 2))}),
+  ]
+
+
+def _time_jax(fn, x, kernel, options: bool):
+  cotangent = jnp.ones(jax.eval_shape(fn, x, kernel).shape, jnp.float32)
+  compile_ = (lambda f: xla_cpu.CompiledWithOptions(jax.jit(f), xla_cpu.CPU_COMPILER_OPTIONS)
+              ) if options else jax.jit
+  forward = compile_(fn)
+  input_grad = compile_(lambda x, k, c: jax.vjp(lambda x: fn(x, k), x)[1](c)[0])
+  kernel_grad = compile_(lambda x, k, c: jax.vjp(lambda k: fn(x, k), k)[1](c)[0])
+  return (_median_ms(forward, x, kernel), _median_ms(input_grad, x, kernel, cotangent),
+          _median_ms(kernel_grad, x, kernel, cotangent))
+
+
+def _time_tensorflow(batch: int):
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf.config.threading.set_intra_op_parallelism_threads(2)
+  tf.config.threading.set_inter_op_parallelism_threads(2)
+  keras = tf.keras.layers
+  rows = []
+  for name, layer, shape in (
+      ("G 5x5 stride-1 transposed conv", keras.Conv2DTranspose(128, 5, 1, "same",
+                                                               use_bias=False), (batch, 7, 7, 256)),
+      ("G 5x5 stride-2 transposed conv", keras.Conv2DTranspose(64, 5, 2, "same",
+                                                               use_bias=False), (batch, 7, 7, 128)),
+      ("D 5x5 stride-2 conv (2B)", keras.Conv2D(128, 5, 2, "same", use_bias=False),
+       (2 * batch, 14, 14, 64))):
+    x = tf.random.normal(shape)
+    layer(x)
+
+    def gradients(x, with_input):
+      with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_sum(layer(x))
+      return tape.gradient(loss, ([x] if with_input else []) + layer.trainable_variables)
+
+    def timed(fn):
+      fn(x)
+      runs = []
+      for _ in range(FLAGS.repeats):
+        start = time.perf_counter()
+        [t.numpy() for t in tf.nest.flatten(fn(x))]
+        runs.append(time.perf_counter() - start)
+      return statistics.median(runs) * 1000
+
+    rows.append((name, timed(tf.function(lambda x: layer(x))),
+                 timed(tf.function(lambda x: gradients(x, False))),
+                 timed(tf.function(lambda x: gradients(x, True)))))
+  return rows
+
+
+def main(argv):
+  del argv
+  rng = np.random.default_rng(0)
+  print(f"\n{jax.devices()[0].device_kind}, jax {jax.__version__}, batch {FLAGS.batch}, "
+        f"median of {FLAGS.repeats} (ms)\n")
+  print("| layer | formulation | compile options | forward | input grad | kernel grad | sum |")
+  print("| --- | --- | --- | --- | --- | --- | --- |")
+  for name, x_shape, k_shape, forms in _layers(FLAGS.batch):
+    x = jnp.asarray(rng.standard_normal(x_shape), jnp.float32)
+    kernel = jnp.asarray(rng.standard_normal(k_shape), jnp.float32)
+    for form, fn in forms.items():
+      for options in (False, True):
+        times = _time_jax(fn, x, kernel, options)
+        print(f"| {name} | {form} | {'jaxgan' if options else 'default'} | "
+              + " | ".join(f"{t:.1f}" for t in times) + f" | {sum(times):.1f} |")
+  if FLAGS.tensorflow:
+    print("\nTensorFlow (oneDNN), same layers:\n")
+    print("| layer | forward | forward + kernel grad | forward + both grads |")
+    print("| --- | --- | --- | --- |")
+    for name, *times in _time_tensorflow(FLAGS.batch):
+      print(f"| {name} | " + " | ".join(f"{t:.1f}" for t in times) + " |")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,67 @@
+"""jaxgan.xla_cpu: the train step compiled with the CPU options computes what the plain pmap
+computes, an XLA that does not know an option still compiles, and the benchmark's ablation
+rows run."""
+import logging
+import os
+import subprocess
+import sys
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgan import builders, parallel, train, xla_cpu
+from tests import helpers
+
+IMAGE_SHAPE = (8, 8, 1)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _two_steps(cpu_options: bool):
+  config = helpers.tiny_config(batch_size=8, n_critic=1)
+  _, g_state, d_state = builders.init_states(config, IMAGE_SHAPE)
+  step = train.pmapped_train_step(config, IMAGE_SHAPE, cpu_options=cpu_options)
+  g, d = parallel.replicate(g_state), parallel.replicate(d_state)
+  keys = parallel.replicate(builders.base_key(0))
+  images = np.random.default_rng(0).uniform(-1, 1, (jax.local_device_count(), 1,
+                                                     8 // jax.local_device_count(),
+                                                     *IMAGE_SHAPE)).astype(np.float32)
+  for _ in range(2):
+    g, d, metrics = step(g, d, parallel.shard({"image": images}), keys)
+  return step, jax.device_get(parallel.unreplicate((g, d, metrics)))
+
+
+def test_options_change_speed_not_results():
+  step, with_options = _two_steps(cpu_options=True)
+  assert isinstance(step, xla_cpu.CompiledWithOptions)  # The tests run on the CPU.
+  _, without = _two_steps(cpu_options=False)
+  for a, b in zip(with_options, without):
+    a, b = flax.serialization.to_state_dict(a), flax.serialization.to_state_dict(b)
+    # Different convolution libraries sum in different orders; Adam's first steps magnify
+    # float noise in near-zero gradients (as across device counts, tests/test_steps.py).
+    jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-4, atol=2e-5), a, b)
+
+
+def test_unknown_option_compiles_without_options_and_says_so(caplog):
+  double = xla_cpu.CompiledWithOptions(jax.pmap(lambda x: 2 * x),
+                                       {"xla_cpu_no_such_option": "1"})
+  x = jnp.ones((1, 3))
+  with caplog.at_level(logging.WARNING):
+    np.testing.assert_array_equal(double(x), 2 * np.ones((1, 3)))
+  assert "xla_cpu_no_such_option" in caplog.text
+  # A new argument shape compiles again (as jax.pmap would), without the unknown option.
+  np.testing.assert_array_equal(double(jnp.ones((1, 5))), 2 * np.ones((1, 5)))
+
+
+def test_benchmark_ablation_rows():
+  out = subprocess.run(
+      [sys.executable, "-m", "jaxgan.benchmark", "--config=configs/dcgan.py",
+       "--config.model.name=tiny", "--config.model.latent_dim=8", "--config.batch_size=8",
+       "--image_shape=8,8,1", "--steps=1", "--repeats=1", "--ablation"],
+      cwd=ROOT, capture_output=True, text=True, timeout=600,
+      env=dict(os.environ, XLA_FLAGS=""))
+  assert out.returncode == 0, out.stderr[-3000:]
+  for row in ("| jaxgan (alternating) |", "| jaxgan (alternating), no CPU compile options |",
+              "| jaxgan (simultaneous) |"):
+    assert row in out.stdout, out.stdout
