@@ -64,7 +64,9 @@ class CompiledWithOptions:
 
 
 def with_cpu_options(transformed: Any) -> Callable:
-  """`transformed` (jitted or pmapped) with CPU_COMPILER_OPTIONS when running on the CPU."""
-  if jax.default_backend() != "cpu":
+  """`transformed` (jitted or pmapped) with CPU_COMPILER_OPTIONS when running on the CPU in
+  one process. With several processes the ahead-of-time executable refuses the global arrays
+  pmap passes it ("Argument types differ"), so multi-process runs use the plain transform."""
+  if jax.default_backend() != "cpu" or jax.process_count() > 1:
     return transformed
   return CompiledWithOptions(transformed, CPU_COMPILER_OPTIONS)
