@@ -19,6 +19,7 @@ tutorial's step). `--config.update_order=simultaneous` makes jaxgan take that sa
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import statistics
@@ -120,27 +121,12 @@ def time_pipeline(config, image_shape, steps: int) -> float:
   return steps * config.batch_size * config.n_critic / (time.perf_counter() - start)
 
 
-# Runs a peer script as __main__ and, when it exits, prints its peak resident memory as one
-# more JSON line. VmHWM (Linux) is this process's own high-water mark; getrusage's ru_maxrss
-# would also count the benchmark process's memory, inherited at fork.
-_PEER_WRAPPER = """
-import atexit, json, os, runpy, sys
-def _peak_rss():
-  try:
-    with open("/proc/self/status") as f:
-      kib = [int(l.split()[1]) for l in f if l.startswith("VmHWM:")]
-    print(json.dumps({"peak_rss_mib": kib[0] / 1024}), flush=True)
-  except (OSError, IndexError, ValueError):
-    pass
-atexit.register(_peak_rss)
-sys.argv = sys.argv[1:]
-sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))  # As `python script`.
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-
 def peak_rss_mib() -> Optional[float]:
-  """This process's peak resident memory in MiB (Linux's VmHWM; None elsewhere)."""
+  """This process's peak resident memory in MiB (Linux's VmHWM; None elsewhere).
+
+  VmHWM is this process's own high-water mark; getrusage's ru_maxrss would, in a peer, also
+  count the benchmark process's memory, inherited at fork.
+  """
   try:
     with open("/proc/self/status") as f:
       for line in f:
@@ -149,6 +135,17 @@ def peak_rss_mib() -> Optional[float]:
   except OSError:
     pass
   return None
+
+
+# Runs a peer script as __main__ (in the peer's own interpreter, without jaxgan) and, when it
+# exits, prints its peak_rss_mib() as one more JSON line.
+_PEER_WRAPPER = "import atexit, json, os, runpy, sys\nfrom typing import Optional\n" + \
+    inspect.getsource(peak_rss_mib) + """
+atexit.register(lambda: print(json.dumps({"peak_rss_mib": peak_rss_mib()}), flush=True))
+sys.argv = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))  # As `python script`.
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 
 
 def run_peer(python: str, script: str, batch: int, threads: int) -> Optional[Dict]:

@@ -19,8 +19,8 @@ first pixel). Its input gradient, split by the phase ``r = i mod s`` of the inpu
 
 an ordinary stride-1 correlation of the undilated cotangent for every phase: exactly the form
 ``conv_transpose.phase_conv`` computes, with the kernel's channel axes swapped. So the
-backward pass here is one stride-1 convolution plus a depth-to-space; the forward pass and the
-kernel gradient are XLA's own (both fast). The result equals autodiff's to float rounding
+input gradient here is one stride-1 convolution per phase, interleaved; the forward pass and
+the kernel gradient are XLA's own (both fast). The result equals autodiff's to float rounding
 (``tests/test_strided_conv.py``).
 """
 from __future__ import annotations
@@ -38,12 +38,6 @@ from jaxgan.models import conv_transpose
 
 Array = jax.Array
 _DIMS = ("NHWC", "HWIO", "NHWC")
-
-
-def _same_pad_lo(n: int, k: int, s: int) -> int:
-  """Padding before the first pixel of lax's 'SAME' for input length n (lax.padtype_to_pads)."""
-  out = -(-n // s)
-  return max((out - 1) * s + k - n, 0) // 2
 
 
 def _forward(x: Array, kernel: Array, strides: Tuple[int, int]) -> Array:
@@ -66,8 +60,8 @@ def _fwd(x, kernel, strides):
 def _bwd(strides, residuals, dy):
   x, kernel = residuals
   (sh, sw), (kh, kw) = strides, kernel.shape[:2]
-  lo_h = _same_pad_lo(x.shape[1], kh, sh)
-  lo_w = _same_pad_lo(x.shape[2], kw, sw)
+  # 'SAME' padding before the first pixel, as the forward convolution pads.
+  (lo_h, _), (lo_w, _) = lax.padtype_to_pads(x.shape[1:3], (kh, kw), (sh, sw), "SAME")
   # dx[s*q + r] = sum_j dy[q + j] * K[r + lo - s*j]   (derivation in the module docstring)
   dx = conv_transpose.phase_conv(
       dy, jnp.swapaxes(kernel, 2, 3), (sh, sw), x.shape[1:3],
@@ -84,8 +78,9 @@ class Conv(nn.Module):
 
   Same parameters ('kernel' [kh, kw, in, features], 'bias' [features]), initialisers and
   function as ``nn.Conv(features, kernel_size, strides, padding='SAME')``, and the same class
-  name, so Flax names it Conv_0, Conv_1, ... as before: checkpoints are interchangeable. Strides of 1 use XLA's convolution as it is (its gradient is already a
-  plain convolution). Other options raise ValueError: use ``nn.Conv`` for them.
+  name, so Flax names it Conv_0, Conv_1, ... as before: checkpoints are interchangeable.
+  Strides of 1 use XLA's convolution as it is (its gradient is already a plain convolution).
+  Other options raise ValueError: use ``nn.Conv`` for them.
   """
   features: int
   kernel_size: Union[int, Sequence[int]]
