@@ -10,7 +10,8 @@ convolution [B, 7, 7, 128] -> 64 (lax.conv_transpose against jaxgan's ConvTransp
 stride-2 convolution [2B, 14, 14, 64] -> 128 (real and fake: lax.conv_general_dilated
 against jaxgan's strided_conv). Milliseconds per call, median of --repeats. --tensorflow adds
 the same layers in TensorFlow/Keras (oneDNN) as the peers run them: forward, forward + kernel
-gradient, and forward + both gradients (TensorFlow's gradients cannot be timed alone).
+gradient, and forward + both gradients (TensorFlow's gradients cannot be timed alone). Last,
+the rate of one matrix product the size of G's stride-1 layer, to read the table against.
 """
 import os
 import statistics
@@ -95,7 +96,9 @@ def _time_tensorflow(batch: int):
       with tf.GradientTape() as tape:
         tape.watch(x)
         loss = tf.reduce_sum(layer(x))
-      return tape.gradient(loss, ([x] if with_input else []) + layer.trainable_variables)
+      # The loss is returned too: a sum's gradients do not need the layer's output, and
+      # TensorFlow would otherwise prune the forward convolution from the timed graph.
+      return [loss] + tape.gradient(loss, ([x] if with_input else []) + layer.trainable_variables)
 
     def timed(fn):
       fn(x)
@@ -127,6 +130,15 @@ def main(argv):
         times = _time_jax(fn, x, kernel, options)
         print(f"| {name} | {form} | {'jaxgan' if options else 'default'} | "
               + " | ".join(f"{t:.1f}" for t in times) + f" | {sum(times):.1f} |")
+  # The machine's float32 matrix-product rate, for reading the table: G's stride-1 layer as
+  # one product ([B*49, 25*256] x [25*256, 128]), every tap counted, padding included.
+  rows, depth = FLAGS.batch * 49, 25 * 256
+  a = jnp.asarray(rng.standard_normal((rows, depth)), jnp.float32)
+  b = jnp.asarray(rng.standard_normal((depth, 128)), jnp.float32)
+  product = xla_cpu.CompiledWithOptions(jax.jit(jnp.matmul), xla_cpu.CPU_COMPILER_OPTIONS)
+  ms = _median_ms(product, a, b)
+  print(f"\nMatrix product [{rows}, {depth}] x [{depth}, 128] (G's stride-1 layer, padding "
+        f"taps included): {ms:.1f} ms, {2 * rows * depth * 128 / ms / 1e6:.0f} GFLOP/s")
   if FLAGS.tensorflow:
     print("\nTensorFlow (oneDNN), same layers:\n")
     print("| layer | forward | forward + kernel grad | forward + both grads |")
