@@ -13,10 +13,10 @@ Run (tfds downloads CelebA, ~1.4 GB, once; or prepare it elsewhere and point
 Your own faces (or any images) instead: --config.dataset.name=image_folder
 --config.dataset.local_dir=DIR (DIR/train/*.jpg), keeping the crop and size.
 
-What to expect (measured 2026-11-30, jax 0.10.2):
+What to expect (measured 2026-11-30, jax 0.10.2; the CPU cost 2026-12-01):
   * Cost, 2-core CPU (python -m jaxgan.benchmark --config=configs/dcgan_celeba.py
-    --image_shape=64,64,3, synthetic data): 31 images/s, 4.1 s per step at batch 128, so the
-    20,000 steps would take ~23 hours: a GPU run. Compile 5.9 s.
+    --image_shape=64,64,3, synthetic data): 58 images/s, 2.2 s per step at batch 128, so the
+    20,000 steps would take ~12 hours: a GPU run. Compile 5.8 s.
   * What it reaches: not measured. CelebA cannot be downloaded here; the data path (crop,
     resize, shapes) is tested with tfds mock data, the model's shapes, parameter counts
     (G 3,576,704, D 2,765,569) and 1-vs-4-device train steps in tests/test_dcgan_family.py,

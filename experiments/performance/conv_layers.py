@@ -5,7 +5,8 @@ options (jaxgan/xla_cpu.py).
   python experiments/performance/conv_layers.py --batch=256 [--tensorflow]
 
 Rows: G's 5x5 stride-1 transposed convolution [B, 7, 7, 256] -> 128 (lax.conv_transpose's
-stride-1 case is a plain convolution, which jaxgan uses as it is); G's 5x5 stride-2 transposed
+stride-1 case is a plain convolution, which jaxgan uses as it is; a row-split version that skips
+the padding taps along H is timed against it); G's 5x5 stride-2 transposed
 convolution [B, 7, 7, 128] -> 64 (lax.conv_transpose against jaxgan's ConvTranspose); D's 5x5
 stride-2 convolution [2B, 14, 14, 64] -> 128 (real and fake: lax.conv_general_dilated
 against jaxgan's strided_conv). Milliseconds per call, median of --repeats. --tensorflow adds
@@ -47,13 +48,53 @@ def _median_ms(fn, *args) -> float:
   return statistics.median(runs) * 1000
 
 
+def _tap_classes(n: int, k: int):
+  """[(out_lo, out_hi, k_lo, k_hi, in_lo, in_hi)] along one axis of a stride-1 'SAME'
+  convolution (odd k): each edge output alone with the kernel taps inside the image, and the
+  interior outputs together with every tap ('VALID')."""
+  p = k // 2
+  return ([(h, h + 1, p - h, k, 0, h + p + 1) for h in range(p)] + [(p, n - p, 0, k, 0, n)] +
+          [(h, h + 1, 0, n + p - h, h - p, n) for h in range(n - p, n)])
+
+
+def _row_split(x, kernel):
+  """Stride-1 'SAME' convolution without the padding taps along H: one 'VALID'-in-H
+  convolution per class of output rows (5 for 7 rows and a 5x5 kernel), concatenated.
+  Along W the padding stays (splitting W too, 25 convolutions, was slower)."""
+  k = kernel.shape[1]
+  rows = [lax.conv_general_dilated(x[:, i0:i1], kernel[k0:k1], (1, 1),
+                                   [(0, 0), (k // 2, k // 2)], dimension_numbers=_DIMS)
+          for _, _, k0, k1, i0, i1 in _tap_classes(x.shape[1], kernel.shape[0])]
+  return jnp.concatenate(rows, axis=1)
+
+
+@jax.custom_vjp
+def _row_split_conv(x, kernel):
+  return _row_split(x, kernel)
+
+
+def _row_split_fwd(x, kernel):
+  return _row_split(x, kernel), (x, kernel)
+
+
+def _row_split_bwd(residuals, dy):
+  # A stride-1 'SAME' convolution's input gradient is the same convolution of dy with the
+  # kernel flipped in space and its channels swapped, so it skips the same taps.
+  x, kernel = residuals
+  dx = _row_split(dy, jnp.flip(kernel, (0, 1)).swapaxes(2, 3))
+  return dx, jax.vjp(lambda k: _row_split(x, k), kernel)[1](dy)[0]
+
+
+_row_split_conv.defvjp(_row_split_fwd, _row_split_bwd)
+
+
 def _layers(batch: int):
   """(name, input shape, kernel shape, {formulation: fn(x, kernel)})."""
   conv = lambda s: lambda x, k: lax.conv_general_dilated(x, k, (s, s), "SAME",
                                                          dimension_numbers=_DIMS)
   return [
       ("G 5x5 stride-1 transposed conv", (batch, 7, 7, 256), (5, 5, 256, 128),
-       {"XLA (= jaxgan)": conv(1)}),
+       {"XLA (= jaxgan)": conv(1), "row split (no H padding taps)": _row_split_conv}),
       ("G 5x5 stride-2 transposed conv", (batch, 7, 7, 128), (5, 5, 128, 64),
        {"lax.conv_transpose": lambda x, k: lax.conv_transpose(x, k, (2, 2), "SAME",
                                                               dimension_numbers=_DIMS),
@@ -125,7 +166,13 @@ def main(argv):
   for name, x_shape, k_shape, forms in _layers(FLAGS.batch):
     x = jnp.asarray(rng.standard_normal(x_shape), jnp.float32)
     kernel = jnp.asarray(rng.standard_normal(k_shape), jnp.float32)
+    reference = jax.value_and_grad(lambda x, k: jnp.sum(forms[next(iter(forms))](x, k) ** 2),
+                                   (0, 1))(x, kernel)
     for form, fn in forms.items():
+      # Every formulation computes the same function and gradients (checked, then timed).
+      got = jax.value_and_grad(lambda x, k: jnp.sum(fn(x, k) ** 2), (0, 1))(x, kernel)
+      for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(reference)):
+        np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-3 * float(jnp.max(jnp.abs(b))))
       for options in (False, True):
         times = _time_jax(fn, x, kernel, options)
         print(f"| {name} | {form} | {'jaxgan' if options else 'default'} | "
