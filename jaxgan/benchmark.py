@@ -37,7 +37,8 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/dcgan.py", "Config to benchmark.",
                                  lock_config=True)
 flags.DEFINE_string("image_shape", "28,28,1", "H,W,C of the synthetic images.")
-flags.DEFINE_integer("steps", 10, "Timed train steps per repeat.")
+flags.DEFINE_integer("steps", 10, "Timed calls of the train step per repeat (each runs "
+                     "config.steps_per_dispatch steps).")
 flags.DEFINE_integer("repeats", 3, "Repeats (the median is reported).")
 flags.DEFINE_string("peers_dir", "", "Folder with the model's peers (PEER_SCRIPTS): "
                     "../shared/peers for the DCGAN, experiments/performance/peers for the MLP.")
@@ -56,7 +57,8 @@ PEER_SCRIPTS = {"dcgan_tutorial": ("keras_dcgan.py", "torch_dcgan.py"),
 
 
 class JaxganStep:
-  """jaxgan's pmapped train step on synthetic data, compiled once, timed on demand."""
+  """jaxgan's pmapped train step on synthetic data, compiled once, timed on demand (one
+  call runs config.steps_per_dispatch steps)."""
 
   def __init__(self, config, image_shape, cpu_options: bool = True):
     import jax
@@ -67,18 +69,20 @@ class JaxganStep:
     builders.check_config(config)
     per_device = parallel.per_device_batch_size(config.batch_size)
     _, g_state, d_state = builders.init_states(config, image_shape)
-    self._step = train.pmapped_train_step(config, image_shape, cpu_options)
+    k = config.steps_per_dispatch
+    self._step = train.pmapped_train_step(config, image_shape, cpu_options, steps_per_call=k)
     rng = np.random.default_rng(0)
-    images = rng.uniform(-1, 1, (jax.local_device_count(), config.n_critic, per_device,
-                                 *image_shape)).astype(np.float32)
+    steps_axis = (k,) if k > 1 else ()
+    images = rng.uniform(-1, 1, (jax.local_device_count(), *steps_axis, config.n_critic,
+                                 per_device, *image_shape)).astype(np.float32)
     batch = {"image": images}
     if config.model.num_classes:  # A conditional model needs the images' classes too.
-      batch["label"] = rng.integers(0, config.model.num_classes, images.shape[:3],
+      batch["label"] = rng.integers(0, config.model.num_classes, images.shape[:-3],
                                     dtype=np.int32)
     self._batch = parallel.shard(batch)
     self._states = (parallel.replicate(g_state), parallel.replicate(d_state))
     self._keys = parallel.replicate(builders.base_key(0))
-    self.images_per_step = config.batch_size * config.n_critic
+    self.images_per_step = config.batch_size * config.n_critic * k  # Per call.
     start = time.perf_counter()
     self._run(1)
     self.first_call_sec = time.perf_counter() - start  # Compilation plus one step.
@@ -227,7 +231,8 @@ def main(argv):
 
   print(f"\nmodel {config.model.name}, global batch {config.batch_size}, n_critic "
         f"{config.n_critic}, {jax.device_count()} {jax.default_backend()} device(s), jax "
-        f"{jax.__version__}, {FLAGS.repeats} repeats of {FLAGS.steps} steps\n")
+        f"{jax.__version__}, {FLAGS.repeats} repeats of {FLAGS.steps} calls of "
+        f"{config.steps_per_dispatch} step(s)\n")
   print("| implementation | images/s (median) | runs | ratio to jaxgan "
         "| compile / first step (s) | peak RSS (MiB) |")
   print("| --- | --- | --- | --- | --- | --- |")

@@ -53,15 +53,32 @@ def _field(config: ml_collections.ConfigDict, field: str) -> Any:
   return functools.reduce(getattr, field.split("."), config)
 
 
+def check_steps_per_dispatch(config: ml_collections.ConfigDict) -> None:
+  """Outputs happen between dispatches only, so every interval must be a multiple of
+  config.steps_per_dispatch (the run's start and end need not be: steps up to the next
+  multiple, and after the last, run one per dispatch)."""
+  k = config.steps_per_dispatch
+  intervals = {"log_every_steps": config.log_every_steps,
+               "sample_every_steps": config.sample_every_steps,
+               "checkpoint_every_steps": config.checkpoint_every_steps,
+               "eval.every_steps": config.eval.every_steps}
+  bad = [f"config.{name}={value}" for name, value in intervals.items() if value % k]
+  if bad:
+    raise ConfigError(f"config.steps_per_dispatch={k} must divide every output interval; "
+                      f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a multiple of "
+                      "it.")
+
+
 def check_numbers(config: ml_collections.ConfigDict) -> None:
   """Range checks of the scalar fields."""
   positive = ["num_train_steps", "batch_size", "n_critic", "log_every_steps",
               "sample_every_steps", "checkpoint_every_steps", "keep_checkpoints",
-              "model.latent_dim", "num_grid_samples"]
+              "model.latent_dim", "num_grid_samples", "steps_per_dispatch"]
   for field in positive:
     value = _field(config, field)
     if not isinstance(value, int) or value < 1:
       raise ConfigError(f"config.{field} must be a positive integer; got {value!r}.")
+  check_steps_per_dispatch(config)
   non_negative = ["penalty.weight", "d_weight_clip", "instance_noise.std",
                   "instance_noise.decay_steps", "feature_matching.weight",
                   "historical_averaging.weight", "replay.buffer_size", "balance.max_repeats",

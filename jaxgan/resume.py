@@ -20,11 +20,11 @@ from jaxgan import builders, checkpointing, state, steps
 
 # Fields (or whole sections) that may differ from the checkpoint's config: run length,
 # output intervals, evaluation, where the same data is read from, NaN policy, how the n_critic
-# updates compile (same math).
+# updates and the steps per dispatch compile (same math).
 RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "sample_every_steps",
                     "num_grid_samples", "checkpoint_every_steps", "keep_checkpoints", "eval",
-                    "on_nonfinite", "critic_loop", "dataset.local_dir", "dataset.data_dir",
-                    "allow_changes_on_resume")
+                    "on_nonfinite", "critic_loop", "steps_per_dispatch", "dataset.local_dir",
+                    "dataset.data_dir", "allow_changes_on_resume")
 
 
 def _flatten(tree: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:

@@ -510,6 +510,32 @@ def train_step(g_state: GanTrainState, d_state: GanTrainState, batch: Dict[str, 
   return g_state, d_state, metrics
 
 
+def train_steps(g_state: GanTrainState, d_state: GanTrainState, batches: Dict[str, jax.Array],
+                base_key: jax.Array, *, spec: StepSpec
+                ) -> Tuple[GanTrainState, GanTrainState, Metrics]:
+  """k consecutive `train_step`s in one call (lax.scan), for config.steps_per_dispatch = k.
+
+  Each step draws its randomness from its own step counter, as `train_step` does, so k steps
+  here equal k calls of `train_step` (tests/test_steps_per_dispatch.py). Runs inside pmap.
+
+  Args:
+    batches: `train_step`'s batch with a leading [k] axis: {"image": [k, n_critic, n, H, W,
+      C], ...}, step i's batch at index i.
+
+  Returns:
+    (g_state, d_state, metrics): the states after the k steps; the metrics of the last step,
+    except `all_finite`, which is 1.0 only if every one of the k steps was finite.
+  """
+  def one_step(states, batch):
+    g, d, metrics = train_step(*states, batch, base_key, spec=spec)
+    return (g, d), metrics
+
+  (g_state, d_state), stacked = lax.scan(one_step, (g_state, d_state), batches)
+  metrics = jax.tree.map(lambda m: m[-1], stacked)
+  metrics["all_finite"] = jnp.min(stacked["all_finite"])
+  return g_state, d_state, metrics
+
+
 def _skip_unless(finite: jax.Array, g_state: GanTrainState, d_state: GanTrainState,
                  g_before: GanTrainState, d_before: GanTrainState
                  ) -> Tuple[GanTrainState, GanTrainState]:

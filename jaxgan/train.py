@@ -31,16 +31,45 @@ class NonFiniteError(FloatingPointError):
 
 
 def pmapped_train_step(config: ml_collections.ConfigDict, image_shape,
-                       cpu_options: bool = True) -> Any:
-  """`steps.train_step` for this config, pmapped over the local devices (states donated).
+                       cpu_options: bool = True, steps_per_call: int = 1) -> Any:
+  """`steps.train_step` for this config, pmapped over the local devices (states donated);
+  with `steps_per_call` k > 1, `steps.train_steps` (k steps in one call).
 
   Called as `(g_state, d_state, batch, base_key) -> (g_state, d_state, metrics)`, every
-  argument with a leading [local_devices] axis. On the CPU it is compiled with
-  `xla_cpu.CPU_COMPILER_OPTIONS` unless `cpu_options` is False (the benchmark's baseline).
+  argument with a leading [local_devices] axis (the batch then [local_devices, k, ...] for
+  k > 1). On the CPU it is compiled with `xla_cpu.CPU_COMPILER_OPTIONS` unless `cpu_options`
+  is False (the benchmark's baseline).
   """
   spec = builders.step_spec(config, image_shape, axis_name=parallel.AXIS_NAME)
-  step = parallel.pmap(functools.partial(steps.train_step, spec=spec), donate_argnums=(0, 1))
+  fn = steps.train_step if steps_per_call == 1 else steps.train_steps
+  step = parallel.pmap(functools.partial(fn, spec=spec), donate_argnums=(0, 1))
   return xla_cpu.with_cpu_options(step) if cpu_options else step
+
+
+class _Dispatcher:
+  """Runs the loop's steps config.steps_per_dispatch (k) at a time.
+
+  A dispatch of k steps starts only at a multiple of k and ends within num_train_steps;
+  other steps (after resuming from a step that is not a multiple, or at the end) run one per
+  call. Each call's compiled step is built on first use.
+  """
+
+  def __init__(self, config: ml_collections.ConfigDict, image_shape,
+               batches: pipeline.StepBatches):
+    self._config, self._image_shape, self._batches = config, image_shape, batches
+    self._compiled: Dict[int, Any] = {}
+
+  def size(self, step: int) -> int:
+    """How many steps the next call runs, when `step` steps are done."""
+    k = self._config.steps_per_dispatch
+    return k if step % k == 0 and step + k <= self._config.num_train_steps else 1
+
+  def __call__(self, g_rep, d_rep, keys, step: int, n: int):
+    if n not in self._compiled:
+      self._compiled[n] = pmapped_train_step(self._config, self._image_shape,
+                                             steps_per_call=n)
+    batch = self._batches.batch(step) if n == 1 else self._batches.consecutive(step, n)
+    return self._compiled[n](g_rep, d_rep, parallel.shard(batch), keys)
 
 
 def load_data(config: ml_collections.ConfigDict) -> sources.ImageData:
@@ -89,6 +118,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
     {"step": final step, "g_state": ..., "d_state": ...} (host copies), for tests and tools.
   """
   builders.check_config(config)  # Before the (possibly slow) data loading.
+  if config.steps_per_dispatch > 1 and jax.default_backend() == "cpu":
+    logging.warning("config.steps_per_dispatch=%d on the CPU: XLA:CPU runs the convolutions "
+                    "of a scanned loop body far slower (seed DCGAN, batch 64: 261 images/s "
+                    "with 1, 18 with 4; docs/performance.md). Use 1 on the CPU.",
+                    config.steps_per_dispatch)
   per_device = parallel.per_device_batch_size(config.batch_size)
   is_writer = jax.process_index() == 0
   if is_writer:
@@ -124,7 +158,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       data, seed=config.seed, global_batch_size=config.batch_size, n_critic=config.n_critic,
       process_index=jax.process_index(), local_device_count=jax.local_device_count(),
       global_device_count=jax.device_count())
-  p_train_step = pmapped_train_step(config, image_shape)
+  dispatcher = _Dispatcher(config, image_shape, batches)
   sample_fn = sample.jitted_sample(eval_pair.generator)
   num_classes = config.model.num_classes
   grid_z = builders.fixed_latents(config.seed, config.num_grid_samples, config.model.latent_dim)
@@ -186,10 +220,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   try:
     stop.install()
     while step < config.num_train_steps:
-      batch = parallel.shard(batches.batch(step))
-      g_rep, d_rep, metrics = p_train_step(g_rep, d_rep, batch, keys)
-      step += 1
-      if step == start_step + 1:  # Measure throughput from here: the first call compiles.
+      n = dispatcher.size(step)
+      g_rep, d_rep, metrics = dispatcher(g_rep, d_rep, keys, step, n)
+      first_call = step == start_step
+      step += n
+      if first_call:  # Measure throughput from here: the first call compiles.
         jax.block_until_ready(metrics)
         writer.start(step)
       last = step == config.num_train_steps

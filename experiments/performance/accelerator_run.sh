@@ -18,6 +18,12 @@ export PYTHONPATH=${PYTHONPATH:-}:$PWD PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
   done
   echo "## the tutorial's schedule: 11,700 steps at batch 256 (synthetic MNIST-shaped data)"
   $PY -m jaxgan.benchmark --config=configs/dcgan.py --config.batch_size=256 --steps=11700 --repeats=1 | grep -v '^$'
+  echo "## the same schedule, 50 steps per call (config.steps_per_dispatch; 234 calls)"
+  $PY -m jaxgan.benchmark --config=configs/dcgan.py --config.batch_size=256 --config.steps_per_dispatch=50 --steps=234 --repeats=1 | grep -v '^$'
+  echo "## seed DCGAN, batch 64 and 256, 10 steps per call"
+  for b in 64 256; do
+    $PY -m jaxgan.benchmark --config=configs/dcgan.py --config.batch_size=$b --config.steps_per_dispatch=10 --steps=30 --repeats=3 | grep -v '^$'
+  done
   echo "## MLP GAN"
   for b in 256 1024; do
     $PY -m jaxgan.benchmark --config=configs/mlp_gan.py --config.batch_size=$b --steps=300 --repeats=3 | grep -v '^$'
