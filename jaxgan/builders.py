@@ -58,11 +58,10 @@ def check_steps_per_dispatch(config: ml_collections.ConfigDict) -> None:
   config.steps_per_dispatch (the run's start and end need not be: steps up to the next
   multiple, and after the last, run one per dispatch)."""
   k = config.steps_per_dispatch
-  intervals = {"log_every_steps": config.log_every_steps,
-               "sample_every_steps": config.sample_every_steps,
-               "checkpoint_every_steps": config.checkpoint_every_steps,
-               "eval.every_steps": config.eval.every_steps}
-  bad = [f"config.{name}={value}" for name, value in intervals.items() if value % k]
+  intervals = ("log_every_steps", "sample_every_steps", "checkpoint_every_steps",
+               "eval.every_steps")
+  bad = [f"config.{name}={_field(config, name)}" for name in intervals
+         if _field(config, name) % k]
   if bad:
     raise ConfigError(f"config.steps_per_dispatch={k} must divide every output interval; "
                       f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a multiple of "

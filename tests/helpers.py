@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import os
 
+import flax
 import jax
 import numpy as np
 
@@ -72,3 +73,8 @@ def run_pmapped_steps(num_devices: int, image_shape=(8, 8, 1), num_steps: int = 
     g, d, metrics = p_step(g, d, batch_in, keys)
     all_metrics.append(jax.device_get(parallel.unreplicate(metrics)))
   return jax.device_get(parallel.unreplicate((g, d))), all_metrics, (g_state, d_state)
+
+
+def state_dicts(result):
+  """{"g_state": ..., "d_state": ...} of a train_and_evaluate result, as plain state dicts."""
+  return {k: flax.serialization.to_state_dict(result[k]) for k in ("g_state", "d_state")}

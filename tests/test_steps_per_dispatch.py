@@ -4,22 +4,12 @@ import os
 
 import functools
 
-import flax
 import jax
 import numpy as np
 import pytest
 
 from jaxgan import builders, parallel, steps, train
 from tests import helpers
-
-
-@pytest.fixture(scope="module")
-def mnist_dir(tmp_path_factory):
-  return helpers.write_fake_mnist(str(tmp_path_factory.mktemp("mnist")), n=64)
-
-
-def _states(result):
-  return {k: flax.serialization.to_state_dict(result[k]) for k in ("g_state", "d_state")}
 
 
 def _assert_close(a, b):
@@ -41,7 +31,7 @@ def test_two_steps_per_call_equal_one(tmp_path, mnist_dir):
   scanned = train.train_and_evaluate(
       helpers.tiny_config(mnist_dir, steps_per_dispatch=2, **overrides), str(tmp_path / "scan"))
   assert scanned["step"] == single["step"] == 6
-  _assert_close(_states(single), _states(scanned))
+  _assert_close(helpers.state_dicts(single), helpers.state_dicts(scanned))
   # The same records at the same steps (2, 4, 6), of each logged step, not its dispatch.
   a, b = _metrics(str(tmp_path / "single")), _metrics(str(tmp_path / "scan"))
   assert [r["step"] for r in a] == [r["step"] for r in b] == [2, 4, 6]
@@ -59,7 +49,7 @@ def test_resume_off_the_dispatch_grid_equals_uninterrupted(tmp_path, mnist_dir):
   resumed = train.train_and_evaluate(
       helpers.tiny_config(mnist_dir, num_train_steps=7, steps_per_dispatch=2), workdir)
   assert resumed["step"] == 7
-  _assert_close(_states(straight), _states(resumed))
+  _assert_close(helpers.state_dicts(straight), helpers.state_dicts(resumed))
   assert [r["step"] for r in _metrics(workdir)] == [2, 3, 4, 6, 7]
 
 

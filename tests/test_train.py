@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 
-import flax
 import jax
 import numpy as np
 import pytest
@@ -14,15 +13,6 @@ from jaxgan import builders, checkpointing, sample, train
 from tests import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture(scope="module")
-def mnist_dir(tmp_path_factory):
-  return helpers.write_fake_mnist(str(tmp_path_factory.mktemp("mnist")), n=64)
-
-
-def _state_dict(result):
-  return {k: flax.serialization.to_state_dict(result[k]) for k in ("g_state", "d_state")}
 
 
 def _assert_trees_equal(a, b):
@@ -39,7 +29,7 @@ def test_outputs_and_resume_equals_uninterrupted(tmp_path, mnist_dir):
   train.train_and_evaluate(half, workdir)
   resumed = train.train_and_evaluate(config, workdir)  # Same workdir, longer run.
   assert resumed["step"] == straight["step"] == 6
-  _assert_trees_equal(_state_dict(straight), _state_dict(resumed))
+  _assert_trees_equal(helpers.state_dicts(straight), helpers.state_dicts(resumed))
 
   # What a researcher looks at.
   names = set(os.listdir(workdir))
@@ -65,7 +55,7 @@ def test_resume_with_stateful_stabilisers_equals_uninterrupted(tmp_path, mnist_d
   workdir = str(tmp_path / "resumed")
   train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=2, **extras), workdir)
   resumed = train.train_and_evaluate(config, workdir)
-  _assert_trees_equal(_state_dict(straight), _state_dict(resumed))
+  _assert_trees_equal(helpers.state_dicts(straight), helpers.state_dicts(resumed))
   assert set(resumed["g_state"].extras) == {"ema_params", "param_average"}
   assert int(resumed["d_state"].extras["replay_filled"]) == 24
   # Turning a stabiliser off changes the experiment: refused, naming the field; allowing
@@ -131,7 +121,7 @@ def test_same_seed_same_run_other_seed_other_run(tmp_path, mnist_dir):
   a = train.train_and_evaluate(helpers.tiny_config(mnist_dir), str(tmp_path / "a"))
   b = train.train_and_evaluate(helpers.tiny_config(mnist_dir), str(tmp_path / "b"))
   c = train.train_and_evaluate(helpers.tiny_config(mnist_dir, seed=1), str(tmp_path / "c"))
-  _assert_trees_equal(_state_dict(a), _state_dict(b))
+  _assert_trees_equal(helpers.state_dicts(a), helpers.state_dicts(b))
   assert not np.allclose(a["g_state"].params["Dense_1"]["kernel"],
                          c["g_state"].params["Dense_1"]["kernel"])
 
