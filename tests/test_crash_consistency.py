@@ -4,7 +4,8 @@ The kill-trial harness (marker `killtrials`, deselected by default and run by `.
 the README's train command (tiny model, a checkpoint every 2 steps, the 2 newest kept) is
 killed with SIGKILL `TRIALS` times: 4 in 5 at a random moment after training started (often
 inside a checkpoint write or the deletion of an old one: checkpointing is most of a tiny
-model's step time), 1 in 5 at a random moment since launch (mostly start-up and restore). After every kill the test checks:
+model's step time), 1 in 5 at a random moment since launch (mostly start-up and restore).
+After every kill the test checks:
 
 - the newest finished checkpoint restores completely, with finite values (never a partial
   one: orbax writes into a temporary directory and renames it when complete);
@@ -13,7 +14,14 @@ model's step time), 1 in 5 at a random moment since launch (mostly start-up and 
   one checkpoint interval.
 
 Then the run finishes uninterrupted, and its parameters must equal, bit for bit, those of a
-run that was never killed. The measured figures print as a table (pytest -s, or CI's log).
+run that was never killed; metrics.jsonl holds every step once. The measured figures print
+as a table (pytest -s, or CI's log).
+
+Independent of machine speed: the kill moments are random times, but no launch may train
+past its share of the steps still to go (`_step_cap`): the harness also kills a launch as
+soon as it logs that step. So the trials can never use up the run, on however fast a
+machine, and `RESERVE_STEPS` always remain for the uninterrupted finish. The table says for
+every trial which of the two triggered the kill and how many steps remained.
 """
 from __future__ import annotations
 
@@ -23,6 +31,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import NamedTuple
 
 import flax
 import jax
@@ -36,12 +45,27 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRIALS = 20
 TIME_BUDGET_S = 420  # Stop starting new trials after this; at least 5 must have run.
 CHECKPOINT_EVERY = 2
+TOTAL_STEPS = 600    # The run's length (~17 steps/s here with a checkpoint every 2 steps).
+RESERVE_STEPS = 100  # Steps the trials leave for the uninterrupted finish, at any speed.
+POLL_S = 0.01        # How often the harness reads the log while waiting to kill.
 SETTINGS = {"model.name": "tiny", "model.latent_dim": 8, "batch_size": 8,
-            "num_train_steps": 400, "log_every_steps": 1, "sample_every_steps": 25,
+            "num_train_steps": TOTAL_STEPS, "log_every_steps": 1, "sample_every_steps": 25,
             "checkpoint_every_steps": CHECKPOINT_EVERY, "keep_checkpoints": 2,
             "num_grid_samples": 4, "dataset.split": "test", "eval.every_steps": 0}
 STEP_LINE = re.compile(r"\bstep (\d+)/\d+\b")
 RESUMED_LINE = re.compile(r"Resumed from \S+ at step (\d+)\.")
+
+
+class Trial(NamedTuple):
+  """One kill, as the table prints it."""
+  trial: int
+  moment: str            # the random moment: "training" (after the first step) or "since launch"
+  killed_by: str         # "time" (the random moment came) or "step cap" (its share was used)
+  last_logged: int       # the last step the launch logged before the kill
+  remaining: int         # TOTAL_STEPS - last_logged: the margin the cap protects
+  newest: int            # the newest finished checkpoint after the kill
+  lost: int              # last_logged - newest
+  unfinished_write: bool  # an unfinished checkpoint write was left behind
 
 
 def _command(workdir: str, mnist_dir: str) -> list:
@@ -78,6 +102,32 @@ def _launch(workdir: str, mnist_dir: str, log_path: str) -> subprocess.Popen:
                             stderr=subprocess.STDOUT)
 
 
+def _step_cap(resume_from: int, trials_left: int) -> int:
+  """The last step a launch resuming from `resume_from` may train before it is killed: an
+  equal share of the steps before the reserve, for each trial still to run (at least 1)."""
+  share = (TOTAL_STEPS - RESERVE_STEPS - resume_from) // trials_left
+  return resume_from + max(1, share)
+
+
+def _last_step(text: str) -> int:
+  steps = STEP_LINE.findall(text)
+  return int(steps[-1]) if steps else 0
+
+
+def _wait_to_kill(log_path: str, process: subprocess.Popen, seconds: float,
+                  cap: int) -> str:
+  """Waits `seconds`, or until the log shows step `cap`, whichever comes first; returns
+  which ("time" or "step cap"). Fails if the process exits first."""
+  deadline = time.time() + seconds
+  while time.time() < deadline:
+    if _last_step(_read(log_path)) >= cap:
+      return "step cap"
+    assert process.poll() is None, f"exited before the kill:\n{_read(log_path)[-3000:]}"
+    time.sleep(POLL_S)
+  assert process.poll() is None, f"exited before the kill:\n{_read(log_path)[-3000:]}"
+  return "time"
+
+
 def _wait_for(pattern: re.Pattern, log_path: str, process: subprocess.Popen,
               timeout: float) -> bool:
   deadline = time.time() + timeout
@@ -107,18 +157,18 @@ def test_random_sigkills_never_lose_more_than_one_interval(tmp_path, capsys):
     if trial >= 5 and time.time() - started > TIME_BUDGET_S:
       break
     resume_from = (_finished_steps(workdir) or [None])[-1]
+    cap = _step_cap(resume_from or 0, TRIALS - trial)
     log_path = str(tmp_path / f"trial{trial:02d}.log")
     launched = time.time()
     process = _launch(workdir, mnist_dir, log_path)
     during_startup = trial % 5 == 4
     try:
       if during_startup:  # Mostly in imports, data loading, restore or compilation.
-        time.sleep(rng.uniform(0.3, 1.1) * startup_s)
+        killed_by = _wait_to_kill(log_path, process, rng.uniform(0.3, 1.1) * startup_s, cap)
       else:
         assert _wait_for(STEP_LINE, log_path, process, timeout=240)
         startup_s = time.time() - launched
-        time.sleep(rng.uniform(0.0, 1.5))
-      assert process.poll() is None, "finished before the kill: raise num_train_steps"
+        killed_by = _wait_to_kill(log_path, process, rng.uniform(0.0, 1.5), cap)
       process.send_signal(signal.SIGKILL)
       process.wait(timeout=60)
     finally:
@@ -139,13 +189,14 @@ def test_random_sigkills_never_lose_more_than_one_interval(tmp_path, capsys):
       _assert_restorable(workdir, newest)
     lost = (max(logged) - newest) if logged else 0
     assert lost <= CHECKPOINT_EVERY, (logged, finished)
-    rows.append((trial, "since launch" if during_startup else "training", max(logged or [0]),
-                 newest, lost, bool(unfinished)))
+    last_logged = max(logged or [resume_from or 0])
+    rows.append(Trial(trial, "since launch" if during_startup else "training", killed_by,
+                      last_logged, TOTAL_STEPS - last_logged, newest, lost, bool(unfinished)))
 
   final = subprocess.run(_command(workdir, mnist_dir), cwd=ROOT, env=dict(os.environ,
                          PYTHONPATH=ROOT), capture_output=True, text=True, timeout=600)
   assert final.returncode == 0, final.stderr[-3000:]
-  assert f"at step {rows[-1][3]}." in final.stderr or rows[-1][3] == 0
+  assert f"at step {rows[-1].newest}." in final.stderr or rows[-1].newest == 0
 
   reference = train.train_and_evaluate(helpers.tiny_config(mnist_dir, **SETTINGS),
                                        str(tmp_path / "uninterrupted"))
@@ -161,11 +212,29 @@ def test_random_sigkills_never_lose_more_than_one_interval(tmp_path, capsys):
   with capsys.disabled():
     print(f"\nkill trials: {len(rows)} SIGKILLs in {time.time() - started:.0f} s "
           f"(checkpoint every {CHECKPOINT_EVERY} steps)")
-    print("trial | killed at a random moment | last step logged | newest checkpoint after "
-          "the kill | steps lost | unfinished checkpoint write left")
+    print(f"trial | killed at a random moment | kill triggered by | last step logged | "
+          f"steps remaining of {TOTAL_STEPS} | newest checkpoint after the kill | steps lost | "
+          "unfinished checkpoint write left")
     for row in rows:
       print(" | ".join(str(x) for x in row))
-    lost = [r[4] for r in rows]
+    lost = [r.lost for r in rows]
     print(f"resumed {len(rows)}/{len(rows)}; steps lost max {max(lost)}, mean "
-          f"{np.mean(lost):.2f}; kills inside a checkpoint write: {sum(r[5] for r in rows)}; "
-          "final parameters equal the uninterrupted run's bit for bit")
+          f"{np.mean(lost):.2f}; kills inside a checkpoint write: "
+          f"{sum(r.unfinished_write for r in rows)}; kills by the step cap: "
+          f"{sum(r.killed_by == 'step cap' for r in rows)}; smallest margin "
+          f"{min(r.remaining for r in rows)} steps remaining (reserve {RESERVE_STEPS}); final "
+          "parameters equal the uninterrupted run's bit for bit")
+
+
+def test_step_caps_leave_the_reserve_at_any_speed():
+  """However far each launch gets (its cap, plus a few steps between two reads of the log),
+  the trials end with at least RESERVE_STEPS minus that overshoot to go; and each launch may
+  train at least one step."""
+  for overshoot in (0, 1, 5):
+    for lost in (0, CHECKPOINT_EVERY):  # The launch resumes up to one interval back.
+      step = 0
+      for trial in range(TRIALS):
+        cap = _step_cap(step, TRIALS - trial)
+        assert cap > step
+        step = max(0, cap + overshoot - lost)
+      assert TOTAL_STEPS - (step + lost) >= RESERVE_STEPS - overshoot
