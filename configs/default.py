@@ -34,6 +34,12 @@ def get_config() -> ml_collections.ConfigDict:
   # interval is skipped).
   config.on_nonfinite = "stop"
 
+  # The GAN family: its players, step and sampler (jaxgan.games). "standard": G from latents
+  # vs D, n_critic D updates per G update, the stabilisers below; or "module:factory".
+  config.game = ml_collections.ConfigDict()
+  config.game.name = "standard"
+  config.game.kwargs = ml_collections.ConfigDict()  # the game's own settings
+
   config.dataset = ml_collections.ConfigDict()
   # A tfds name; "mnist"/"fashion_mnist" also from their IDX files in local_dir; your own
   # files: "image_folder" (local_dir/<split>/[<class>/]*.png|jpg) or "npz"
@@ -66,6 +72,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.penalty.name = "none"           # see jaxgan.penalties.PENALTIES, or "module:function"
   config.penalty.weight = 10.0           # lambda (WGAN-GP's 10); for R1, gamma / 2
   config.penalty.kwargs = ml_collections.ConfigDict()
+  # Lazy regularisation (StyleGAN2): apply the penalty only on every k-th D update, with its
+  # weight multiplied by k (same average strength, 1/k of its cost). 1: every update.
+  config.penalty.every = 1
 
   config.d_weight_clip = 0.0             # WGAN: clip D's weights to [-c, c] (0: off)
 
@@ -132,9 +141,14 @@ def get_config() -> ml_collections.ConfigDict:
   # Re-running on a workdir resumes it; a changed experiment field (loss, learning rate, seed,
   # data, ...; see jaxgan/resume.py for those that may change) is refused unless True.
   config.allow_changes_on_resume = False
+  # One run per workdir (jaxgan/workdir_lease.py): a run on a workdir another live run holds
+  # stops at once. A holder on another host is stale once its heartbeat is older than this;
+  # take_over_workdir=True takes the lease whoever holds it.
+  config.lease_timeout_seconds = 600.0
+  config.take_over_workdir = False
 
   config.lock()
-  for sub in (config.model.kwargs, config.loss.kwargs, config.penalty.kwargs,
+  for sub in (config.game.kwargs, config.model.kwargs, config.loss.kwargs, config.penalty.kwargs,
               config.g_optimizer.kwargs, config.d_optimizer.kwargs,
               config.g_optimizer.schedule_kwargs, config.d_optimizer.schedule_kwargs):
     sub.unlock()

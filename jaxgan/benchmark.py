@@ -64,25 +64,25 @@ class JaxganStep:
     import jax
     import numpy as np
 
-    from jaxgan import builders, parallel, train
+    from jaxgan import builders, parallel, streams
 
-    builders.check_config(config)
     per_device = parallel.per_device_batch_size(config.batch_size)
-    _, g_state, d_state = builders.init_states(config, image_shape)
+    experiment = builders.build(config, image_shape)
     k = config.steps_per_dispatch
-    self._step = train.pmapped_train_step(config, image_shape, cpu_options, steps_per_call=k)
+    self._step = experiment.pmapped_step(steps_per_call=k, cpu_options=cpu_options)
     rng = np.random.default_rng(0)
     steps_axis = (k,) if k > 1 else ()
-    images = rng.uniform(-1, 1, (jax.local_device_count(), *steps_axis, config.n_critic,
+    batches = experiment.game.real_batches_per_step
+    images = rng.uniform(-1, 1, (jax.local_device_count(), *steps_axis, batches,
                                  per_device, *image_shape)).astype(np.float32)
     batch = {"image": images}
     if config.model.num_classes:  # A conditional model needs the images' classes too.
       batch["label"] = rng.integers(0, config.model.num_classes, images.shape[:-3],
                                     dtype=np.int32)
     self._batch = parallel.shard(batch)
-    self._states = (parallel.replicate(g_state), parallel.replicate(d_state))
-    self._keys = parallel.replicate(builders.base_key(0))
-    self.images_per_step = config.batch_size * config.n_critic * k  # Per call.
+    self._states = parallel.replicate(experiment.init_states())
+    self._keys = parallel.replicate(streams.base_key(0))
+    self.images_per_step = config.batch_size * batches * k  # Per call.
     start = time.perf_counter()
     self._run(1)
     self.first_call_sec = time.perf_counter() - start  # Compilation plus one step.
@@ -90,11 +90,11 @@ class JaxganStep:
 
   def _run(self, steps: int) -> None:
     import jax
-    g, d = self._states
+    states = self._states
     for _ in range(steps):
-      g, d, metrics = self._step(g, d, self._batch, self._keys)
+      states, metrics = self._step(states, self._batch, self._keys)
     jax.block_until_ready(metrics)
-    self._states = (g, d)
+    self._states = states
 
   def images_per_sec(self, steps: int) -> float:
     start = time.perf_counter()
@@ -180,7 +180,7 @@ def jaxgan_variants(config, image_shape) -> List[Tuple[str, JaxganStep]]:
   other.update_order = {"alternating": "simultaneous",
                         "simultaneous": "alternating"}[config.update_order]
   try:
-    builders.check_update_order(other)
+    builders.check_config(other)
   except builders.ConfigError as e:
     print(f"(no {other.update_order} row: {e})")
     return variants

@@ -29,6 +29,11 @@ class CorruptCheckpointError(RuntimeError):
   """A finished checkpoint cannot be read back as it was written."""
 
 
+class CheckpointDeletedError(FileNotFoundError):
+  """A checkpoint was deleted while it was being read (a run in training keeps only its
+  newest `keep_checkpoints`)."""
+
+
 class WorkdirError(RuntimeError):
   """The workdir cannot be written (permissions, a file in the way, a full disk)."""
 
@@ -98,6 +103,10 @@ class Checkpointer:
 
   def latest_step(self) -> Optional[int]:
     return self._manager.latest_step()
+
+  def reload(self) -> None:
+    """Lists the checkpoints on disk again (another process may have saved or deleted some)."""
+    self._manager.reload()
 
   def all_steps(self) -> list:
     return sorted(self._manager.all_steps())
@@ -175,8 +184,13 @@ class Checkpointer:
                             f"with it: {', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}")
     return step, restored
 
-  def _corrupt(self, step: int, what: str) -> CorruptCheckpointError:
+  def _corrupt(self, step: int, what: str) -> Exception:
     path = os.path.join(self.directory, str(step))
+    if not os.path.isdir(path):
+      return CheckpointDeletedError(
+          f"The checkpoint of step {step} ({path}) was deleted while it was read: a run "
+          "training in this workdir keeps only its newest checkpoints. Read the latest "
+          f"again, or pick one of {self.all_steps()}.")
     earlier = [s for s in self.all_steps() if s < step]
     advice = (f"Move it aside (mv {path} {path}.corrupt) and re-run to resume from step "
               f"{earlier[-1]}" if earlier else

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import tempfile
 import time
 from typing import Any, Dict, Tuple
 
@@ -123,13 +124,14 @@ def train(data: sources.ImageData, *, steps: int = 600, batch_size: int = 128,
 def save(directory: str, variables: Any, meta: Dict[str, Any]) -> None:
   os.makedirs(directory, exist_ok=True)
   # Variables first, meta last: a directory with a meta file holds a complete classifier.
-  tmp = os.path.join(directory, VARIABLES_FILE + ".tmp")
-  with open(tmp, "wb") as f:
-    f.write(flax.serialization.to_bytes(variables))
-  os.replace(tmp, os.path.join(directory, VARIABLES_FILE))
-  with open(os.path.join(directory, META_FILE + ".tmp"), "w") as f:
-    json.dump(meta, f, indent=1)
-  os.replace(os.path.join(directory, META_FILE + ".tmp"), os.path.join(directory, META_FILE))
+  # Each file is written under a name of its own and renamed into place, so two processes
+  # saving at once (a training run and jaxgan.evaluate) leave one complete copy.
+  for name, data in ((VARIABLES_FILE, flax.serialization.to_bytes(variables)),
+                     (META_FILE, json.dumps(meta, indent=1).encode())):
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+    os.replace(tmp, os.path.join(directory, name))
 
 
 def exists(directory: str) -> bool:

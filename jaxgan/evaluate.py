@@ -7,8 +7,8 @@ the feature extractor and sample size; the flags below override it), then writes
   WORKDIR/eval/step_XXXXXXX.json          the metrics (and baselines, timings)
   WORKDIR/eval/*_step_XXXXXXX.png         interpolations, per-class grid, class histogram,
                                           nearest real neighbours
-  WORKDIR/samples.gif                     the fixed-noise sample grids over training
-  WORKDIR/eval_curves.png                 metrics of the periodic evaluations, if any
+  WORKDIR/eval/samples.gif                the fixed-noise sample grids over training
+  WORKDIR/eval/eval_curves.png            metrics of the periodic evaluations, if any
 and prints a table. With --baselines the same metrics are computed for real images disjoint
 from the reference set (the floor: what a perfect generator scores at this sample size) and
 for the untrained generator (the ceiling). Run from the repository root (the stored config is
@@ -30,7 +30,6 @@ from jaxgan import builders, metric_logging, sample, user_errors, visualize
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import pictures, setup
-from jaxgan.models import conditional
 
 FLAGS = flags.FLAGS
 
@@ -72,17 +71,20 @@ def save_pictures(run: sample.Run, result: Dict[str, Any], evaluator: evaluator_
   """The evaluation's pictures for one checkpoint; returns their paths."""
   tag = f"step_{run.step:07d}"
   name = f"{run.config.model.name}, step {run.step}"
-  generator = run.pair.generator
-  sample_fn = sample.jitted_sample(generator)
-  variables = run.g_state.sampling_variables()
+  game = run.game
+  generate = sample.jitted_generate(game)
+  variables = run.sampling_variables()
   paths = [os.path.join(out_dir, f"{kind}_{tag}.png") for kind in
            ("interpolation", "nearest_neighbours", "per_class", "class_histogram")]
-  num_classes = conditional.num_classes_of(generator)
-  # A conditional G interpolates within one class (class 0).
-  interpolate = lambda z: np.asarray(sample_fn(variables, z, sample.requested_classes(
-      generator, len(z), 0 if num_classes else None)))
-  pictures.save_interpolations(interpolate, run.config.model.latent_dim, paths[0],
-                               title=name + (", class 0" if num_classes else ""))
+  num_classes = game.num_classes
+  if game.latent_dim:
+    # A conditional G interpolates within one class (class 0).
+    interpolate = lambda z: np.asarray(generate(variables, {"z": z, **(
+        {"labels": sample.requested_classes(game, len(z), 0)} if num_classes else {})}))
+    pictures.save_interpolations(interpolate, game.latent_dim, paths[0],
+                                 title=name + (", class 0" if num_classes else ""))
+  else:  # A game without latents has nothing to interpolate.
+    paths.remove(paths[0])
   pictures.save_nearest_neighbours(result["images"], evaluator.reference_images, paths[1],
                                    title=f"{name}: nearest real images (pixel L2, of "
                                    f"{len(evaluator.reference_images)})")
@@ -109,11 +111,11 @@ def save_pictures(run: sample.Run, result: Dict[str, Any], evaluator: evaluator_
             "" if accuracy is None else f" (classifier agrees on {accuracy:.1%})"))
   frames = sorted(glob.glob(os.path.join(workdir, "samples", "step_*.png")))
   if frames:
-    paths.append(os.path.join(workdir, "samples.gif"))
+    paths.append(os.path.join(out_dir, "samples.gif"))
     visualize.save_animation(frames, paths[-1])
   records = metric_logging.read_metrics(workdir)
   if any("eval_fid" in r for r in records):
-    paths.append(os.path.join(workdir, "eval_curves.png"))
+    paths.append(os.path.join(out_dir, "eval_curves.png"))
     visualize.save_eval_curves(records, paths[-1])
   return paths
 
@@ -139,12 +141,12 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
   evaluator = setup.make_evaluator(config, data, workdir)
   setup_seconds = time.perf_counter() - start
   eval_key = setup.eval_latents_key(config.seed)
-  generator = run.pair.generator
-  generate = sample.make_generate(generator, run.g_state.sampling_variables(),
-                                  config.model.latent_dim, eval_key, config.eval.batch_size)
+  game = run.game
+  generate = sample.make_generate(game, run.sampling_variables(), eval_key,
+                                  config.eval.batch_size)
   classes = None
-  if config.model.num_classes:
-    classes = lambda n: sample.requested_classes(generator, n)
+  if game.num_classes:
+    classes = lambda n: sample.requested_classes(game, n)
   result = evaluator.evaluate_generator(generate, classes)
   report: Dict[str, Any] = {
       "workdir": os.path.abspath(workdir), "step": run.step,
@@ -160,9 +162,8 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
                       len(data.images), evaluator.num_samples)
     else:
       report["real_floor"] = _json_ready(evaluator.evaluate(pipeline.to_model_range(real)))
-    _, untrained, _ = builders.init_states(config, run.image_shape)
-    untrained_generate = sample.make_generate(run.pair.generator, untrained.variables(),
-                                              config.model.latent_dim, eval_key,
+    untrained = run.experiment.init_states()[game.sampler]
+    untrained_generate = sample.make_generate(game, untrained.variables(), eval_key,
                                               config.eval.batch_size)
     report["untrained"] = _json_ready(evaluator.evaluate(
         untrained_generate(evaluator.num_samples), None,

@@ -10,13 +10,15 @@ purpose (e.g. lowering a learning rate mid-run), with a warning that lists them.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import jax.numpy as jnp
 import ml_collections
 from absl import logging
 
-from jaxgan import builders, checkpointing, state, steps
+from jaxgan import builders, checkpointing, state
+
+_OLD_SKIPPED = "skipped_steps"  # D's extras key of the counter before games.
 
 # Fields (or whole sections) that may differ from the checkpoint's config: run length,
 # output intervals, evaluation, where the same data is read from, NaN policy, how the n_critic
@@ -24,7 +26,8 @@ from jaxgan import builders, checkpointing, state, steps
 RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "sample_every_steps",
                     "num_grid_samples", "checkpoint_every_steps", "keep_checkpoints", "eval",
                     "on_nonfinite", "critic_loop", "steps_per_dispatch", "dataset.local_dir",
-                    "dataset.data_dir", "allow_changes_on_resume")
+                    "dataset.data_dir", "allow_changes_on_resume", "lease_timeout_seconds",
+                    "take_over_workdir")
 
 
 def _flatten(tree: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
@@ -75,27 +78,43 @@ def check_same_experiment(saved: Dict[str, Any], config: ml_collections.ConfigDi
 
 
 def restore(checkpointer: checkpointing.Checkpointer, config: ml_collections.ConfigDict,
-            g_state: state.GanTrainState, d_state: state.GanTrainState
-            ) -> Tuple[int, Dict[str, Any]]:
-  """Restores the latest checkpoint into (g_state, d_state)'s structure, after checking that
-  `config` continues the experiment that made it (`check_same_experiment`).
-
-  The skipped-steps counter may differ between the checkpoint and this config: switching
-  config.on_nonfinite to "skip" after a run stopped on a NaN is the way to resume it, so the
-  counter starts at 0 when the checkpoint lacks it and is dropped when the config does.
-  """
+            states: Dict[str, Any]) -> Tuple[int, Dict[str, Any]]:
+  """Restores the latest checkpoint into the structure of `states` ({player: ..., "run": ...}),
+  after checking that `config` continues the experiment that made it
+  (`check_same_experiment`)."""
   meta = checkpointer.read_meta()
   check_same_experiment(meta["config"], config, checkpointer.directory, meta["step"])
-  saved = meta["fingerprint"]
-  saved_has = any(f"'{steps.SKIPPED_STEPS}'" in path for path in saved)
-  wants = steps.SKIPPED_STEPS in d_state.extras
-  if saved_has == wants:
-    return checkpointer.restore({"g": g_state, "d": d_state})
-  extras = {k: v for k, v in d_state.extras.items() if k != steps.SKIPPED_STEPS}
-  if saved_has:
-    extras[steps.SKIPPED_STEPS] = jnp.zeros((), jnp.int32)
-  step, restored = checkpointer.restore({"g": g_state, "d": d_state.replace(extras=extras)})
-  extras = {k: v for k, v in restored["d"].extras.items() if k != steps.SKIPPED_STEPS}
-  if wants:
-    extras[steps.SKIPPED_STEPS] = jnp.zeros((), jnp.int32)
-  return step, {"g": restored["g"], "d": restored["d"].replace(extras=extras)}
+  return load(checkpointer, states)
+
+
+def load(checkpointer: checkpointing.Checkpointer, states: Dict[str, Any],
+         step: Optional[int] = None) -> Tuple[int, Dict[str, Any]]:
+  """Checkpoint `step` (default: the latest) in the structure of `states`, also when it was
+  written before jaxgan had games (`_load_before_games`)."""
+  meta = checkpointer.read_meta(step)
+  if _written_before_games(meta["fingerprint"]):
+    return _load_before_games(checkpointer, states, meta["fingerprint"], step)
+  return checkpointer.restore(states, step)
+
+
+def _written_before_games(fingerprint: Dict[str, str]) -> bool:
+  return not any(path.startswith(f"['{state.RUN}']") for path in fingerprint)
+
+
+def _load_before_games(checkpointer: checkpointing.Checkpointer, states: Dict[str, Any],
+                       fingerprint: Dict[str, str], step: Optional[int]
+                       ) -> Tuple[int, Dict[str, Any]]:
+  """Checkpoints of jaxgan before games (2026-12-01) hold only {"g", "d"}: the run's step was
+  G's update count, and the skipped-steps counter (config.on_nonfinite="skip") sat in D's
+  extras. They are restored in that layout (every array checked as usual), then the counters
+  move to the run state. Any other difference is refused as for any checkpoint."""
+  had_counter = f"['d'].extras['{_OLD_SKIPPED}']" in fingerprint
+  d_state = states["d"]
+  if had_counter:
+    d_state = d_state.replace(extras={**d_state.extras, _OLD_SKIPPED: jnp.zeros((), jnp.int32)})
+  loaded_step, old = checkpointer.restore({"g": states["g"], "d": d_state}, step)
+  extras = dict(old["d"].extras)
+  skipped = extras.pop(_OLD_SKIPPED, jnp.zeros((), jnp.int32))
+  run = state.RunState(step=jnp.asarray(old["g"].step, jnp.int32),
+                       skipped_steps=jnp.asarray(skipped, jnp.int32))
+  return loaded_step, {"g": old["g"], "d": old["d"].replace(extras=extras), state.RUN: run}

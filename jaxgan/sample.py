@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, Callable, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
 
 import jax
 import ml_collections
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import builders, checkpointing, steps, user_errors, visualize
+from jaxgan import builders, checkpointing, resume, streams, user_errors, visualize
 from jaxgan.models import conditional
 
 FLAGS = flags.FLAGS
@@ -29,15 +29,22 @@ FLAGS = flags.FLAGS
 class Run(NamedTuple):
   """A trained run as loaded from its workdir."""
   config: ml_collections.ConfigDict  # the run's config (fields added since: defaults)
-  pair: Any                          # inference-mode (G, D) modules
-  g_state: Any
-  d_state: Any
+  experiment: builders.Experiment    # rebuilt from it
+  states: Dict[str, Any]             # {player: PlayerState, ..., "run": RunState}
   step: int
   image_shape: Tuple[int, int, int]
 
+  @property
+  def game(self) -> Any:
+    return self.experiment.game
+
+  def sampling_variables(self) -> Any:
+    """The sampler's variables (G's EMA weights when kept)."""
+    return self.states[self.game.sampler].sampling_variables()
+
 
 def load_run(workdir: str, step: Optional[int] = None) -> Run:
-  """Rebuilds the models from the config stored in the checkpoint and restores `step`."""
+  """Rebuilds the experiment from the config stored in the checkpoint and restores `step`."""
   directory = checkpointing.checkpoint_directory(workdir)
   no_checkpoint = FileNotFoundError(f"No checkpoint under {directory}; train first "
                                     "(python -m jaxgan.main --config=... --workdir=...).")
@@ -53,45 +60,59 @@ def load_run(workdir: str, step: Optional[int] = None) -> Run:
     meta = checkpointer.read_meta(step)
     config = builders.saved_config(meta["config"])
     image_shape = tuple(meta["image_shape"])
-    pair, g_state, d_state = builders.init_states(config, image_shape)
-    loaded_step, restored = checkpointer.restore({"g": g_state, "d": d_state}, step)
+    experiment = builders.build(config, image_shape)
+    states = experiment.init_states()
+    for attempt in range(_LATEST_ATTEMPTS):
+      try:
+        loaded_step, states = resume.load(checkpointer, states, step)
+        break
+      except checkpointing.CheckpointDeletedError:
+        # A run training in the workdir deleted it (keep_checkpoints) since we chose it: the
+        # latest is newer now. A step asked for by number is not replaced by another.
+        if step is not None or attempt == _LATEST_ATTEMPTS - 1:
+          raise
+        checkpointer.reload()
   finally:
     checkpointer.close()
-  return Run(config, pair, restored["g"], restored["d"], loaded_step, image_shape)
+  return Run(config, experiment, states, loaded_step, image_shape)
+
+
+_LATEST_ATTEMPTS = 5  # Reads of "the latest checkpoint" while a trainer deletes old ones.
 
 
 @functools.lru_cache(maxsize=4)
-def jitted_sample(generator: Any) -> Callable:
-  """`steps.sample` for this generator, jitted (one compiled function per generator)."""
-  return jax.jit(functools.partial(steps.sample, generator=generator))
+def jitted_generate(game: Any) -> Callable:
+  """`game.generate`, jitted (one compiled function per game)."""
+  return jax.jit(game.generate)
 
 
-def make_generate(generator: Any, variables: Any, latent_dim: int, key: jax.Array,
-                  batch_size: int, label: Optional[int] = None) -> Callable[[int], np.ndarray]:
-  """`generate(n)` -> float32 images [n, H, W, C] in [-1, 1] from G in inference mode.
+def make_generate(game: Any, variables: Any, key: jax.Array, batch_size: int,
+                  label: Optional[int] = None) -> Callable[[int], np.ndarray]:
+  """`generate(n)` -> float32 images [n, H, W, C] in [-1, 1] from the game's sampler in
+  inference mode.
 
-  The latents of rows [start, start + batch_size) are drawn from fold_in(key, start), in
+  The inputs of rows [start, start + batch_size) are drawn from fold_in(key, start), in
   batches of one compiled shape: the same key gives the same images for any n. A conditional
-  G makes row i of class `requested_classes(generator, n, label)[i]`.
+  game makes row i of class `requested_classes(game, n, label)[i]`.
   """
-  sample_fn = jitted_sample(generator)
+  generate_fn = jitted_generate(game)
 
   def generate(n: int) -> np.ndarray:
     chunks = []
     for start in range(0, n, batch_size):
-      z = jax.random.normal(jax.random.fold_in(key, start), (batch_size, latent_dim))
-      labels = requested_classes(generator, batch_size, label, start)
-      chunks.append(np.asarray(sample_fn(variables, z, labels))[:n - start])
+      labels = requested_classes(game, batch_size, label, start)
+      inputs = game.sample_inputs(jax.random.fold_in(key, start), batch_size, labels)
+      chunks.append(np.asarray(generate_fn(variables, inputs))[:n - start])
     return np.concatenate(chunks)
 
   return generate
 
 
-def requested_classes(generator: Any, n: int, label: Optional[int] = None, start: int = 0
+def requested_classes(game: Any, n: int, label: Optional[int] = None, start: int = 0
                       ) -> Optional[np.ndarray]:
-  """The classes rows [start, start + n) of a conditional G are made of (int32 [n]): all
-  `label`, or (label None) every class in turn. None for an unconditional G."""
-  num_classes = conditional.num_classes_of(generator)
+  """The classes rows [start, start + n) of a conditional game are made of (int32 [n]): all
+  `label`, or (label None) every class in turn. None for an unconditional game."""
+  num_classes = game.num_classes
   if not num_classes:
     if label is not None:
       raise ValueError(f"label={label}: this model is not class-conditional "
@@ -104,14 +125,18 @@ def requested_classes(generator: Any, n: int, label: Optional[int] = None, start
   return np.full((n,), label, np.int32)
 
 
-def class_rows(generator: Any, variables: Any, z: np.ndarray
+def class_rows(game: Any, variables: Any, inputs: Dict[str, Any]
                ) -> Tuple[np.ndarray, np.ndarray]:
-  """One row per class of a conditional G, each from the same latents z [m, latent_dim]:
-  (images [num_classes * m, H, W, C] in [-1, 1], classes int32 [num_classes * m])."""
-  num_classes = conditional.num_classes_of(generator)
-  classes = np.repeat(np.arange(num_classes, dtype=np.int32), len(z))
-  images = jitted_sample(generator)(variables, np.tile(np.asarray(z), (num_classes, 1)),
-                                    classes)
+  """One row per class of a conditional game, each from the same inputs (m samples' worth,
+  e.g. {"z": [m, latent_dim]}): (images [num_classes * m, H, W, C] in [-1, 1], classes int32
+  [num_classes * m])."""
+  inputs = {name: np.asarray(x) for name, x in inputs.items()
+            if name != "labels" and x is not None}
+  m = len(next(iter(inputs.values())))
+  classes = np.repeat(np.arange(game.num_classes, dtype=np.int32), m)
+  tiled = {name: np.tile(x, (game.num_classes,) + (1,) * (x.ndim - 1))
+           for name, x in inputs.items()}
+  images = jitted_generate(game)(variables, {**tiled, "labels": classes})
   return np.asarray(images), classes
 
 
@@ -124,22 +149,21 @@ def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] 
   if num_samples < 1:
     raise ValueError(f"--num_samples must be >= 1; got {num_samples}.")
   run = load_run(workdir, step)
-  generator = run.pair.generator
-  classes = requested_classes(generator, num_samples, label)  # Checks label first.
+  game = run.game
+  classes = requested_classes(game, num_samples, label)  # Checks label first.
   if grid_path and classes is None:
     raise ValueError("--grid draws one row per class: this model is not class-conditional.")
   logging.info("Sampling %d images from %s at step %d.", num_samples, workdir, run.step)
   key = jax.random.PRNGKey(seed)
-  variables = run.g_state.sampling_variables()
-  generate_fn = make_generate(generator, variables, run.config.model.latent_dim, key,
-                              batch_size, label)
+  variables = run.sampling_variables()
+  generate_fn = make_generate(game, variables, key, batch_size, label)
   if grid_path:
     from jaxgan.evaluation import pictures  # matplotlib only when drawing.
-    # Its own latents (fold_in index no sample row uses).
-    z = jax.random.normal(jax.random.fold_in(key, 2**31 - 1), (10, run.config.model.latent_dim))
-    images, grid_classes = class_rows(generator, variables, z)
-    pictures.save_per_class_grid(images, grid_classes, conditional.num_classes_of(generator),
-                                 grid_path, title=f"{run.config.model.name}, step {run.step}: "
+    # Its own inputs (a stream no sample row uses).
+    inputs = game.sample_inputs(streams.of(key, streams.GRID_LATENTS), 10)
+    images, grid_classes = class_rows(game, variables, inputs)
+    pictures.save_per_class_grid(images, grid_classes, game.num_classes, grid_path,
+                                 title=f"{run.config.model.name}, step {run.step}: "
                                  "one row per requested class")
   return visualize.to_uint8(generate_fn(num_samples)), classes
 

@@ -1,7 +1,11 @@
-"""The generator's and discriminator's train states and their optimizers."""
+"""A run's state: one `PlayerState` per named player, and the run's own `RunState`.
+
+A game's states are a dict {"g": PlayerState, "d": PlayerState, ..., "run": RunState}: the
+checkpoint layout, and what the pmapped step carries from call to call.
+"""
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import Any, Dict
 
 import flax
 import jax
@@ -9,17 +13,18 @@ import jax.numpy as jnp
 import optax
 from flax.training import train_state
 
-from jaxgan.models import GanPair, conditional
 from jaxgan.tricks import averaging
 
+RUN = "run"  # The run state's key in a game's states.
 
-class GanTrainState(train_state.TrainState):
-  """A player's state: step, params, optimizer state and its other variable collections.
 
-  Attributes (beyond flax's TrainState):
+class PlayerState(train_state.TrainState):
+  """A player's state: its update count, params, optimizer state and other collections.
+
+  Attributes (beyond flax's TrainState; `step` counts this player's optimizer updates):
     model_state: the module's non-parameter collections, e.g. {"batch_stats": ...} for
       BatchNorm statistics or spectral-norm vectors; {} for a module without any.
-    extras: state of the training tricks that need some (see jaxgan.tricks): e.g.
+    extras: state of the plug-ins that need some (see jaxgan.tricks): e.g.
       "ema_params" (G's weight average), "param_average" (historical averaging),
       "replay_buffer"/"replay_filled" (D's experience replay). {} when none is on.
   """
@@ -35,32 +40,30 @@ class GanTrainState(train_state.TrainState):
     return {"params": self.extras.get(averaging.EMA_PARAMS, self.params), **self.model_state}
 
 
-def init_variables(pair: GanPair, rng: jax.Array, latent_dim: int,
-                   image_shape: Tuple[int, int, int]) -> Tuple[Dict, Dict]:
-  """Initial variables of G and D (an example batch of one, in eval mode: no rng needed)."""
-  g_key, d_key = jax.random.split(rng)
-  g_vars = pair.generator.init(g_key, jnp.zeros((1, latent_dim), jnp.float32), train=False,
-                               **conditional.example_kwargs(pair.generator, 1))
-  d_vars = pair.discriminator.init(d_key, jnp.zeros((1, *image_shape), jnp.float32),
-                                   train=False,
-                                   **conditional.example_kwargs(pair.discriminator, 1))
-  return g_vars, d_vars
+class RunState(flax.struct.PyTreeNode):
+  """The run's own counters, beside the players.
+
+  Attributes:
+    step: train steps done (int32): the step whose randomness the next step draws.
+    skipped_steps: steps whose update was not applied because they produced non-finite
+      values (config.on_nonfinite="skip"); 0 otherwise.
+  """
+  step: jax.Array
+  skipped_steps: jax.Array
+
+  @classmethod
+  def create(cls) -> "RunState":
+    return cls(step=jnp.zeros((), jnp.int32), skipped_steps=jnp.zeros((), jnp.int32))
 
 
-def create_states(pair: GanPair, rng: jax.Array, latent_dim: int,
-                  image_shape: Tuple[int, int, int], g_tx: optax.GradientTransformation,
-                  d_tx: optax.GradientTransformation) -> Tuple[GanTrainState, GanTrainState]:
-  """Fresh (G, D) states, each with its own optimizer."""
-  g_vars, d_vars = init_variables(pair, rng, latent_dim, image_shape)
-
-  def make(module, variables, tx):
-    variables = dict(variables)
-    params = variables.pop("params")
-    # An int32 array step (not flax's Python 0) so fresh and restored states have one layout.
-    return GanTrainState.create(apply_fn=module.apply, params=params, tx=tx,
-                                model_state=variables).replace(step=jnp.zeros((), jnp.int32))
-
-  return make(pair.generator, g_vars, g_tx), make(pair.discriminator, d_vars, d_tx)
+def create_player(module: Any, variables: Dict[str, Any],
+                  tx: optax.GradientTransformation) -> PlayerState:
+  """A fresh player from a module's initial variables and its optimizer."""
+  variables = dict(variables)
+  params = variables.pop("params")
+  # An int32 array step (not flax's Python 0) so fresh and restored states have one layout.
+  return PlayerState.create(apply_fn=module.apply, params=params, tx=tx,
+                            model_state=variables).replace(step=jnp.zeros((), jnp.int32))
 
 
 def count_params(params: Any) -> int:

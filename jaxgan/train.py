@@ -1,49 +1,32 @@
-"""`train_and_evaluate(config, workdir)`: the one outer training loop.
+"""`train_and_evaluate(config, workdir)`: the one outer training loop, for every game.
 
-Build everything from the config (failing before compilation on a bad config or data), restore
-the latest checkpoint of the workdir or initialise, then loop: step, log, sample, checkpoint.
+  setup:   resolve the config (failing before data loading on a bad one), take the workdir's
+           lease (jaxgan.workdir_lease: one run per workdir), load the data, build the
+           experiment, restore the workdir's latest checkpoint or initialise;
+  loop:    dispatch steps, and between them log, draw sample grids, evaluate, checkpoint,
+           stop on a signal (the states pass through it explicitly);
+  finish:  the curves and the animation.
 Outputs under WORKDIR: checkpoints/, samples/step_XXXXXXX.png, samples.gif, metrics.jsonl,
 tensorboard/, curves.png, and with config.eval.every_steps > 0 evaluation records (eval_*) in
 metrics.jsonl and TensorBoard, eval_curves.png and eval/classifier/.
 """
 from __future__ import annotations
 
-import functools
-import glob
+import dataclasses
 import os
-from typing import Any, Dict
+from typing import Any, Dict, Hashable, Optional, Tuple
 
 import jax
 import ml_collections
 import numpy as np
 from absl import logging
 
-from jaxgan import (builders, checkpointing, metric_logging, parallel, preemption, resume, sample,
-                    state, steps, visualize, xla_cpu)
+from jaxgan import (artefacts, builders, checkpointing, metric_logging, parallel, preemption,
+                    resume, state, streams, workdir_lease)
+from jaxgan.artefacts import NonFiniteError  # noqa: F401  (jaxgan.train.NonFiniteError)
 from jaxgan.data import pipeline, sources
-from jaxgan.evaluation import evaluator as evaluator_lib
-from jaxgan.evaluation import pictures
 from jaxgan.evaluation import setup as eval_setup
-
-
-class NonFiniteError(FloatingPointError):
-  """Training produced NaN or Inf; the message names the step and the quantities."""
-
-
-def pmapped_train_step(config: ml_collections.ConfigDict, image_shape,
-                       cpu_options: bool = True, steps_per_call: int = 1) -> Any:
-  """`steps.train_step` for this config, pmapped over the local devices (states donated);
-  with `steps_per_call` k > 1, `steps.train_steps` (k steps in one call).
-
-  Called as `(g_state, d_state, batch, base_key) -> (g_state, d_state, metrics)`, every
-  argument with a leading [local_devices] axis (the batch then [local_devices, k, ...] for
-  k > 1). On the CPU it is compiled with `xla_cpu.CPU_COMPILER_OPTIONS` unless `cpu_options`
-  is False (the benchmark's baseline).
-  """
-  spec = builders.step_spec(config, image_shape, axis_name=parallel.AXIS_NAME)
-  fn = steps.train_step if steps_per_call == 1 else steps.train_steps
-  step = parallel.pmap(functools.partial(fn, spec=spec), donate_argnums=(0, 1))
-  return xla_cpu.with_cpu_options(step) if cpu_options else step
+from jaxgan.games.common import SKIPPED_STEPS
 
 
 class _Dispatcher:
@@ -51,25 +34,26 @@ class _Dispatcher:
 
   A dispatch of k steps starts only at a multiple of k and ends within num_train_steps;
   other steps (after resuming from a step that is not a multiple, or at the end) run one per
-  call. Each call's compiled step is built on first use.
+  call. One compiled step per (game program, steps per call), built on first use.
   """
 
-  def __init__(self, config: ml_collections.ConfigDict, image_shape,
-               batches: pipeline.StepBatches):
-    self._config, self._image_shape, self._batches = config, image_shape, batches
-    self._compiled: Dict[int, Any] = {}
+  def __init__(self, experiment: builders.Experiment, batches: pipeline.StepBatches):
+    self._experiment, self._batches = experiment, batches
+    self._compiled: Dict[Tuple[Hashable, int], Any] = {}
 
   def size(self, step: int) -> int:
     """How many steps the next call runs, when `step` steps are done."""
-    k = self._config.steps_per_dispatch
-    return k if step % k == 0 and step + k <= self._config.num_train_steps else 1
+    config = self._experiment.config
+    k = config.steps_per_dispatch
+    return k if step % k == 0 and step + k <= config.num_train_steps else 1
 
-  def __call__(self, g_rep, d_rep, keys, step: int, n: int):
-    if n not in self._compiled:
-      self._compiled[n] = pmapped_train_step(self._config, self._image_shape,
-                                             steps_per_call=n)
+  def __call__(self, replicated: Dict[str, Any], keys: Any, step: int, n: int):
+    program = (self._experiment.game.program(step), n)
+    if program not in self._compiled:
+      self._compiled[program] = self._experiment.pmapped_step(steps_per_call=n,
+                                                              program=program[0])
     batch = self._batches.batch(step) if n == 1 else self._batches.consecutive(step, n)
-    return self._compiled[n](g_rep, d_rep, parallel.shard(batch), keys)
+    return self._compiled[program](replicated, parallel.shard(batch), keys)
 
 
 def load_data(config: ml_collections.ConfigDict) -> sources.ImageData:
@@ -88,7 +72,7 @@ class _SkipWatch:
     self.step, self.skipped = step, skipped
 
   def check(self, step: int, metrics: Dict[str, float]) -> None:
-    skipped = int(metrics[steps.SKIPPED_STEPS])
+    skipped = int(metrics[SKIPPED_STEPS])
     if skipped > self.skipped:
       new = skipped - self.skipped
       logging.warning("Skipped %d of the %d steps up to step %d (non-finite values); %d in "
@@ -111,61 +95,71 @@ def _check_finite(step: int, metrics: Dict[str, float]) -> None:
         "such steps.")
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
-  """Trains the GAN described by `config`, writing everything under `workdir`.
+@dataclasses.dataclass
+class _Run:
+  """What the loop needs, set up once."""
+  experiment: builders.Experiment
+  workdir: str
+  start_step: int
+  dispatcher: _Dispatcher
+  writer: metric_logging.MetricWriter
+  artefacts: artefacts.RunArtefacts
+  checkpointer: checkpointing.Checkpointer
+  lease: Optional[workdir_lease.Lease]  # None on processes other than 0
 
-  Returns:
-    {"step": final step, "g_state": ..., "d_state": ...} (host copies), for tests and tools.
-  """
-  builders.check_config(config)  # Before the (possibly slow) data loading.
+
+def _check_before_writing(config: ml_collections.ConfigDict, workdir: str
+                          ) -> builders.Resolved:
+  """What fails before the run touches the workdir: the config, the batch's split over the
+  devices, a workdir that cannot be written."""
+  resolved = builders.resolve(config)
   if config.steps_per_dispatch > 1 and jax.default_backend() == "cpu":
     logging.warning("config.steps_per_dispatch=%d on the CPU: XLA:CPU runs a scanned loop "
                     "body slower, convolutions far slower (batch 64: seed DCGAN 261 images/s "
                     "with 1, 18 with 4; MLP GAN 3,304 with 1, 2,490 with 10; "
                     "docs/performance.md). Use 1 on the CPU.",
                     config.steps_per_dispatch)
+  parallel.per_device_batch_size(config.batch_size)
+  if jax.process_index() == 0:
+    checkpointing.check_writable(workdir)
+  return resolved
+
+
+def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.Resolved,
+           lease: Optional[workdir_lease.Lease]) -> Tuple[_Run, Dict[str, Any]]:
+  """Everything after the lease, before the first step; returns the run and its (host)
+  states."""
   per_device = parallel.per_device_batch_size(config.batch_size)
   is_writer = jax.process_index() == 0
-  if is_writer:
-    checkpointing.check_writable(workdir)
-
   data = load_data(config)
   builders.check_labels(config, data.num_classes, data.labels is not None)
-  image_shape = data.image_shape
-  eval_pair, g_state, d_state = builders.init_states(config, image_shape)
+  experiment = builders.build(config, data.image_shape, resolved)
+  game = experiment.game
+  states = experiment.init_states()
   logging.info("Data: %s/%s, %d images of shape %s; %d device(s), %d per device.",
-               config.dataset.name, config.dataset.split, len(data.images), image_shape,
+               config.dataset.name, config.dataset.split, len(data.images), data.image_shape,
                jax.device_count(), per_device)
-  logging.info("Parameters: G %d, D %d.", state.count_params(g_state.params),
-               state.count_params(d_state.params))
-  key = builders.base_key(config.seed)
+  logging.info("Parameters: %s.", ", ".join(
+      f"{name.upper()} {state.count_params(states[name].params)}" for name in game.players))
   if is_writer:
-    checkpointing.check_free_space(workdir, {"g": g_state, "d": d_state})
+    checkpointing.check_free_space(workdir, states)
 
   checkpointer = checkpointing.Checkpointer(workdir, config.keep_checkpoints)
-  config_json = config.to_json()
   start_step = 0
   if checkpointer.latest_step() is not None:
-    start_step, restored = resume.restore(checkpointer, config, g_state, d_state)
-    g_state, d_state = restored["g"], restored["d"]
+    start_step, states = resume.restore(checkpointer, config, states)
     logging.info("Resumed from %s at step %d.", checkpointer.directory, start_step)
   elif is_writer:
     with open(os.path.join(workdir, "config.json"), "w") as f:
-      f.write(config_json)
+      f.write(config.to_json())
   if is_writer:  # Records after the checkpoint (all, without one) are of steps redone now.
     metric_logging.truncate_metrics(workdir, start_step)
 
   batches = pipeline.StepBatches(
-      data, seed=config.seed, global_batch_size=config.batch_size, n_critic=config.n_critic,
-      process_index=jax.process_index(), local_device_count=jax.local_device_count(),
-      global_device_count=jax.device_count())
-  dispatcher = _Dispatcher(config, image_shape, batches)
-  sample_fn = sample.jitted_sample(eval_pair.generator)
-  num_classes = config.model.num_classes
-  grid_z = builders.fixed_latents(config.seed, config.num_grid_samples, config.model.latent_dim)
-
+      data, seed=config.seed, global_batch_size=config.batch_size,
+      n_critic=game.real_batches_per_step, process_index=jax.process_index(),
+      local_device_count=jax.local_device_count(), global_device_count=jax.device_count())
   evaluator = None
-  eval_key = eval_setup.eval_latents_key(config.seed)
   if config.eval.every_steps and is_writer:
     # Before compiling the step: a classifier trained here, or a bad weights file, shows up
     # now rather than after the first interval.
@@ -173,61 +167,37 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
     logging.info("Evaluation every %d steps: %d samples, %s features (reference set in %.1f s).",
                  config.eval.every_steps, evaluator.num_samples, evaluator.extractor.name,
                  evaluator.reference_seconds)
-
   writer = metric_logging.MetricWriter(workdir, config.num_train_steps,
-                                       config.batch_size * config.n_critic, enabled=is_writer)
-  g_rep, d_rep = parallel.replicate(g_state), parallel.replicate(d_state)
-  keys = parallel.replicate(key)
-  step = start_step
+                                       config.batch_size * game.real_batches_per_step,
+                                       enabled=is_writer)
+  outputs = artefacts.RunArtefacts(experiment, workdir, checkpointer, writer, evaluator)
+  run = _Run(experiment, workdir, start_step, _Dispatcher(experiment, batches), writer, outputs,
+             checkpointer, lease)
+  return run, states
 
-  def save_samples(g_host) -> None:
-    if not is_writer:
-      return
-    path = os.path.join(workdir, "samples", f"step_{step:07d}.png")
-    title = f"{config.model.name}, step {step}"
-    if num_classes:  # One row per class, the same latents in each row.
-      per_class = max(1, min(10, config.num_grid_samples // num_classes))
-      images, classes = sample.class_rows(eval_pair.generator, g_host.sampling_variables(),
-                                          grid_z[:per_class])
-      pictures.save_per_class_grid(images, classes, num_classes, path, per_class,
-                                   title=f"{title} (rows: requested class)")
-    else:
-      images = np.asarray(sample_fn(g_host.sampling_variables(), grid_z))
-      visualize.save_grid(images, path, title=title)
 
-  def evaluate(g_host) -> None:
-    generator = eval_pair.generator
-    generate = sample.make_generate(generator, g_host.sampling_variables(),
-                                    config.model.latent_dim, eval_key, config.eval.batch_size)
-    classes = (lambda n: sample.requested_classes(generator, n)) if num_classes else None
-    writer.write_eval(step, evaluator_lib.scalars(evaluator.evaluate_generator(generate,
-                                                                               classes)))
-    writer.start(step)  # Throughput excludes the evaluation's time.
-
-  def save_checkpoint() -> None:
-    host = jax.device_get(parallel.unreplicate({"g": g_rep, "d": d_rep}))
-    bad = [name for name, tree in (("G", host["g"]), ("D", host["d"]))
-           if not all(np.all(np.isfinite(x)) for x in jax.tree.leaves(tree))]
-    if bad:
-      raise NonFiniteError(f"Non-finite {' and '.join(bad)} state at step {step}; not saved "
-                           "(the previous checkpoint is kept).")
-    checkpointer.save(step, host, config_json, image_shape)
-
+def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optional[str]]:
+  """Trains from run.start_step to config.num_train_steps (or a stop signal); returns the
+  replicated states, the step reached and the signal's name (None: finished)."""
+  config = run.experiment.config
+  replicated = parallel.replicate(states)
+  keys = parallel.replicate(streams.base_key(config.seed))
+  step = run.start_step
   skip_watch = None
   if config.on_nonfinite == "skip":
-    skip_watch = _SkipWatch(start_step, int(d_state.extras[steps.SKIPPED_STEPS]))
+    skip_watch = _SkipWatch(step, int(states[state.RUN].skipped_steps))
   stop = preemption.StopRequest()
-  stopped_by = None
+  multi_process = jax.process_count() > 1
+  stop.install()
   try:
-    stop.install()
     while step < config.num_train_steps:
-      n = dispatcher.size(step)
-      g_rep, d_rep, metrics = dispatcher(g_rep, d_rep, keys, step, n)
-      first_call = step == start_step
+      n = run.dispatcher.size(step)
+      replicated, metrics = run.dispatcher(replicated, keys, step, n)
+      first_call = step == run.start_step
       step += n
       if first_call:  # Measure throughput from here: the first call compiles.
         jax.block_until_ready(metrics)
-        writer.start(step)
+        run.writer.start(step)
       last = step == config.num_train_steps
       if step % config.log_every_steps == 0 or last:
         host_metrics = jax.device_get(parallel.unreplicate(metrics))
@@ -235,31 +205,50 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
           _check_finite(step, host_metrics)
         else:
           skip_watch.check(step, host_metrics)
-        writer.write(step, host_metrics)
+        run.writer.write(step, host_metrics)
       if step % config.sample_every_steps == 0 or last:
-        save_samples(parallel.unreplicate(g_rep))
-      if evaluator is not None and (step % config.eval.every_steps == 0 or last):
-        evaluate(parallel.unreplicate(g_rep))
+        run.artefacts.sample_grid(step, replicated)
+      if run.artefacts.evaluator is not None and (step % config.eval.every_steps == 0 or last):
+        run.artefacts.evaluate(step, replicated)
       stop_now = not last and stop.should_stop(step)
-      if step % config.checkpoint_every_steps == 0 or last or stop_now:
-        save_checkpoint()
+      save = step % config.checkpoint_every_steps == 0 or last or stop_now
+      if save or not multi_process:  # One process: every step (a flag read); several: a
+        # collective, so only where all processes meet anyway (checkpoints).
+        workdir_lease.check_run_lease(run.lease)
+      if save:
+        run.artefacts.checkpoint(step, replicated)
       if stop_now:
-        stopped_by = stop.signal_name
         logging.warning("Stopped by %s after step %d; checkpoint saved in %s. Re-run the same "
-                        "command to resume from it.", stopped_by, step, checkpointer.directory)
-        break
+                        "command to resume from it.", stop.signal_name, step,
+                        run.checkpointer.directory)
+        return replicated, step, stop.signal_name
+    return replicated, step, None
   finally:
     stop.restore()
-    writer.close()
-    checkpointer.close()
 
-  if is_writer:
-    records = metric_logging.read_metrics(workdir)
-    if records:
-      visualize.save_curves(records, os.path.join(workdir, "curves.png"))
-      visualize.save_eval_curves(records, os.path.join(workdir, "eval_curves.png"))
-    frames = sorted(glob.glob(os.path.join(workdir, "samples", "step_*.png")))
-    if frames:
-      visualize.save_animation(frames, os.path.join(workdir, "samples.gif"))
-  final = jax.device_get(parallel.unreplicate({"g": g_rep, "d": d_rep}))
-  return {"step": step, "g_state": final["g"], "d_state": final["d"], "stopped_by": stopped_by}
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
+  """Trains the game described by `config`, writing everything under `workdir`.
+
+  Returns:
+    {"step": final step, "states": {player: ..., "run": ...}, "<player>_state": ... for each
+    player (e.g. "g_state", "d_state"), "stopped_by": signal name or None} (host copies).
+  """
+  resolved = _check_before_writing(config, workdir)
+  # Before anything else is written: a second run on this workdir stops here.
+  lease = workdir_lease.take_for_run(workdir, config.lease_timeout_seconds,
+                                     config.take_over_workdir)
+  try:
+    run, states = _setup(config, workdir, resolved, lease)
+    try:
+      replicated, step, stopped_by = _loop(run, states)
+    finally:
+      run.writer.close()
+      run.checkpointer.close()
+    run.artefacts.finish()
+  finally:
+    if lease is not None:
+      lease.release()
+  final = jax.device_get(parallel.unreplicate(replicated))
+  return {"step": step, "states": final, **artefacts.players_of(final),
+          "stopped_by": stopped_by}

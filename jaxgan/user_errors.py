@@ -12,13 +12,14 @@ from typing import Any, Callable
 
 from absl import logging
 
-from jaxgan import builders, checkpointing
+from jaxgan import builders, checkpointing, workdir_lease
 from jaxgan.data import idx, sources
 
 # FloatingPointError covers train.NonFiniteError (a NaN/Inf stop names the step and values).
 USER_ERRORS = (builders.ConfigError, sources.DataUnavailableError, idx.IdxFormatError,
                checkpointing.IncompatibleCheckpointError, checkpointing.CorruptCheckpointError,
-               checkpointing.WorkdirError, FileNotFoundError, FloatingPointError, ValueError)
+               checkpointing.WorkdirError, workdir_lease.WorkdirInUseError, FileNotFoundError,
+               FloatingPointError, ValueError)
 
 
 def run_reporting(fn: Callable[..., Any], *args: Any) -> Any:

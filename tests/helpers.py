@@ -9,7 +9,8 @@ import jax
 import numpy as np
 
 from configs import default
-from jaxgan import builders, parallel, steps
+from jaxgan import builders, parallel, streams
+from jaxgan.games import common
 from jaxgan.data import idx
 
 
@@ -44,6 +45,14 @@ def tiny_config(local_dir: str = "", **overrides):
   return config
 
 
+def pmapped_run_step(experiment, num_devices: int):
+  """The experiment's `common.run_step`, pmapped (plainly: no CPU options, nothing donated)
+  over the first `num_devices` devices."""
+  return jax.pmap(functools.partial(common.run_step, game=experiment.game,
+                                    skip_nonfinite=experiment.skip_nonfinite),
+                  axis_name=parallel.AXIS_NAME, devices=jax.devices()[:num_devices])
+
+
 def run_pmapped_steps(num_devices: int, image_shape=(8, 8, 1), num_steps: int = 3,
                       n_critic: int = 2, batch: int = 8, **overrides):
   """`num_steps` pmapped train steps of tiny_config(**overrides) on `num_devices` devices, on
@@ -53,13 +62,12 @@ def run_pmapped_steps(num_devices: int, image_shape=(8, 8, 1), num_steps: int = 
   Returns ((g_state, d_state) after, [metrics per step], (g_state, d_state) before), on host.
   """
   config = tiny_config(n_critic=n_critic, batch_size=batch, **overrides)
-  _, g_state, d_state = builders.init_states(config, image_shape)
-  spec = builders.step_spec(config, image_shape, axis_name=parallel.AXIS_NAME)
-  p_step = jax.pmap(functools.partial(steps.train_step, spec=spec),
-                    axis_name=parallel.AXIS_NAME, devices=jax.devices()[:num_devices])
+  experiment = builders.build(config, image_shape)
+  initial = experiment.init_states()
+  p_step = pmapped_run_step(experiment, num_devices)
   stack = lambda tree: jax.tree.map(lambda x: np.stack([np.asarray(x)] * num_devices), tree)
-  g, d = stack(g_state), stack(d_state)
-  keys = stack(builders.base_key(config.seed))
+  states = stack(initial)
+  keys = stack(streams.base_key(config.seed))
   rng = np.random.default_rng(0)
   all_metrics = []
   for _ in range(num_steps):
@@ -70,9 +78,10 @@ def run_pmapped_steps(num_devices: int, image_shape=(8, 8, 1), num_steps: int = 
     if config.model.num_classes:
       batch_in["label"] = split(rng.integers(0, config.model.num_classes, (n_critic, batch),
                                              dtype=np.int32))
-    g, d, metrics = p_step(g, d, batch_in, keys)
+    states, metrics = p_step(states, batch_in, keys)
     all_metrics.append(jax.device_get(parallel.unreplicate(metrics)))
-  return jax.device_get(parallel.unreplicate((g, d))), all_metrics, (g_state, d_state)
+  final = jax.device_get(parallel.unreplicate(states))
+  return (final["g"], final["d"]), all_metrics, (initial["g"], initial["d"])
 
 
 def state_dicts(result):

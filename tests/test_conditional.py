@@ -2,7 +2,6 @@
 forms against NumPy references, parameter counts, errors, the labelled replay buffer, the
 conditional train step on 1, 2 and 4 devices, a model that learns which class is which, and
 the tools (training grid, class accuracy, `jaxgan.sample --label`)."""
-import functools
 
 import flax
 import jax
@@ -10,8 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import builders, metric_logging, models, parallel, sample, state, steps, train
+from jaxgan import builders, metric_logging, models, sample, streams, train
 from jaxgan.evaluation import metrics
+from jaxgan.games.standard import init_variables
 from jaxgan.models import conditional, layers, minibatch
 from jaxgan.tricks.replay import BUFFER, FILLED, LABELS, Replay
 from tests import helpers
@@ -77,7 +77,7 @@ def test_concat_forms_feed_the_base_models_one_hot_inputs():
   base = _tutorial()
   g, d = conditional.condition(base, 10, "concat", "concat")
   pair = models.GanPair(g, d)
-  g_vars, d_vars = state.init_variables(pair, jax.random.PRNGKey(0), 100, (28, 28, 1))
+  g_vars, d_vars = init_variables(pair, jax.random.PRNGKey(0), 100, (28, 28, 1))
   rng = np.random.default_rng(2)
   z = rng.normal(size=(3, 100)).astype(np.float32)
   labels = np.array([7, 0, 3])
@@ -102,11 +102,11 @@ def _count(tree):
 
 def test_parameter_counts_of_each_form():
   """Extra parameters from the layer formulas (tutorial DCGAN, 10 classes)."""
-  plain = state.init_variables(_tutorial(), jax.random.PRNGKey(0), 100, (28, 28, 1))
+  plain = init_variables(_tutorial(), jax.random.PRNGKey(0), 100, (28, 28, 1))
   counts = {}
   for g_mode, d_mode in (("concat", "concat"), ("batch_norm", "projection")):
     pair = models.GanPair(*conditional.condition(_tutorial(), 10, g_mode, d_mode))
-    g_vars, d_vars = state.init_variables(pair, jax.random.PRNGKey(0), 100, (28, 28, 1))
+    g_vars, d_vars = init_variables(pair, jax.random.PRNGKey(0), 100, (28, 28, 1))
     counts["g_" + g_mode] = _count(_params(g_vars)) - _count(_params(plain[0]))
     counts["d_" + d_mode] = _count(_params(d_vars)) - _count(_params(plain[1]))
   assert counts["g_concat"] == 10 * 7 * 7 * 256          # Dense rows for the one-hot
@@ -119,7 +119,7 @@ def test_parameter_counts_of_each_form():
 
 def test_labels_steer_the_generator():
   pair = models.GanPair(*conditional.condition(_tutorial(), 10, "batch_norm", "projection"))
-  g_vars, _ = state.init_variables(pair, jax.random.PRNGKey(0), 100, (28, 28, 1))
+  g_vars, _ = init_variables(pair, jax.random.PRNGKey(0), 100, (28, 28, 1))
   g_vars = flax.core.unfreeze(g_vars)
   gains = g_vars["params"]["base"]["ConditionalBatchNorm_2"]["gain"]
   gains["kernel"] = jnp.asarray(np.random.default_rng(0).normal(size=gains["kernel"].shape),
@@ -149,17 +149,18 @@ def test_errors_name_the_problem():
   config = helpers.tiny_config(**{"model.name": "dcgan_keras", "model.num_classes": 10,
                                   "model.generator_conditioning": "batch_norm"})
   with pytest.raises(builders.ConfigError, match="use generator conditioning 'concat'"):
-    builders.init_states(config, (28, 28, 1))
+    builders.build(config, (28, 28, 1))
   config = helpers.tiny_config(**{"model.num_classes": 10})
   with pytest.raises(builders.ConfigError, match="has no labels"):
     builders.check_labels(config, 0, has_labels=False)
   with pytest.raises(builders.ConfigError, match="has 3 classes"):
     builders.check_labels(config, 3, has_labels=True)
   with pytest.raises(ValueError, match="not class-conditional"):
-    sample.requested_classes(_tutorial().generator, 4, label=3)
-  g, _ = conditional.condition(_tutorial(), 10, "concat", "concat")
+    sample.requested_classes(builders.build(helpers.tiny_config(), (8, 8, 1)).game, 4, label=3)
+  conditional_game = builders.build(helpers.tiny_config(**{"model.num_classes": 10}),
+                                    (8, 8, 1)).game
   with pytest.raises(ValueError, match="classes 0..9"):
-    sample.requested_classes(g, 4, label=10)
+    sample.requested_classes(conditional_game, 4, label=10)
 
 
 def test_replay_keeps_each_fakes_class():
@@ -210,27 +211,27 @@ def test_conditional_step_is_the_same_on_1_2_and_4_devices(g_mode, d_mode):
 
 
 def _one_device_step(config, shape):
-  """(spec, step): the pmapped train step on one device, called with unreplicated values."""
-  spec = builders.step_spec(config, shape, axis_name=parallel.AXIS_NAME)
-  p_step = jax.pmap(functools.partial(steps.train_step, spec=spec),
-                    axis_name=parallel.AXIS_NAME, devices=jax.devices()[:1])
+  """(experiment, step): the pmapped train step on one device, called with unreplicated
+  values: step(states, batch, key) -> (states, metrics)."""
+  experiment = builders.build(config, shape)
+  p_step = helpers.pmapped_run_step(experiment, 1)
   add = lambda tree: jax.tree.map(lambda x: jnp.asarray(x)[None], tree)
   drop = lambda tree: jax.tree.map(lambda x: x[0], tree)
-  return spec, lambda g, d, batch, key: drop(p_step(add(g), add(d), add(batch), add(key)))
+  return experiment, lambda states, batch, key: drop(p_step(add(states), add(batch), add(key)))
 
 
 def test_step_requires_and_uses_labels():
   config = helpers.tiny_config(**{"model.num_classes": K, "batch_size": 8})
   shape = (8, 8, 1)
-  _, g_state, d_state = builders.init_states(config, shape)
-  _, step = _one_device_step(config, shape)
+  experiment, step = _one_device_step(config, shape)
+  states = experiment.init_states()
   images = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, (1, 8, *shape)), jnp.float32)
-  key = builders.base_key(0)
+  key = streams.base_key(0)
   with pytest.raises(ValueError, match="needs the batch's labels"):
-    step(g_state, d_state, {"image": images}, key)
+    step(states, {"image": images}, key)
   labels = jnp.arange(8, dtype=jnp.int32)[None] % K
-  _, d_a, _ = step(g_state, d_state, {"image": images, "label": labels}, key)
-  _, d_b, _ = step(g_state, d_state, {"image": images, "label": (labels + 1) % K}, key)
+  d_a = step(states, {"image": images, "label": labels}, key)[0]["d"]
+  d_b = step(states, {"image": images, "label": (labels + 1) % K}, key)[0]["d"]
   assert not all(np.allclose(a, b) for a, b in zip(jax.tree.leaves(d_a.params),
                                                    jax.tree.leaves(d_b.params)))
 
@@ -245,21 +246,20 @@ def test_a_conditional_gan_learns_which_class_is_which(g_mode, d_mode):
                                   "g_optimizer.learning_rate": 2e-3,
                                   "d_optimizer.learning_rate": 2e-3})
   shape = (4, 4, 1)
-  _, g_state, d_state = builders.init_states(config, shape)
-  spec, step = _one_device_step(config, shape)
-  generator = builders.get_models(config, shape, axis_name=None).generator
+  experiment, step = _one_device_step(config, shape)
+  states = experiment.init_states()
   rng = np.random.default_rng(0)
-  key = builders.base_key(0)
+  key = streams.base_key(0)
   for _ in range(300):
     labels = rng.integers(0, 2, (1, 32)).astype(np.int32)
     images = np.where(labels[..., None, None, None] == 0, -0.7, 0.7) + rng.normal(
         0, 0.1, (1, 32, *shape))
-    g_state, d_state, _ = step(g_state, d_state, {"image": images.astype(np.float32),
-                                                  "label": labels}, key)
+    states, _ = step(states, {"image": images.astype(np.float32), "label": labels}, key)
   z = jax.random.normal(jax.random.PRNGKey(1), (64, config.model.latent_dim))
-  variables = g_state.variables()
-  dark = steps.sample(variables, z, jnp.zeros(64, jnp.int32), generator=generator)
-  bright = steps.sample(variables, z, jnp.ones(64, jnp.int32), generator=generator)
+  variables = states["g"].variables()
+  generate = experiment.game.generate
+  dark = generate(variables, {"z": z, "labels": jnp.zeros(64, jnp.int32)})
+  bright = generate(variables, {"z": z, "labels": jnp.ones(64, jnp.int32)})
   assert float(jnp.mean(dark)) < -0.3 and float(jnp.mean(bright)) > 0.3
 
 
@@ -282,10 +282,8 @@ def test_train_sample_and_evaluate_a_conditional_run(tmp_path):
   np.testing.assert_array_equal(classes, np.arange(12) % 10)
   # The sampler's rows are the training generator's, class by class.
   run = sample.load_run(workdir)
-  generate = sample.make_generate(run.pair.generator, run.g_state.sampling_variables(), 8,
-                                  jax.random.PRNGKey(0), 5)
+  generate = sample.make_generate(run.game, run.sampling_variables(), jax.random.PRNGKey(0), 5)
   z = jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(0), 5), (5, 8))
-  expected = steps.sample(run.g_state.sampling_variables(), z,
-                          jnp.asarray(np.arange(5, 10) % 10, jnp.int32),
-                          generator=run.pair.generator)
+  expected = run.game.generate(run.sampling_variables(), {
+      "z": z, "labels": jnp.asarray(np.arange(5, 10) % 10, jnp.int32)})
   np.testing.assert_allclose(generate(10)[5:], expected, rtol=1e-5, atol=1e-6)

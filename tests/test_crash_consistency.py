@@ -143,7 +143,7 @@ def _wait_for(pattern: re.Pattern, log_path: str, process: subprocess.Popen,
 def _assert_restorable(workdir: str, step: int) -> None:
   run = sample.load_run(workdir)
   assert run.step == step
-  for tree in (run.g_state.params, run.d_state.params, run.d_state.opt_state):
+  for tree in (run.states["g"].params, run.states["d"].params, run.states["d"].opt_state):
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(tree))
 
 
@@ -203,7 +203,7 @@ def test_random_sigkills_never_lose_more_than_one_interval(tmp_path, capsys):
   resumed_run = sample.load_run(workdir)
   assert resumed_run.step == reference["step"] == SETTINGS["num_train_steps"]
   for name in ("g_state", "d_state"):
-    got = flax.serialization.to_state_dict(getattr(resumed_run, name))
+    got = flax.serialization.to_state_dict(resumed_run.states[name[0]])
     want = flax.serialization.to_state_dict(reference[name])
     jax.tree.map(np.testing.assert_array_equal, got, want)
   steps_logged = [r["step"] for r in metric_logging.read_metrics(workdir)]

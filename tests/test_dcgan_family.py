@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from jaxgan import builders, models, state
+from jaxgan.games import standard
 from jaxgan.models import resampling
 from tests import helpers
 
@@ -15,7 +16,7 @@ from tests import helpers
 def _pair_and_variables(name, image_shape, latent_dim=100, **kwargs):
   pair = models.MODELS.get(name)(image_shape=image_shape, latent_dim=latent_dim,
                                  axis_name=None, **kwargs)
-  g_vars, d_vars = state.init_variables(pair, jax.random.PRNGKey(0), latent_dim, image_shape)
+  g_vars, d_vars = standard.init_variables(pair, jax.random.PRNGKey(0), latent_dim, image_shape)
   return pair, g_vars, d_vars
 
 

@@ -4,11 +4,12 @@ import jax.numpy as jnp
 import pytest
 
 from jaxgan import builders, models, state, train
+from jaxgan.games import standard
 from tests import helpers
 
 
 def _variables(pair, latent_dim=100, image_shape=(28, 28, 1)):
-  return state.init_variables(pair, jax.random.PRNGKey(0), latent_dim, image_shape)
+  return standard.init_variables(pair, jax.random.PRNGKey(0), latent_dim, image_shape)
 
 
 def test_dcgan_tutorial_shapes_and_parameter_counts():

@@ -22,7 +22,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import checkpointing, sample, train
+from jaxgan import checkpointing, sample, train, workdir_lease
 from tests import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,7 +38,7 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
-def _launch_two_processes(workdir: str, mnist_dir: str, settings: dict) -> list:
+def _launch_two_processes(workdir: str, mnist_dir: str, settings: dict, job: str = "") -> list:
   """Starts the 2-process run; returns [(process, log file path)] for process 0 and 1."""
   port = _free_port()
   env = dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS="cpu",
@@ -49,7 +49,7 @@ def _launch_two_processes(workdir: str, mnist_dir: str, settings: dict) -> list:
   for i in range(2):
     # Output to files, not pipes: a process blocked on a full pipe would stall the other's
     # collectives.
-    log_path = f"{workdir}.process{i}.log"
+    log_path = f"{workdir}{job}.process{i}.log"
     with open(log_path, "w") as log:
       launched.append((subprocess.Popen(
           [sys.executable, "-m", "jaxgan.main", "--distributed",
@@ -97,7 +97,7 @@ def test_two_processes_equal_one_process_four_devices(tmp_path):
   restored = sample.load_run(multi)
   assert restored.step == 4
   for name, expected in (("g_state", single["g_state"]), ("d_state", single["d_state"])):
-    got = flax.serialization.to_state_dict(getattr(restored, name))
+    got = flax.serialization.to_state_dict(restored.states[name[0]])
     want = flax.serialization.to_state_dict(expected)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), got, want)
 
@@ -117,6 +117,8 @@ def test_two_processes_equal_one_process_four_devices(tmp_path):
 
 @pytest.mark.multiprocess
 def test_preemption_notice_stops_both_processes_at_one_step_and_rerun_resumes(tmp_path):
+  """Also: the run's two processes hold one workdir lease (process 0's), and a second
+  distributed job on the workdir is refused on both of its processes."""
   mnist_dir = helpers.write_fake_mnist(str(tmp_path / "data"), n=64)
   workdir = str(tmp_path / "multi")
   long_run = dict(SETTINGS, num_train_steps=10**6, log_every_steps=1,
@@ -128,6 +130,17 @@ def test_preemption_notice_stops_both_processes_at_one_step_and_rerun_resumes(tm
       assert time.time() < deadline and launched[0][0].poll() is None, \
           _read(launched[0][1])[-3000:]
       time.sleep(0.1)
+    with open(os.path.join(workdir, workdir_lease.LEASE_FILE)) as f:
+      assert json.load(f)["pid"] == launched[0][0].pid
+    second_job = _launch_two_processes(workdir, mnist_dir, long_run, job=".second")
+    refused = []
+    for process, log_path in second_job:
+      process.wait(timeout=180)
+      refused.append((process.returncode, _read(log_path)))
+    assert refused[0][0] == 1 and "is in use by another training run" in refused[0][1], \
+        refused[0][1][-3000:]
+    assert refused[1][0] == 1 and "Process 0 of this run was refused the lease" in \
+        refused[1][1], refused[1][1][-3000:]
     launched[1][0].send_signal(signal.SIGTERM)  # Only process 1 gets the notice.
   finally:
     outputs = _finish(launched)

@@ -64,13 +64,13 @@ def test_feature_matching_needs_exposed_features():
   config = helpers.tiny_config(**{"feature_matching.weight": 1.0})
   config.model.name = "tests.test_research_surface:_no_features_pair"
   with pytest.raises(builders.ConfigError, match="exposes 0 feature layers"):
-    builders.init_states(config, (8, 8, 1))
+    builders.build(config, (8, 8, 1))
 
 
 def test_penalty_with_wrong_output_shape_is_refused():
   config = helpers.tiny_config(**{"penalty.name": "tests.test_research_surface:_mean_penalty"})
   with pytest.raises(builders.ConfigError, match="per-example values of shape"):
-    builders.init_states(config, (8, 8, 1))
+    builders.build(config, (8, 8, 1))
 
 
 def _mean_penalty(critic, real, fake, keys):
@@ -88,7 +88,7 @@ def test_every_penalty_is_selectable():
   for name in penalties.PENALTIES.names():
     config = helpers.tiny_config(**{"penalty.name": name})
     builders.check_config(config)
-    builders.init_states(config, (8, 8, 1))
+    builders.build(config, (8, 8, 1)).init_states()
 
 
 def test_user_loss_and_penalty_from_their_own_file(tmp_path, mnist_dir, monkeypatch):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from jaxgan import builders, models, state
+from jaxgan.games import standard
 from jaxgan.models.attention import SelfAttention
 from tests import helpers
 
@@ -36,7 +37,7 @@ def test_self_attention_matches_numpy_and_starts_as_identity():
 def _counts(name, image_shape, **kwargs):
   pair = models.MODELS.get(name)(image_shape=image_shape, latent_dim=100, axis_name=None,
                                  **kwargs)
-  g_vars, d_vars = state.init_variables(pair, jax.random.PRNGKey(0), 100, image_shape)
+  g_vars, d_vars = standard.init_variables(pair, jax.random.PRNGKey(0), 100, image_shape)
   images = pair.generator.apply(g_vars, jnp.ones((2, 100)), train=False)
   assert images.shape == (2, *image_shape)
   assert pair.discriminator.apply(d_vars, images, train=False).shape == (2,)

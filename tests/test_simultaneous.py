@@ -7,7 +7,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import builders, parallel, steps
+from jaxgan import builders, parallel, streams
 from tests import helpers
 
 IMAGE_SHAPE = (8, 8, 1)
@@ -38,8 +38,9 @@ def test_one_pass_equals_separate_updates_from_the_same_states(overrides):
   """simultaneous_update(g, d) == (g_update(g, d), d_update(g, d)) with one key: G's
   gradient is taken through the D of before the step, as in the tutorial's two tapes."""
   config = helpers.tiny_config(batch_size=BATCH, n_critic=1, **overrides)
-  _, g_state, d_state = builders.init_states(config, IMAGE_SHAPE)
-  spec = builders.step_spec(config, IMAGE_SHAPE, axis_name=parallel.AXIS_NAME)
+  experiment = builders.build(config, IMAGE_SHAPE)
+  game, states = experiment.game, experiment.init_states()
+  g_state, d_state = states["g"], states["d"]
   rng = np.random.default_rng(1)
   real = rng.uniform(-1, 1, (2, BATCH // 2, *IMAGE_SHAPE)).astype(np.float32)
   labels = (rng.integers(0, 3, (2, BATCH // 2)).astype(np.int32) if overrides is CONDITIONAL
@@ -47,13 +48,13 @@ def test_one_pass_equals_separate_updates_from_the_same_states(overrides):
 
   def both_ways(g, d, real, key, labels):
     step = g.step
-    joint = steps.simultaneous_update(g, d, real, key, step, spec, labels)
-    new_d, d_metrics = steps.d_update(g, d, real, key, step, spec, labels)
-    new_g, g_metrics = steps.g_update(g, d, real, key, step, spec, labels)
+    joint = game.simultaneous_update(g, d, real, key, step, labels)
+    new_d, d_metrics = game.d_update(g, d, real, key, step, labels)
+    new_g, g_metrics = game.g_update(g, d, real, key, step, labels)
     return joint, (new_g, new_d, d_metrics, g_metrics)
 
   stack = lambda tree: jax.tree.map(lambda x: np.stack([np.asarray(x)] * 2), tree)
-  key = builders.base_key(3)
+  key = streams.base_key(3)
   run = jax.pmap(both_ways, axis_name=parallel.AXIS_NAME, devices=jax.devices()[:2])
   joint, separate = jax.device_get(parallel.unreplicate(run(
       stack(g_state), stack(d_state), real, stack(key), labels)))

@@ -7,7 +7,8 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import builders, parallel, steps
+from jaxgan import builders, parallel, streams
+from jaxgan.games import common
 from tests import helpers
 
 IMAGE_SHAPE = (8, 8, 1)
@@ -15,10 +16,10 @@ IMAGE_SHAPE = (8, 8, 1)
 
 def _setup(n_critic=2, **overrides):
   config = helpers.tiny_config(n_critic=n_critic, **overrides)
-  _, g_state, d_state = builders.init_states(config, IMAGE_SHAPE)
-  spec = builders.step_spec(config, IMAGE_SHAPE, axis_name=parallel.AXIS_NAME)
-  step_fn = functools.partial(steps.train_step, spec=spec)
-  return config, g_state, d_state, step_fn
+  experiment = builders.build(config, IMAGE_SHAPE)
+  step_fn = functools.partial(common.run_step, game=experiment.game,
+                              skip_nonfinite=experiment.skip_nonfinite)
+  return config, experiment.init_states(), step_fn
 
 
 def _global_batches(num_steps, n_critic, batch=8, seed=0):
@@ -146,43 +147,41 @@ def test_feature_matching_can_replace_g_loss():
 
 
 def test_non_finite_is_reported():
-  config, g_state, d_state, step_fn = _setup(n_critic=1)
+  config, states, step_fn = _setup(n_critic=1)
   p_step = jax.pmap(step_fn, axis_name=parallel.AXIS_NAME, devices=jax.devices()[:1])
   stack = lambda tree: jax.tree.map(lambda x: np.asarray(x)[None], tree)
   images = _global_batches(1, 1)[0]
   images[0, 0, 0, 0] = np.nan
-  _, _, metrics = p_step(stack(g_state), stack(d_state), {"image": images[None]},
-                         stack(builders.base_key(0)))
+  _, metrics = p_step(stack(states), {"image": images[None]}, stack(streams.base_key(0)))
   assert float(metrics["all_finite"][0]) == 0.0
 
 
 def test_latents_depend_on_global_row_only():
   key = jax.random.PRNGKey(3)
-  whole = steps.latents(key, 8, 5, axis_name=None)
-  halves = jax.pmap(lambda _: steps.latents(key, 4, 5, axis_name="i"), axis_name="i",
+  whole = common.latents(key, 8, 5, axis_name=None)
+  halves = jax.pmap(lambda _: common.latents(key, 4, 5, axis_name="i"), axis_name="i",
                     devices=jax.devices()[:2])(np.zeros(2))
   np.testing.assert_array_equal(np.concatenate(list(halves)), whole)
   assert np.abs(np.mean(whole)) < 1 and 0.3 < np.std(whole) < 2
 
 
 def test_skip_nonfinite_keeps_the_states_and_counts():
-  config, g_state, d_state, step_fn = _setup(n_critic=1, on_nonfinite="skip")
+  config, states, step_fn = _setup(n_critic=1, on_nonfinite="skip")
   p_step = jax.pmap(step_fn, axis_name=parallel.AXIS_NAME, devices=jax.devices()[:2])
   stack = lambda tree: jax.tree.map(lambda x: np.stack([np.asarray(x)] * 2), tree)
-  keys = stack(builders.base_key(0))
+  keys = stack(streams.base_key(0))
   poisoned, clean = _global_batches(2, 1)
   poisoned[0, 5, 0, 0] = np.nan  # One pixel on the second device.
   split = lambda images: images.reshape(1, 2, -1, *IMAGE_SHAPE).swapaxes(0, 1)
-  g, d = stack(g_state), stack(d_state)
-  g1, d1, m1 = p_step(g, d, {"image": split(poisoned)}, keys)
+  states1, m1 = p_step(stack(states), {"image": split(poisoned)}, keys)
   assert float(m1["all_finite"][0]) == 0.0 and float(m1["skipped_steps"][0]) == 1.0
   host = lambda tree: jax.device_get(parallel.unreplicate(tree))
-  before, after = (g_state, d_state), host((g1, d1))
+  before, after = (states["g"], states["d"]), host((states1["g"], states1["d"]))
   for b, a in zip(before, after):  # Nothing learnt from the poisoned step...
     jax.tree.map(np.testing.assert_array_equal, (b.params, b.opt_state, b.model_state),
                  (a.params, a.opt_state, a.model_state))
   assert int(after[0].step) == 1 and int(after[1].step) == 1  # ...but the steps advance.
-  g2, d2, m2 = p_step(g1, d1, {"image": split(clean)}, keys)
+  states2, m2 = p_step(states1, {"image": split(clean)}, keys)
   assert float(m2["all_finite"][0]) == 1.0 and float(m2["skipped_steps"][0]) == 1.0
-  assert not np.array_equal(np.asarray(host(g2).params["Dense_0"]["kernel"]),
+  assert not np.array_equal(np.asarray(host(states2["g"]).params["Dense_0"]["kernel"]),
                             np.asarray(after[0].params["Dense_0"]["kernel"]))

@@ -8,7 +8,8 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import builders, parallel, steps, train
+from jaxgan import builders, parallel, streams, train
+from jaxgan.games import common
 from tests import helpers
 
 
@@ -58,19 +59,19 @@ def test_a_non_finite_step_inside_the_call_is_reported():
   # metrics are step 2's, but all_finite must still say that a step in it was not finite.
   config = helpers.tiny_config(on_nonfinite="skip", batch_size=8)
   shape = (8, 8, 1)
-  _, g_state, d_state = builders.init_states(config, shape)
-  spec = builders.step_spec(config, shape, axis_name=parallel.AXIS_NAME)
-  call = jax.pmap(functools.partial(steps.train_steps, spec=spec),
+  experiment = builders.build(config, shape)
+  call = jax.pmap(functools.partial(common.run_steps, game=experiment.game,
+                                    skip_nonfinite=experiment.skip_nonfinite),
                   axis_name=parallel.AXIS_NAME, devices=jax.devices()[:1])
   add = lambda tree: jax.tree.map(lambda x: np.asarray(x)[None], tree)
   images = np.random.default_rng(0).uniform(-1, 1, (1, 2, 1, 8, *shape)).astype(np.float32)
   images[0, 0] = np.nan
-  _, d, metrics = call(add(g_state), add(d_state), {"image": images},
-                       add(builders.base_key(0)))
+  states, metrics = call(add(experiment.init_states()), {"image": images},
+                         add(streams.base_key(0)))
   assert float(metrics["all_finite"][0]) == 0.0
-  assert float(metrics[steps.SKIPPED_STEPS][0]) == 1.0  # Step 1's, carried to step 2.
+  assert float(metrics[common.SKIPPED_STEPS][0]) == 1.0  # Step 1's, carried to step 2.
   assert np.isfinite(float(metrics["d_loss"][0]))  # Step 2's own loss.
-  assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(d.params))
+  assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(states["d"].params))
 
 
 @pytest.mark.parametrize("overrides,message", [

@@ -49,7 +49,7 @@ def test_too_little_free_space_fails_before_training(tmp_path, monkeypatch):
   usage = namedtuple("usage", "total used free")
   monkeypatch.setattr(checkpointing.shutil, "disk_usage",
                       lambda path: usage(2**30, 2**30 - 2**19, 2**19))  # 0.5 MiB free
-  monkeypatch.setattr(train, "pmapped_train_step", None)  # Never reached.
+  monkeypatch.setattr(train, "_Dispatcher", None)  # Never reached.
   with pytest.raises(checkpointing.WorkdirError, match=r"0\.5 MiB free; one checkpoint"):
     train.train_and_evaluate(helpers.tiny_config(mnist_dir), str(tmp_path / "run"))
   assert not os.path.exists(tmp_path / "run" / "checkpoints")

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import builders, parallel, train, xla_cpu
+from jaxgan import builders, parallel, streams, xla_cpu
 from tests import helpers
 
 IMAGE_SHAPE = (8, 8, 1)
@@ -20,16 +20,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _two_steps(cpu_options: bool):
   config = helpers.tiny_config(batch_size=8, n_critic=1)
-  _, g_state, d_state = builders.init_states(config, IMAGE_SHAPE)
-  step = train.pmapped_train_step(config, IMAGE_SHAPE, cpu_options=cpu_options)
-  g, d = parallel.replicate(g_state), parallel.replicate(d_state)
-  keys = parallel.replicate(builders.base_key(0))
+  experiment = builders.build(config, IMAGE_SHAPE)
+  step = experiment.pmapped_step(cpu_options=cpu_options)
+  states = parallel.replicate(experiment.init_states())
+  keys = parallel.replicate(streams.base_key(0))
   images = np.random.default_rng(0).uniform(-1, 1, (jax.local_device_count(), 1,
                                                      8 // jax.local_device_count(),
                                                      *IMAGE_SHAPE)).astype(np.float32)
   for _ in range(2):
-    g, d, metrics = step(g, d, parallel.shard({"image": images}), keys)
-  return step, jax.device_get(parallel.unreplicate((g, d, metrics)))
+    states, metrics = step(states, parallel.shard({"image": images}), keys)
+  return step, jax.device_get(parallel.unreplicate((states["g"], states["d"], metrics)))
 
 
 def test_options_change_speed_not_results():

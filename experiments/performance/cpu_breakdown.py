@@ -22,7 +22,8 @@ import numpy as np
 from absl import app, flags
 
 from configs import dcgan
-from jaxgan import builders, parallel, steps, xla_cpu
+from jaxgan import builders, parallel, streams, xla_cpu
+from jaxgan.games import common
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("batch", 256, "Batch size.")
@@ -48,38 +49,39 @@ def main(argv):
   config = dcgan.get_config()
   config.batch_size = FLAGS.batch
   shape = (28, 28, 1)
-  _, g_state, d_state = builders.init_states(config, shape)
-  spec = builders.step_spec(config, shape, axis_name=parallel.AXIS_NAME)
+  experiment = builders.build(config, shape)
+  game, states = experiment.game, experiment.init_states()
   # Compiled as the train step is (jaxgan.xla_cpu's options on the CPU).
   pmap = lambda f: xla_cpu.with_cpu_options(
       jax.pmap(f, axis_name=parallel.AXIS_NAME, devices=jax.devices()[:1]))
   add = lambda tree: jax.tree.map(lambda x: jnp.asarray(x)[None], tree)
-  g, d = add(g_state), add(d_state)
+  g, d = add(states["g"]), add(states["d"])
   rng = np.random.default_rng(0)
   images = add(rng.uniform(-1, 1, (1, FLAGS.batch, *shape)).astype(np.float32))
-  key = add(builders.base_key(0))
+  key = add(streams.base_key(0))
   z = add(rng.normal(size=(FLAGS.batch, 100)).astype(np.float32))
   step0 = add(jnp.zeros((), jnp.int32))
 
   def g_forward(g, z, key):
-    return spec.generator.apply({"params": g.params, **g.model_state}, z, train=True,
+    return game.generator.apply({"params": g.params, **g.model_state}, z, train=True,
                                 rngs={"dropout": key}, mutable=["batch_stats"])[0]
 
   def d_forward(d, x, key):
-    return spec.discriminator.apply({"params": d.params, **d.model_state}, x, train=True,
+    return game.discriminator.apply({"params": d.params, **d.model_state}, x, train=True,
                                     rngs={"dropout": key})
 
   parts = {
       "G forward (train mode)": (pmap(g_forward), (g, z, key)),
       "D forward": (pmap(d_forward), (d, images[:, 0], key)),
       "D update (G fwd, D fwd+bwd on real and fake, Adam)": (
-          pmap(lambda g, d, x, k, s: steps.d_update(g, d, x, k, s, spec)),
+          pmap(game.d_update),
           (g, d, images[:, 0], key, step0)),
       "G update (G and D fwd+bwd, Adam)": (
-          pmap(lambda g, d, x, k, s: steps.g_update(g, d, x, k, s, spec)),
+          pmap(game.g_update),
           (g, d, images[:, 0], key, step0)),
-      "whole train step": (pmap(functools.partial(steps.train_step, spec=spec)),
-                           (g, d, {"image": images}, key)),
+      "whole train step": (pmap(functools.partial(common.run_step, game=game,
+                                                  skip_nonfinite=False)),
+                           (add(states), {"image": images}, key)),
   }
   times = {name: _time(fn, *args) for name, (fn, args) in parts.items()}
   whole = times["whole train step"]

@@ -20,7 +20,8 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-from jaxgan import builders, parallel, steps
+from jaxgan import builders, parallel, streams
+from jaxgan.games import common
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/dcgan.py", "Config to check.")
@@ -31,17 +32,18 @@ flags.DEFINE_enum("precision", "default", ["default", "highest"], "jax_default_m
 
 def run_on(device, config, image_shape, batches):
   """Runs the step on one device; returns (losses per step [steps, 2], final params)."""
-  _, g_state, d_state = builders.init_states(config, image_shape)
-  spec = builders.step_spec(config, image_shape, axis_name=parallel.AXIS_NAME)
-  step = jax.pmap(functools.partial(steps.train_step, spec=spec), axis_name=parallel.AXIS_NAME,
-                  devices=[device])
+  experiment = builders.build(config, image_shape)
+  step = jax.pmap(functools.partial(common.run_step, game=experiment.game,
+                                    skip_nonfinite=experiment.skip_nonfinite),
+                  axis_name=parallel.AXIS_NAME, devices=[device])
   add_axis = lambda tree: jax.tree.map(lambda x: np.asarray(x)[None], tree)
-  g, d, key = add_axis(g_state), add_axis(d_state), add_axis(builders.base_key(config.seed))
+  states, key = add_axis(experiment.init_states()), add_axis(streams.base_key(config.seed))
   losses = []
   for images in batches:
-    g, d, metrics = step(g, d, {"image": images[None]}, key)
+    states, metrics = step(states, {"image": images[None]}, key)
     losses.append([float(metrics["d_loss"][0]), float(metrics["g_loss"][0])])
-  return np.array(losses), jax.device_get(jax.tree.map(lambda x: x[0], (g.params, d.params)))
+  params = (states["g"].params, states["d"].params)
+  return np.array(losses), jax.device_get(jax.tree.map(lambda x: x[0], params))
 
 
 def main(argv):

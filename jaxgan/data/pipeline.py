@@ -81,7 +81,7 @@ class StepBatches:
     return out
 
   def consecutive(self, step: int, n: int) -> Dict[str, np.ndarray]:
-    """The batches of steps step .. step + n - 1 for one call of `steps.train_steps`:
+    """The batches of steps step .. step + n - 1 for one call of `games.common.run_steps`:
     {"image": [local_devices, n, n_critic, per_device, H, W, C], "label": ...}."""
     per_step = [self.batch(s) for s in range(step, step + n)]
     return {name: np.stack([b[name] for b in per_step], axis=1) for name in per_step[0]}

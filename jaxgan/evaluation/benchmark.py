@@ -57,8 +57,9 @@ def run(num_samples: int, local_dir: str, repeats: int, inception_images: int,
   n = len(real)
 
   config = builders.saved_config({"model": {"name": "dcgan_tutorial"}})
-  pair, g_state, _ = builders.init_states(config, data.image_shape)
-  generate = sample.make_generate(pair.generator, g_state.variables(), 100,
+  experiment = builders.build(config, data.image_shape)
+  g_state = experiment.init_states()[experiment.game.sampler]
+  generate = sample.make_generate(experiment.game, g_state.variables(),
                                   setup.eval_latents_key(0), 500)
   rows.append({"phase": f"generate {n}", "seconds": _median_seconds(lambda: generate(n),
                                                                     repeats)})

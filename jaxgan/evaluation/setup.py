@@ -11,7 +11,7 @@ from typing import Any
 import jax
 import ml_collections
 
-from jaxgan import builders, classifier
+from jaxgan import classifier, streams
 from jaxgan.data import sources
 from jaxgan.evaluation import evaluator, features
 
@@ -56,4 +56,4 @@ def make_evaluator(config: ml_collections.ConfigDict, data: sources.ImageData,
 def eval_latents_key(seed: int) -> jax.Array:
   """Key of the evaluation latents: the same at every evaluation of a run (lower variance
   between evaluations, so a curve shows the generator changing, not the noise)."""
-  return jax.random.fold_in(builders.base_key(seed), 2**31 - 3)
+  return streams.run_key(seed, streams.EVAL_LATENTS)

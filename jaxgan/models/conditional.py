@@ -110,11 +110,6 @@ def is_conditional(module: Any) -> bool:
   return isinstance(module, (ConditionalGenerator, ConditionalDiscriminator))
 
 
-def num_classes_of(module: Any) -> int:
-  """The classes a conditional module knows; 0 for an unconditional one."""
-  return module.num_classes if is_conditional(module) else 0
-
-
 def label_kwargs(module: Any, labels: Optional[jax.Array]) -> Dict[str, Any]:
   """The keyword arguments that hand `labels` to `module`: {"labels": labels} for a
   conditional module (which refuses None), {} for an unconditional one (labels ignored)."""

@@ -1,12 +1,52 @@
-"""Stabilisers that extend the train step: each a small pure function over arrays or states.
+"""Stabilisers and regularisers as plug-ins (`jaxgan.tricks.plugin`), one file each.
 
-  instance_noise:   Gaussian noise on every D input, annealed (Sonderby et al., 2017).
-  replay:           a buffer of past fakes mixed into D's batches (Shrivastava et al., 2017).
-  averaging:        EMA of G's weights (Karras et al., 2018; Yazici et al., 2019) and the
-                    historical-averaging penalty (Salimans et al., 2016).
-  feature_matching: G matches D's feature statistics of real data (Salimans et al., 2016).
-  constraints:      WGAN weight clipping (Arjovsky et al., 2017).
+  instance_noise:        Gaussian noise on every D input, annealed (Sonderby et al., 2017).
+  replay:                past fakes mixed into D's batches (Shrivastava et al., 2017).
+  balance:               skip / repeat D updates by D's loss.
+  gradient_penalty:      WGAN-GP, R1, R2, DRAGAN (jaxgan.penalties), optionally lazy.
+  feature_matching:      G matches D's feature statistics of real data (Salimans et al., 2016).
+  constraints:           WGAN weight clipping (Arjovsky et al., 2017).
+  historical_averaging:  ||theta - mean of past theta||^2 for both players (Salimans et al.).
+  ema:                   EMA of G's weights for sampling (Karras et al., 2018).
 
-Losses, input-gradient penalties, minibatch layers and spectral norm live in jaxgan.losses,
-jaxgan.penalties and jaxgan.models.layers; the step that combines everything is jaxgan.steps.
+`PLUGINS` is the order in which a game applies them (each hook sees what the earlier ones
+made): D's fakes (replay) before D's inputs (noise); loss terms in this order; after an
+update, clipping before the parameter averages see the clipped weights. A new stabiliser is
+one file with a `Plugin` subclass, its fields in configs/default.py, and a place in this list.
+Losses, minibatch layers and spectral norm are part of the models and losses, not plug-ins.
 """
+from __future__ import annotations
+
+from typing import Optional, Tuple, Type, TypeVar
+
+from jaxgan.tricks.balance import Balance
+from jaxgan.tricks.constraints import WeightClip
+from jaxgan.tricks.ema import GeneratorEma
+from jaxgan.tricks.feature_matching import FeatureMatching
+from jaxgan.tricks.gradient_penalty import GradientPenalty
+from jaxgan.tricks.historical_averaging import HistoricalAveraging
+from jaxgan.tricks.instance_noise import InstanceNoise
+from jaxgan.tricks.plugin import LossTerm, Plugin
+from jaxgan.tricks.replay import Replay
+
+PLUGINS: Tuple[Type[Plugin], ...] = (InstanceNoise, Replay, Balance, GradientPenalty,
+                                     FeatureMatching, WeightClip, HistoricalAveraging,
+                                     GeneratorEma)
+
+P = TypeVar("P", bound=Plugin)
+
+
+def from_config(config) -> Tuple[Plugin, ...]:
+  """The plug-ins the config turns on, in `PLUGINS` order (each checks its own fields)."""
+  built = (cls.from_config(config) for cls in PLUGINS)
+  return tuple(plugin for plugin in built if plugin is not None)
+
+
+def find(plugins: Tuple[Plugin, ...], cls: Type[P]) -> Optional[P]:
+  """The plug-in of class `cls` among `plugins`, or None."""
+  return next((p for p in plugins if isinstance(p, cls)), None)
+
+
+def loss_terms(plugins: Tuple[Plugin, ...], player: str) -> Tuple[LossTerm, ...]:
+  """Every plug-in's loss terms for `player`, in order."""
+  return tuple(term for p in plugins for term in p.loss_terms() if term.player == player)

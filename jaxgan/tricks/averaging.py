@@ -1,6 +1,6 @@
 """Running averages of parameters: EMA of G for sampling, and historical averaging.
 
-Both live in a player's `GanTrainState.extras` and are updated after each of its updates.
+Both live in a player's `PlayerState.extras` and are updated after each of its updates.
 """
 from __future__ import annotations
 

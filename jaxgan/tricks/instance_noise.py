@@ -12,11 +12,14 @@ from typing import Optional
 import jax
 import jax.numpy as jnp
 
+from jaxgan import streams
 from jaxgan.models import layers
+from jaxgan import config_checks as checks
+from jaxgan.tricks.plugin import Plugin
 
 
 @dataclasses.dataclass(frozen=True)
-class InstanceNoise:
+class InstanceNoise(Plugin):
   """sigma(step) = std * max(0, 1 - step / decay_steps); constant std when decay_steps == 0.
 
   Attributes:
@@ -25,6 +28,21 @@ class InstanceNoise:
   """
   std: float = 0.0
   decay_steps: int = 0
+
+  section = "instance_noise"
+
+  @classmethod
+  def from_config(cls, config) -> Optional["InstanceNoise"]:
+    checks.non_negative(config, "instance_noise.std", "instance_noise.decay_steps")
+    noise = cls(float(config.instance_noise.std), int(config.instance_noise.decay_steps))
+    return noise if noise.enabled else None
+
+  def d_input(self, images, real, key, step, axis_name):
+    purpose = streams.INSTANCE_NOISE_REAL if real else streams.INSTANCE_NOISE_FAKE
+    return self.add(images, streams.of(key, purpose), step, axis_name)
+
+  def step_metrics(self, step):
+    return {"instance_noise_std": self.std_at(step)}
 
   @property
   def enabled(self) -> bool:

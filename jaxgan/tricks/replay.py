@@ -20,22 +20,50 @@ from typing import Dict, Optional, Tuple
 import jax
 import jax.numpy as jnp
 
-from jaxgan import parallel
+from jaxgan import config_checks as checks
+from jaxgan import parallel, streams
 from jaxgan.models import layers
+from jaxgan.tricks.plugin import Plugin
 
 BUFFER, FILLED, LABELS = "replay_buffer", "replay_filled", "replay_labels"
 
 
 @dataclasses.dataclass(frozen=True)
-class Replay:
+class Replay(Plugin):
   """Attributes: size: buffer capacity in images (0: off); fraction: share of D's fakes
   replaced by buffer images, in [0, 1]."""
   size: int = 0
   fraction: float = 0.5
 
+  section = "replay"
+  alternating_only = True  # Its fakes are D's alone; a one-pass step shares them with G.
+
+  @classmethod
+  def from_config(cls, config) -> Optional["Replay"]:
+    checks.non_negative(config, "replay.buffer_size")
+    checks.fraction(config, "replay.fraction", closed=True)
+    size = config.replay.buffer_size
+    if size and size < config.batch_size:
+      raise checks.ConfigError(f"config.replay.buffer_size={size} must hold at least one "
+                               f"global batch (config.batch_size={config.batch_size}).")
+    return cls(int(size), float(config.replay.fraction)) if size else None
+
   @property
   def enabled(self) -> bool:
     return self.size > 0
+
+  def init_extras(self, player, state, image_shape, with_labels):
+    return self.init(image_shape, with_labels) if player == "d" else {}
+
+  def d_fakes(self, extras, fake, labels, key, axis_name):
+    fresh, mix_key = fake, streams.of(key, streams.REPLAY_MIX)
+    if labels is None:
+      fake, fake_labels = self.mix(extras, fresh, mix_key, axis_name), None
+    else:
+      fake, fake_labels = self.mix_with_labels(extras, fresh, labels, mix_key, axis_name)
+    extras, filled = self.push(extras, fresh, streams.of(key, streams.REPLAY_SLOTS), axis_name,
+                               labels)
+    return fake, fake_labels, extras, {"replay_filled": filled.astype(jnp.float32)}
 
   def init(self, image_shape, with_labels: bool = False) -> Dict[str, jax.Array]:
     """An empty buffer (with a class per slot when `with_labels`)."""
@@ -50,8 +78,9 @@ class Replay:
     """(replace row? bool [n], buffer slot [n]): a function of key and global row only."""
     filled = extras[FILLED]
     keys = layers.per_example_keys(key, n, axis_name)
-    use = jax.vmap(lambda k: jax.random.bernoulli(jax.random.fold_in(k, 0), self.fraction))(keys)
-    index = jax.vmap(lambda k: jax.random.randint(jax.random.fold_in(k, 1), (), 0,
+    use = jax.vmap(lambda k: jax.random.bernoulli(streams.of(k, streams.REPLAY_USE),
+                                                  self.fraction))(keys)
+    index = jax.vmap(lambda k: jax.random.randint(streams.of(k, streams.REPLAY_INDEX), (), 0,
                                                   jnp.maximum(filled, 1)))(keys)
     return jnp.logical_and(use, filled > 0), index
 

@@ -1,0 +1,108 @@
+"""What a training run writes besides metrics: sample grids, evaluations, checkpoints, and
+the pictures made at the end (curves, the animation). The loop in `jaxgan.train` decides
+when; this says how. Only process 0 draws and evaluates; every process checkpoints (orbax).
+"""
+from __future__ import annotations
+
+import glob
+import os
+from typing import Any, Dict, Optional
+
+import jax
+import numpy as np
+
+from jaxgan import (builders, checkpointing, metric_logging, parallel, sample, state, streams,
+                    visualize)
+from jaxgan.evaluation import evaluator as evaluator_lib
+from jaxgan.evaluation import pictures
+from jaxgan.evaluation import setup as eval_setup
+
+
+class NonFiniteError(FloatingPointError):
+  """Training produced NaN or Inf; the message names the step and the quantities."""
+
+
+class RunArtefacts:
+  """Writes a run's grids, evaluations and checkpoints from the (replicated) states.
+
+  Args:
+    experiment: the run's experiment.
+    workdir: the run's directory.
+    checkpointer: its checkpoints' manager.
+    writer: the metric writer (evaluations are logged through it).
+    evaluator: the periodic evaluator (None: no evaluation, or not process 0).
+  """
+
+  def __init__(self, experiment: builders.Experiment, workdir: str,
+               checkpointer: checkpointing.Checkpointer, writer: metric_logging.MetricWriter,
+               evaluator: Optional[evaluator_lib.Evaluator]):
+    self.experiment, self.workdir = experiment, workdir
+    self.checkpointer, self.writer, self.evaluator = checkpointer, writer, evaluator
+    self.is_writer = jax.process_index() == 0
+    self._config_json = experiment.config.to_json()
+    config = experiment.config
+    game = experiment.game
+    # The grid's inputs are fixed for the whole run; the evaluation's latents too.
+    self._grid_inputs = game.sample_inputs(streams.run_key(config.seed, streams.GRID_LATENTS),
+                                           config.num_grid_samples)
+    self._eval_key = eval_setup.eval_latents_key(config.seed)
+
+  def _sampling_variables(self, replicated: Dict[str, Any]) -> Any:
+    sampler = self.experiment.game.sampler
+    return parallel.unreplicate(replicated[sampler]).sampling_variables()
+
+  def sample_grid(self, step: int, replicated: Dict[str, Any]) -> None:
+    """WORKDIR/samples/step_XXXXXXX.png from the fixed grid inputs (a conditional game: one
+    row per class, the same inputs in each row)."""
+    if not self.is_writer:
+      return
+    game, config = self.experiment.game, self.experiment.config
+    variables = self._sampling_variables(replicated)
+    path = os.path.join(self.workdir, "samples", f"step_{step:07d}.png")
+    title = f"{config.model.name}, step {step}"
+    if game.num_classes:
+      per_class = max(1, min(10, config.num_grid_samples // game.num_classes))
+      rows = {name: x[:per_class] for name, x in self._grid_inputs.items() if x is not None}
+      images, classes = sample.class_rows(game, variables, rows)
+      pictures.save_per_class_grid(images, classes, game.num_classes, path, per_class,
+                                   title=f"{title} (rows: requested class)")
+    else:
+      images = np.asarray(sample.jitted_generate(game)(variables, self._grid_inputs))
+      visualize.save_grid(images, path, title=title)
+
+  def evaluate(self, step: int, replicated: Dict[str, Any]) -> None:
+    """Scores the sampler with the run's evaluator; logged as eval_* records."""
+    game, config = self.experiment.game, self.experiment.config
+    generate = sample.make_generate(game, self._sampling_variables(replicated), self._eval_key,
+                                    config.eval.batch_size)
+    classes = (lambda n: sample.requested_classes(game, n)) if game.num_classes else None
+    self.writer.write_eval(step, evaluator_lib.scalars(
+        self.evaluator.evaluate_generator(generate, classes)))
+    self.writer.start(step)  # Throughput excludes the evaluation's time.
+
+  def checkpoint(self, step: int, replicated: Dict[str, Any]) -> None:
+    """Checkpoint `step`, refused (NonFiniteError) if a player's state is not finite."""
+    host = jax.device_get(parallel.unreplicate(replicated))
+    bad = [name.upper() for name in self.experiment.game.players
+           if not all(np.all(np.isfinite(x)) for x in jax.tree.leaves(host[name]))]
+    if bad:
+      raise NonFiniteError(f"Non-finite {' and '.join(bad)} state at step {step}; not saved "
+                           "(the previous checkpoint is kept).")
+    self.checkpointer.save(step, host, self._config_json, self.experiment.image_shape)
+
+  def finish(self) -> None:
+    """curves.png, eval_curves.png and samples.gif from what the run wrote."""
+    if not self.is_writer:
+      return
+    records = metric_logging.read_metrics(self.workdir)
+    if records:
+      visualize.save_curves(records, os.path.join(self.workdir, "curves.png"))
+      visualize.save_eval_curves(records, os.path.join(self.workdir, "eval_curves.png"))
+    frames = sorted(glob.glob(os.path.join(self.workdir, "samples", "step_*.png")))
+    if frames:
+      visualize.save_animation(frames, os.path.join(self.workdir, "samples.gif"))
+
+
+def players_of(host: Dict[str, Any]) -> Dict[str, Any]:
+  """{name}_state -> host state, for every player (without the run state)."""
+  return {f"{name}_state": value for name, value in host.items() if name != state.RUN}
