@@ -35,20 +35,13 @@ SHORT_RUN = {"batch_size": 8, "num_train_steps": 6, "log_every_steps": 1,
              "sample_every_steps": 3, "checkpoint_every_steps": 3, "num_grid_samples": 4,
              "eval.every_steps": 0}
 
-# tests/test_steps.py's EVERYTHING (every stabiliser at once), on the tiny model at 8x8x1.
-EVERYTHING = {
-    "model.name": "tiny", "model.latent_dim": 8, "n_critic": 2,
-    "loss.name": "relativistic_average", "penalty.name": "wgan_gp", "penalty.weight": 1.0,
-    "instance_noise.std": 0.1, "instance_noise.decay_steps": 10,
-    "feature_matching.weight": 1.0, "historical_averaging.weight": 0.01,
-    "replay.buffer_size": 16, "ema.decay": 0.9, "d_weight_clip": 0.5,
-    "model.kwargs.spectral_norm": True, "model.kwargs.minibatch_discrimination": 4,
-    "model.kwargs.minibatch_stddev_group": 2, "balance.enabled": True,
-    "balance.skip_below": -1.0, "balance.repeat_above": 0.5, "balance.max_repeats": 1,
-    "g_optimizer.clip_grad_norm": 1.0, "d_optimizer.schedule": "linear",
-    "g_optimizer.kwargs.eps": 1e-3, "d_optimizer.kwargs.eps": 1e-3,
-    "on_nonfinite": "skip",  # Its skipped-steps counter is checkpointed too.
-}
+def everything():
+  """tests/test_steps.py's EVERYTHING (every stabiliser at once), on the tiny model at 8x8x1,
+  with the skipped-steps counter on too (it is checkpointed)."""
+  from tests.test_steps import EVERYTHING  # pylint: disable=g-import-not-at-top
+  return {**EVERYTHING, "model.name": "tiny", "model.latent_dim": 8, "n_critic": 2,
+          "on_nonfinite": "skip"}
+
 
 # (H, W, C) of each recipe dataset's images as stored (before crop/resize).
 STORED_SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1),
@@ -64,7 +57,7 @@ def cases():
   """{case name: (recipe, overrides, device count)}."""
   out = {name: (name, {}, 1) for name in recipes()}
   for devices in (1, 2, 4):
-    out[f"everything_{devices}_devices"] = ("default", EVERYTHING, devices)
+    out[f"everything_{devices}_devices"] = ("default", "everything", devices)
   return out
 
 
@@ -130,6 +123,8 @@ def run_case(recipe, overrides, workdir):
 def _child(case):
   recipe, overrides, _ = cases()[case]
   sys.path.insert(0, ROOT)
+  if overrides == "everything":
+    overrides = everything()
   with tempfile.TemporaryDirectory() as workdir:
     print(json.dumps(run_case(recipe, overrides, workdir)))
 
