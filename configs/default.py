@@ -94,6 +94,19 @@ def get_config() -> ml_collections.ConfigDict:
   config.replay.buffer_size = 0          # past fakes kept for D (0: off; >= batch_size)
   config.replay.fraction = 0.5           # share of D's fakes drawn from the buffer
 
+  # Differentiable augmentation of every image D sees (jaxgan/tricks/augmentation.py):
+  # "none", "diffaugment" (policy default "color,translation,cutout") or "ada" (policy: an
+  # ADA pipeline, default "bgc"; kwargs: its probability multipliers and ranges; p: the
+  # initial p, or the fixed one with ada_target 0).
+  config.augment = ml_collections.ConfigDict()
+  config.augment.name = "none"
+  config.augment.policy = ""
+  config.augment.kwargs = ml_collections.ConfigDict()
+  config.augment.p = 0.0
+  config.augment.ada_target = 0.6   # E[sign D(real)] that p is steered to (0: p fixed)
+  config.augment.ada_interval = 4   # D updates between adjustments of p
+  config.augment.ada_kimg = 500     # thousands of real images for p to move by 1
+
   config.ema = ml_collections.ConfigDict()
   config.ema.decay = 0.0                 # EMA of G's weights for samples (0: off; e.g. 0.999)
 
@@ -148,7 +161,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.take_over_workdir = False
 
   config.lock()
-  for sub in (config.game.kwargs, config.model.kwargs, config.loss.kwargs, config.penalty.kwargs,
+  for sub in (config.game.kwargs, config.model.kwargs, config.loss.kwargs,
+              config.penalty.kwargs, config.augment.kwargs,
               config.g_optimizer.kwargs, config.d_optimizer.kwargs,
               config.g_optimizer.schedule_kwargs, config.d_optimizer.schedule_kwargs):
     sub.unlock()

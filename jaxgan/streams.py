@@ -44,6 +44,8 @@ PENALTY = 5               # an input-gradient penalty's per-example draws (inter
 PENALTY_DROPOUT = 6       # D's dropout inside the penalty's critic
 REPLAY_MIX = 7            # which fakes are replaced by buffer images, and by which
 REPLAY_SLOTS = 8          # which buffer slots the fresh fakes overwrite
+AUGMENT_REAL = 9          # augmentation of the real images D sees (config.augment)
+AUGMENT_FAKE = 10         # augmentation of the fakes D sees
 
 # Per-example sub-streams of the replay mix (folded into a row's key).
 REPLAY_USE = 0            # replace this row?

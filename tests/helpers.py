@@ -84,6 +84,12 @@ def run_pmapped_steps(num_devices: int, image_shape=(8, 8, 1), num_steps: int = 
   return (final["g"], final["d"]), all_metrics, (initial["g"], initial["d"])
 
 
+class FakePlayer(flax.struct.PyTreeNode):
+  """A player's update count and extras only (for plug-in hooks tested alone)."""
+  step: jax.Array
+  extras: dict
+
+
 def state_dicts(result):
   """{"g_state": ..., "d_state": ...} of a train_and_evaluate result, as plain state dicts."""
   return {k: flax.serialization.to_state_dict(result[k]) for k in ("g_state", "d_state")}

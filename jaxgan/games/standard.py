@@ -177,10 +177,10 @@ class StandardGame(Game):
       all_metrics.append(metrics)
     return d_state, jax.tree.map(lambda *values: jnp.stack(values), *all_metrics)
 
-  def _d_input(self, images: jax.Array, real: bool, key: jax.Array, step: jax.Array
-               ) -> jax.Array:
+  def _d_input(self, images: jax.Array, real: bool, key: jax.Array, step: jax.Array,
+               d_extras: Dict[str, Any]) -> jax.Array:
     for plugin in self.plugins:
-      images = plugin.d_input(images, real, key, step, AXIS)
+      images = plugin.d_input(images, real, key, step, AXIS, d_extras)
     return images
 
   def d_update(self, g_state: PlayerState, d_state: PlayerState, real: jax.Array,
@@ -212,8 +212,8 @@ class StandardGame(Game):
       metrics.update(plugin_metrics)
     # What a skipped update (balance) keeps: the old state with the buffer's fresh fakes.
     skipped = d_state.replace(extras=dict(extras))
-    real_in = self._d_input(real, True, key, step)
-    fake_in = self._d_input(fake, False, key, step)
+    real_in = self._d_input(real, True, key, step, extras)
+    fake_in = self._d_input(fake, False, key, step, extras)
     loss_of = functools.partial(self._d_objective, d_state, real_in, fake_in, key, step, labels,
                                 fake_labels, extras)
     grads, aux = jax.grad(loss_of, has_aux=True)(d_state.params)
@@ -247,6 +247,11 @@ class StandardGame(Game):
                          ) -> Tuple[PlayerState, Metrics]:
     """D's update from this device's gradients and `_d_objective`'s aux; global metrics."""
     updated, grads = common.apply_update(d_state, grads, aux.model_state, AXIS, extras)
+    plugin_metrics = {}
+    for plugin in self.plugins:
+      extras, observed = plugin.d_statistics(extras, aux.real_logits, AXIS)
+      plugin_metrics.update(observed)
+    updated = updated.replace(extras=extras)
     for plugin in self.plugins:
       updated = plugin.after_update("d", updated)
     metrics = {
@@ -258,7 +263,7 @@ class StandardGame(Game):
         **aux.terms,
         **{f"d_{name}": value for name, value in aux.losses.aux.items()},
     }
-    metrics = common.global_mean(metrics, AXIS)
+    metrics = {**common.global_mean(metrics, AXIS), **plugin_metrics}
     metrics["d_grad_norm"] = optax.tree.norm(grads)
     return updated, metrics
 
@@ -275,12 +280,12 @@ class StandardGame(Game):
     """
     n = real.shape[0]
     z = common.latents(streams.of(key, streams.NOISE), n, self.latent_dim, AXIS)
-    real_in = self._d_input(real, True, key, step)
+    real_in = self._d_input(real, True, key, step, d_state.extras)
     capture = self.capture_features
 
     def loss_of(g_params):
       fake, g_model_state, _ = common.apply(self.generator, g_state, g_params, z, key, labels)
-      fake_in = self._d_input(fake, False, key, step)
+      fake_in = self._d_input(fake, False, key, step, d_state.extras)
       # D's own collections are not updated by G's step.
       fake_logits, _, fake_features = common.apply(
           self.discriminator, d_state, d_state.params, fake_in,
@@ -328,11 +333,11 @@ class StandardGame(Game):
     """
     n = real.shape[0]
     z = common.latents(streams.of(key, streams.NOISE), n, self.latent_dim, AXIS)
-    real_in = self._d_input(real, True, key, step)
+    real_in = self._d_input(real, True, key, step, d_state.extras)
 
     def d_inputs_from(g_params):
       fake, g_model_state, _ = common.apply(self.generator, g_state, g_params, z, key, labels)
-      return self._d_input(fake, False, key, step), g_model_state
+      return self._d_input(fake, False, key, step, d_state.extras), g_model_state
 
     fake_in, g_pullback, g_model_state = jax.vjp(d_inputs_from, g_state.params, has_aux=True)
     extras = dict(d_state.extras)

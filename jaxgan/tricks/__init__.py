@@ -1,7 +1,9 @@
 """Stabilisers and regularisers as plug-ins (`jaxgan.tricks.plugin`), one file each.
 
-  instance_noise:        Gaussian noise on every D input, annealed (Sonderby et al., 2017).
   replay:                past fakes mixed into D's batches (Shrivastava et al., 2017).
+  augmentation:          DiffAugment or ADA on every image D sees (Zhao et al., 2020;
+                         Karras et al., 2020), ADA's p controller.
+  instance_noise:        Gaussian noise on every D input, annealed (Sonderby et al., 2017).
   balance:               skip / repeat D updates by D's loss.
   gradient_penalty:      WGAN-GP, R1, R2, DRAGAN (jaxgan.penalties), optionally lazy.
   feature_matching:      G matches D's feature statistics of real data (Salimans et al., 2016).
@@ -10,7 +12,8 @@
   ema:                   EMA of G's weights for sampling (Karras et al., 2018).
 
 `PLUGINS` is the order in which a game applies them (each hook sees what the earlier ones
-made): D's fakes (replay) before D's inputs (noise); loss terms in this order; after an
+made): D's fakes (replay) before D's inputs (augmentation, then noise); loss terms in this
+order; after an
 update, clipping before the parameter averages see the clipped weights. A new stabiliser is
 one file with a `Plugin` subclass, its fields in configs/default.py, and a place in this list.
 Losses, minibatch layers and spectral norm are part of the models and losses, not plug-ins.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 from typing import Optional, Tuple, Type, TypeVar
 
+from jaxgan.tricks.augmentation import Augmentation
 from jaxgan.tricks.balance import Balance
 from jaxgan.tricks.constraints import WeightClip
 from jaxgan.tricks.ema import GeneratorEma
@@ -29,9 +33,9 @@ from jaxgan.tricks.instance_noise import InstanceNoise
 from jaxgan.tricks.plugin import LossTerm, Plugin
 from jaxgan.tricks.replay import Replay
 
-PLUGINS: Tuple[Type[Plugin], ...] = (InstanceNoise, Replay, Balance, GradientPenalty,
-                                     FeatureMatching, WeightClip, HistoricalAveraging,
-                                     GeneratorEma)
+PLUGINS: Tuple[Type[Plugin], ...] = (Replay, Augmentation, InstanceNoise, Balance,
+                                     GradientPenalty, FeatureMatching, WeightClip,
+                                     HistoricalAveraging, GeneratorEma)
 
 P = TypeVar("P", bound=Plugin)
 

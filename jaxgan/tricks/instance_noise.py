@@ -37,7 +37,7 @@ class InstanceNoise(Plugin):
     noise = cls(float(config.instance_noise.std), int(config.instance_noise.decay_steps))
     return noise if noise.enabled else None
 
-  def d_input(self, images, real, key, step, axis_name):
+  def d_input(self, images, real, key, step, axis_name, extras):
     purpose = streams.INSTANCE_NOISE_REAL if real else streams.INSTANCE_NOISE_FAKE
     return self.add(images, streams.of(key, purpose), step, axis_name)
 

@@ -7,7 +7,10 @@ A plug-in is one file in jaxgan/tricks/ with one `Plugin` subclass. It owns:
   check_build(pair, shape)   checks that need the models and the image shape (abstractly);
   init_extras(player, ...)   the extra state it keeps in a player's `extras`;
   d_fakes(...)               what it does to the fakes D is shown (replay);
-  d_input(...)               what it does to every image D sees, real or fake (noise);
+  d_input(...)               what it does to every image D sees, real or fake (noise,
+                             augmentation);
+  d_statistics(...)          what it records from D's logits on real images in D's update
+                             (ADA's overfitting heuristic);
   loss_terms()               what it adds to a player's loss (`LossTerm`s: penalties,
                              feature matching, historical averaging), how often, how weighted;
   after_update(player, st)   what it does to a player's state after its optimizer update
@@ -144,9 +147,16 @@ class Plugin:
     return fake, labels, extras, {}
 
   def d_input(self, images: jax.Array, real: bool, key: jax.Array, step: jax.Array,
-              axis_name: Optional[str]) -> jax.Array:
-    """Every image batch D sees, in D's and in G's updates (`real`: real images or fakes)."""
+              axis_name: Optional[str], extras: Dict[str, Any]) -> jax.Array:
+    """Every image batch D sees, in D's and in G's updates (`real`: real images or fakes;
+    `extras`: D's, as of this update)."""
     return images
+
+  def d_statistics(self, extras: Dict[str, Any], real_logits: jax.Array,
+                   axis_name: Optional[str]) -> Tuple[Dict[str, Any], Metrics]:
+    """After D's update: D's extras and metrics, given this device's real logits [n] of the
+    update (before it)."""
+    return extras, {}
 
   def loss_terms(self) -> Tuple[LossTerm, ...]:
     return ()
