@@ -129,14 +129,22 @@ def _check_loss_output(name: str, loss_fn: Callable) -> None:
                       f"g=scalar, aux={{...}}); it returned {out!r}.")
 
 
+def _registered(registry, config: ml_collections.ConfigDict, section: str,
+                positional: int) -> Tuple[Callable, Dict[str, Any]]:
+  """The callable registered under config.<section>.name and config.<section>.kwargs, checked
+  against its signature (`positional`: how many leading arguments jaxgan passes itself)."""
+  try:
+    function = registry.get(config[section].name)
+  except ValueError as e:
+    raise ConfigError(f"config.{section}.name: {e}") from e
+  kwargs = config[section].kwargs.to_dict()
+  config_checks.check_kwargs(f"config.{section}.kwargs", function, kwargs, positional=positional)
+  return function, kwargs
+
+
 def _model_builder(config: ml_collections.ConfigDict) -> Tuple[Callable, Dict[str, Any]]:
   """The registered builder named by config.model.name and its checked kwargs."""
-  try:
-    builder = models.MODELS.get(config.model.name)
-  except ValueError as e:
-    raise ConfigError(f"config.model.name: {e}") from e
-  kwargs = config.model.kwargs.to_dict()
-  config_checks.check_kwargs("config.model.kwargs", builder, kwargs, positional=0)
+  builder, kwargs = _registered(models.MODELS, config, "model", positional=0)
   reserved = {"image_shape", "latent_dim", "axis_name"} & set(kwargs)
   if reserved:
     raise ConfigError(f"config.model.kwargs may not set {sorted(reserved)}; they come from "
@@ -216,13 +224,7 @@ def get_optimizers(config: ml_collections.ConfigDict
 
 def _game_factory(config: ml_collections.ConfigDict) -> Tuple[Callable, Dict[str, Any]]:
   """config.game.name's factory and config.game.kwargs, checked against its signature."""
-  try:
-    factory = games.GAMES.get(config.game.name)
-  except ValueError as e:
-    raise ConfigError(f"config.game.name: {e}") from e
-  kwargs = config.game.kwargs.to_dict()
-  config_checks.check_kwargs("config.game.kwargs", factory, kwargs, positional=1)
-  return factory, kwargs
+  return _registered(games.GAMES, config, "game", positional=1)
 
 
 class Resolved(NamedTuple):
