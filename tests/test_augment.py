@@ -226,13 +226,12 @@ def test_cutout_and_noise():
 def test_p_zero_is_the_identity_and_gradients_flow():
   settings = ada.AdaSettings.pipeline("bgc", noise=1.0, cutout=1.0)
   x = jnp.asarray(IMAGE[:8, :8])
-  np.testing.assert_array_equal(ada.augment(x, jax.random.PRNGKey(0), jnp.float32(0), settings),
-                                x)
   key = jax.random.PRNGKey(4)
-  out = ada.augment(x, key, jnp.float32(1), settings)
-  assert not np.allclose(out, x)
-  check_grads(jax.jit(lambda image: ada.augment(image, key, jnp.float32(1), settings)), (x,),
-              order=1, modes=["rev"], atol=1e-2, rtol=1e-2)
+  augment = jax.jit(lambda image, p: ada.augment(image, key, p, settings))  # One compile.
+  np.testing.assert_array_equal(augment(x, jnp.float32(0)), x)
+  assert not np.allclose(augment(x, jnp.float32(1)), x)
+  check_grads(lambda image: augment(image, jnp.float32(1)), (x,), order=1, modes=["rev"],
+              atol=1e-2, rtol=1e-2)
   check_grads(jax.jit(lambda image: diffaugment.augment(image, key, diffaugment.POLICIES)),
               (x,), order=1, modes=["rev"], atol=1e-2, rtol=1e-2)
 
@@ -278,12 +277,14 @@ AUGMENTED = {"diffaugment": {"augment.name": "diffaugment"},
                      "augment.kwargs.noise": 1.0, "augment.kwargs.cutout": 1.0}}
 
 
-@pytest.mark.parametrize("name", sorted(AUGMENTED))
-def test_augmented_steps_are_the_same_on_1_2_and_4_devices(name):
-  # One step of one D update and one G update: four augmented batches (compiling the ADA
-  # pipeline dominates this test).
+@pytest.mark.parametrize("name,devices", [pytest.param("diffaugment", (1, 2, 4), id="diffaugment"),
+                                          pytest.param("ada", (1, 4), id="ada")])
+def test_augmented_steps_do_not_depend_on_the_device_count(name, devices):
+  # One step of one D update and one G update: four augmented batches. Compiling the ADA
+  # pipeline dominates this test, so ADA is compared on 1 and 4 devices only (its per-example
+  # keys are DiffAugment's, checked on 2 as well).
   runs = [helpers.run_pmapped_steps(n, image_shape=(8, 8, 3), num_steps=1, n_critic=1,
-                                    **AUGMENTED[name]) for n in (1, 2, 4)]
+                                    **AUGMENTED[name]) for n in devices]
   (g1, d1), m1, (g0, _) = runs[0]
   assert not np.allclose(g1.params["Dense_0"]["kernel"], g0.params["Dense_0"]["kernel"])
   for (g, d), m, _ in runs[1:]:
