@@ -30,6 +30,11 @@ What to expect (measured 2026-11-23, jax 0.10.2):
   * Train step alone on the 2-core CPU (`python -m jaxgan.benchmark`, 2026-12-01): 230
     images/s at batch 64 (262 simultaneous), 236 at 256 (310 simultaneous); Keras 372/446,
     PyTorch 300/355 in the same run (docs/performance.md).
+  * Against the TensorFlow tutorial's own code (Keras, batch 256, Adam 1e-4), the same 8
+    minutes each on the 2-core CPU from a cold start, both scored as above (5000 samples,
+    2026-12-01; experiments/performance/time_to_quality.py): this recipe FID 350, coverage
+    0.22, class KL 0.055 at step 1479; the tutorial FID 1082, coverage 0.03, KL 0.40 at step
+    717 (docs/performance.md).
   * Augmentation (experiments/augmentation/README.md): at 1500 steps, on 1,000 or on
     10,000 digits, neither DiffAugment nor ADA improves this recipe, so augment.name stays
     "none": DiffAugment raises FID by 60-100; ADA's controller keeps p near 0 (this D does

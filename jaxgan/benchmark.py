@@ -1,21 +1,28 @@
 """Throughput benchmark of the train step (and the input pipeline), with the peers beside it.
 
   python -m jaxgan.benchmark --config=configs/dcgan.py --config.batch_size=256 \
-      --peers_dir=../shared/peers --torch_python=/tmp/peer-torch/bin/python --ablation
+      --peers_dir=experiments/performance/peers --torch_python=/tmp/peer-torch/bin/python --ablation
   python -m jaxgan.benchmark --config=configs/mlp_gan.py --config.batch_size=256 \
       --peers_dir=experiments/performance/peers --torch_python=/tmp/peer-torch/bin/python
 
 Prints a Markdown table: images/s of jaxgan's compiled train step (synthetic data, so the
-step alone is timed), its compile time, the input pipeline's images/s, and, when the peers'
-folder is given, the PyTorch and Keras versions of the same model and step run one after another
-in the same session, `--repeats` times each, as medians and as ratios to jaxgan.
+step alone is timed), its compile time, its FLOPs per step (XLA's cost analysis, jaxgan.flops)
+and achieved TFLOP/s beside the device's measured float32 matmul peak, the input pipeline's
+images/s, and, when the peers' folder is given, the PyTorch and Keras versions of the same
+model and step run one after another in the same session, `--repeats` times each, as medians
+and as ratios to jaxgan. On a GPU the PyTorch peer runs on it (`--torch_modes`: eager,
+torch.compile and torch.compile's CUDA graphs); Keras, which jaxgan's environment installs
+CPU-only, is left out there. The peers are optional: without torch (no `--torch_python`) or
+TensorFlow the row is skipped with a message.
 
 The step is the full jaxgan step of the config: by default n_critic D updates then a G update
 through the *updated* D (alternating updates), about 4/3 of the work of the peers' step, which
 computes both updates from one forward pass through the pre-update D (the TensorFlow
 tutorial's step). `--config.update_order=simultaneous` makes jaxgan take that same step.
 `--ablation` adds rows for what each CPU speed-up buys: the step compiled without
-`jaxgan.xla_cpu`'s options, and the config in the other update order.
+`jaxgan.xla_cpu`'s options, and the config in the other update order. The persistent
+compilation cache is off here by default (`--compilation_cache`), so that the compile column
+is a compilation.
 """
 from __future__ import annotations
 
@@ -31,7 +38,7 @@ from typing import Dict, List, Optional, Tuple
 from absl import app, flags
 from ml_collections import config_flags
 
-from jaxgan import config_overrides
+from jaxgan import compilation_cache, config_overrides
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/dcgan.py", "Config to benchmark.",
@@ -41,17 +48,24 @@ flags.DEFINE_integer("steps", 10, "Timed calls of the train step per repeat (eac
                      "config.steps_per_dispatch steps).")
 flags.DEFINE_integer("repeats", 3, "Repeats (the median is reported).")
 flags.DEFINE_string("peers_dir", "", "Folder with the model's peers (PEER_SCRIPTS): "
-                    "../shared/peers for the DCGAN, experiments/performance/peers for the MLP.")
+                    "experiments/performance/peers (empty: no peers).")
 flags.DEFINE_string("torch_python", "", "Python interpreter that has torch (for the peer).")
+flags.DEFINE_list("torch_modes", [], "The PyTorch peer's compile modes (none = eager, "
+                  "default, reduce-overhead); empty: eager on the CPU, all three on a GPU.")
+flags.DEFINE_integer("peer_timeout", 1800, "Seconds a peer run may take (its compilation "
+                     "included) before its row is given up.")
+flags.DEFINE_integer("peer_steps", 0, "Timed steps per peer loop (0: 10 on the CPU, 300 on "
+                     "an accelerator).")
 flags.DEFINE_string("keras_python", sys.executable, "Python interpreter that has TensorFlow.")
 flags.DEFINE_integer("threads", 2, "Threads the peers may use (XLA:CPU uses all cores).")
 flags.DEFINE_string("output_json", "", "Also write the figures here.")
+compilation_cache.define_flag(default="off")
 flags.DEFINE_bool("ablation", False, "Also time the step without the CPU compile options "
                   "and in the other update order (when the config allows it).")
 
 
-# The peers' scripts (Keras, PyTorch) of each model that has them, in --peers_dir: the seed
-# DCGAN's are ../shared/peers, the MLP GAN's experiments/performance/peers.
+# The peers' scripts (Keras, PyTorch) of each model that has them, in --peers_dir
+# (experiments/performance/peers holds both models'; ../shared/peers the DCGAN's originals).
 PEER_SCRIPTS = {"dcgan_tutorial": ("keras_dcgan.py", "torch_dcgan.py"),
                 "mlp": ("keras_mlp_gan.py", "torch_mlp_gan.py")}
 
@@ -64,7 +78,7 @@ class JaxganStep:
     import jax
     import numpy as np
 
-    from jaxgan import builders, parallel, streams
+    from jaxgan import builders, flops, parallel, streams
 
     per_device = parallel.per_device_batch_size(config.batch_size)
     experiment = builders.build(config, image_shape)
@@ -86,6 +100,9 @@ class JaxganStep:
     start = time.perf_counter()
     self._run(1)
     self.first_call_sec = time.perf_counter() - start  # Compilation plus one step.
+    # Of the executable just compiled (the same signature); None where XLA reports none.
+    self.flops_per_call = flops.call_flops(self._step, self._states, self._batch, self._keys,
+                                           num_devices=jax.local_device_count())
     self._run(1)  # Warm-up.
 
   def _run(self, steps: int) -> None:
@@ -152,12 +169,22 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
-def run_peer(python: str, script: str, batch: int, threads: int) -> Optional[Dict]:
-  """Runs a peer script; returns its JSON figures plus peak_rss_mib (None when it fails)."""
+def run_peer(python: str, script: str, batch: int, threads: int, steps: int,
+             extra_args: Tuple[str, ...] = (), gpu: bool = False) -> Optional[Dict]:
+  """Runs a peer script; returns its JSON figures plus peak_rss_mib (None when it fails).
+  The GPU is hidden from it unless `gpu`."""
   cmd = [python, "-c", _PEER_WRAPPER, script, "--batch", str(batch), "--threads",
-         str(threads), "--steps", "10", "--warmup", "2"]
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-  out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+         str(threads), "--steps", str(steps), "--warmup", "5" if gpu else "2", *extra_args]
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  if not gpu:
+    env["CUDA_VISIBLE_DEVICES"] = ""
+  try:
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                         timeout=FLAGS.peer_timeout)
+  except subprocess.TimeoutExpired:
+    print(f"peer {script} {' '.join(extra_args)}: gave up after {FLAGS.peer_timeout} s",
+          file=sys.stderr)
+    return None
   figures = {}
   for line in out.stdout.splitlines():
     if line.startswith("{"):
@@ -188,36 +215,61 @@ def jaxgan_variants(config, image_shape) -> List[Tuple[str, JaxganStep]]:
   return variants
 
 
+def peer_runs(config, accelerator: bool) -> List[Tuple[str, str, str, Tuple[str, ...], bool]]:
+  """(row name, interpreter, script, extra arguments, on the GPU) of each peer to run."""
+  if not FLAGS.peers_dir:
+    return []
+  if config.model.name not in PEER_SCRIPTS:
+    raise app.UsageError(f"No peers of model {config.model.name!r}; peers exist for "
+                         f"{', '.join(sorted(PEER_SCRIPTS))}.")
+  keras_script, torch_script = (os.path.join(FLAGS.peers_dir, name)
+                                for name in PEER_SCRIPTS[config.model.name])
+  runs = []
+  if accelerator:
+    print("(no Keras row: jaxgan's environment has TensorFlow for the CPU only)")
+  else:
+    runs.append(("Keras tf.function", FLAGS.keras_python, keras_script, (), False))
+  if not FLAGS.torch_python:
+    print("(no PyTorch rows: --torch_python names no interpreter with torch)")
+    return runs
+  modes = FLAGS.torch_modes or (["none", "default", "reduce-overhead"] if accelerator
+                                else ["none"])
+  device = ("--device", "cuda") if accelerator else ()
+  labels = {"none": "eager", "default": "torch.compile",
+            "reduce-overhead": "torch.compile reduce-overhead (CUDA graphs)"}
+  for mode in modes:
+    if mode not in labels:
+      raise app.UsageError(f"--torch_modes: unknown mode {mode!r}; valid: {', '.join(labels)}.")
+    # Eager passes no --compile: ../shared/peers' originals take only the CPU eager run.
+    compile_args = () if mode == "none" else ("--compile", mode)
+    runs.append((f"PyTorch {labels[mode]}", FLAGS.torch_python, torch_script,
+                 (*device, *compile_args), accelerator))
+  return runs
+
+
 def main(argv):
   del argv
   import jax  # Here, not at the top: flag parsing (and --help) stays fast.
+
+  from jaxgan import flops
+  compilation_cache.enable(FLAGS.compilation_cache)
   config = FLAGS.config
   image_shape = tuple(int(v) for v in FLAGS.image_shape.split(","))
-  peers = []
-  if FLAGS.peers_dir:
-    if config.model.name not in PEER_SCRIPTS:
-      raise app.UsageError(f"No peers of model {config.model.name!r}; peers exist for "
-                           f"{', '.join(sorted(PEER_SCRIPTS))}.")
-    keras_script, torch_script = (os.path.join(FLAGS.peers_dir, name)
-                                  for name in PEER_SCRIPTS[config.model.name])
-    peers.append(("Keras tf.function", FLAGS.keras_python, keras_script))
-    if FLAGS.torch_python:
-      peers.append(("PyTorch eager", FLAGS.torch_python, torch_script))
-  peer_rates: Dict[str, List[float]] = {name: [] for name, _, _ in peers}
-  peer_first: Dict[str, List[float]] = {name: [] for name, _, _ in peers}
-  peer_rss: Dict[str, List[float]] = {name: [] for name, _, _ in peers}
+  accelerator = jax.default_backend() != "cpu"
+  peers = peer_runs(config, accelerator)
+  peer_steps = FLAGS.peer_steps or (300 if accelerator else 10)
+  peer_figures: Dict[str, List[Dict]] = {name: [] for name, *_ in peers}
   variants = jaxgan_variants(config, image_shape)
   rates: Dict[str, List[float]] = {name: [] for name, _ in variants}
   # Interleave jaxgan and peer runs so that machine load affects them alike.
   for _ in range(FLAGS.repeats):
     for name, step in variants:
       rates[name].append(step.images_per_sec(FLAGS.steps))
-    for name, python, script in peers:
-      peer = run_peer(python, script, config.batch_size, FLAGS.threads)
+    for name, python, script, extra, on_gpu in peers:
+      peer = run_peer(python, script, config.batch_size, FLAGS.threads, peer_steps, extra,
+                      on_gpu)
       if peer:
-        peer_rates[name].append(peer["images_per_sec"])
-        peer_first[name].append(peer.get("first_step_sec", float("nan")))
-        peer_rss[name].append(peer.get("peak_rss_mib", float("nan")))
+        peer_figures[name].append(peer)
   # Read before the pipeline timing, whose transfers would count too. None on XLA:CPU.
   memory = jax.local_devices()[0].memory_stats() or {}
   peak_mib = memory.get("peak_bytes_in_use", 0) / 2**20 or None
@@ -225,38 +277,52 @@ def main(argv):
   # one row's memory.
   jaxgan_rss_mib = peak_rss_mib()
   pipeline_rate = time_pipeline(config, image_shape, steps=50)
+  peak_flops = flops.measured_matmul_peak()
   jax_step = variants[0][1]
   jax_median = statistics.median(rates[variants[0][0]])
   compile_sec = max(jax_step.first_call_sec - jax_step.images_per_step / jax_median, 0.0)
 
   print(f"\nmodel {config.model.name}, global batch {config.batch_size}, n_critic "
-        f"{config.n_critic}, {jax.device_count()} {jax.default_backend()} device(s), jax "
-        f"{jax.__version__}, {FLAGS.repeats} repeats of {FLAGS.steps} calls of "
-        f"{config.steps_per_dispatch} step(s)\n")
+        f"{config.n_critic}, {jax.device_count()} {jax.default_backend()} device(s) "
+        f"({jax.devices()[0].device_kind}), jax {jax.__version__}, {FLAGS.repeats} repeats of "
+        f"{FLAGS.steps} calls of {config.steps_per_dispatch} step(s)\n")
   print("| implementation | images/s (median) | runs | ratio to jaxgan "
-        "| compile / first step (s) | peak RSS (MiB) |")
-  print("| --- | --- | --- | --- | --- | --- |")
+        "| compile / first step (s) | peak RSS (MiB) | peak device memory (MiB) |")
+  print("| --- | --- | --- | --- | --- | --- | --- |")
   figures = {"jaxgan": jax_median, "jaxgan_compile_sec": compile_sec,
-             "pipeline_images_per_sec": pipeline_rate, "jaxgan_peak_rss_mib": jaxgan_rss_mib}
+             "pipeline_images_per_sec": pipeline_rate, "jaxgan_peak_rss_mib": jaxgan_rss_mib,
+             "matmul_peak_tflops": peak_flops / 1e12}
   for name, step in variants:
     median = statistics.median(rates[name])
     first = max(step.first_call_sec - step.images_per_step / median, 0.0)
     figures[name] = median
-    rss = ("(same process)" if name != variants[0][0] else
+    first_row = name == variants[0][0]
+    rss = ("(same process)" if not first_row else
            f"{jaxgan_rss_mib:.0f}" if jaxgan_rss_mib else "?")
+    device_mib = f"{peak_mib:.0f}" if peak_mib and first_row else ""
     print(f"| {name} | {median:.0f} | {', '.join(f'{r:.0f}' for r in rates[name])} | "
-          f"{median / jax_median:.2f} | {first:.1f} | {rss} |")
-  for name, rates in peer_rates.items():
-    if rates:
-      median = statistics.median(rates)
+          f"{median / jax_median:.2f} | {first:.1f} | {rss} | {device_mib} |")
+  for name, runs in peer_figures.items():
+    if runs:
+      peer_rates = [run["images_per_sec"] for run in runs]
+      median = statistics.median(peer_rates)
       figures[name] = median
-      figures[name + " peak_rss_mib"] = max(peer_rss[name])
-      print(f"| {name} | {median:.0f} | {', '.join(f'{r:.0f}' for r in rates)} | "
-            f"{median / jax_median:.2f} | {statistics.median(peer_first[name]):.1f} | "
-            f"{max(peer_rss[name]):.0f} |")
+      rss = max(run.get("peak_rss_mib") or float("nan") for run in runs)
+      figures[name + " peak_rss_mib"] = rss
+      device_mib = max(run.get("peak_device_mib", 0) for run in runs)
+      print(f"| {name} | {median:.0f} | {', '.join(f'{r:.0f}' for r in peer_rates)} | "
+            f"{median / jax_median:.2f} | "
+            f"{statistics.median(run.get('first_step_sec', float('nan')) for run in runs):.1f}"
+            f" | {rss:.0f} | {f'{device_mib:.0f}' if device_mib else ''} |")
   if peak_mib:
     figures["peak_device_mib"] = peak_mib
-    print(f"\npeak device memory: {peak_mib:.0f} MiB (states, batch and the step's buffers)")
+  if jax_step.flops_per_call:
+    flops_per_step = jax_step.flops_per_call / config.steps_per_dispatch
+    achieved = jax_step.flops_per_call * jax_median / jax_step.images_per_step
+    figures.update(gflop_per_step=flops_per_step / 1e9, achieved_tflops=achieved / 1e12)
+    print(f"\njaxgan's step: {flops_per_step / 1e9:.2f} GFLOP per step (XLA's count, every "
+          f"device), {achieved / 1e12:.3f} TFLOP/s achieved = {achieved / peak_flops:.1%} of "
+          f"this device's measured float32 matmul rate ({peak_flops / 1e12:.2f} TFLOP/s)")
   print(f"\ninput pipeline alone: {pipeline_rate:.0f} images/s "
         f"({pipeline_rate / jax_median:.0f}x the train step)")
   if FLAGS.output_json:

@@ -26,7 +26,8 @@ import jax
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import builders, metric_logging, sample, user_errors, visualize
+from jaxgan import (builders, compilation_cache, metric_logging, sample, user_errors,
+                    visualize)
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import pictures, setup
@@ -188,6 +189,7 @@ def report_table(report: Dict[str, Any]) -> str:
 
 
 def define_flags() -> None:
+  compilation_cache.define_flag()
   flags.DEFINE_string("workdir", None, "The training run's workdir.")
   flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
   flags.DEFINE_boolean("baselines", False, "Also evaluate real held-out images (floor) and "
@@ -203,6 +205,7 @@ def define_flags() -> None:
 
 def main(argv) -> None:
   del argv
+  compilation_cache.enable(FLAGS.compilation_cache)
   if not FLAGS.workdir:
     raise app.UsageError("--workdir is required.")
   overrides = {name: getattr(FLAGS, name) for name in

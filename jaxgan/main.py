@@ -9,7 +9,7 @@ import logging as logging_std
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jaxgan import config_overrides
+from jaxgan import compilation_cache, config_overrides
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Path to a config file (configs/*.py).",
@@ -22,6 +22,7 @@ flags.DEFINE_bool("distributed", False,
 flags.DEFINE_string("coordinator_address", None, "host:port of process 0 (with --distributed).")
 flags.DEFINE_integer("num_processes", None, "Number of processes (with --distributed).")
 flags.DEFINE_integer("process_id", None, "This process's index (with --distributed).")
+compilation_cache.define_flag()
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -44,9 +45,11 @@ def main(argv):
     jax.distributed.initialize(coordinator_address=FLAGS.coordinator_address,
                                num_processes=FLAGS.num_processes, process_id=FLAGS.process_id)
   logging.get_absl_handler().addFilter(_HideLibraryInfo())
+  cache_dir = compilation_cache.enable(FLAGS.compilation_cache)
   from jaxgan import train, user_errors  # pylint: disable=g-import-not-at-top
   logging.info("JAX process %d of %d, local devices: %s", jax.process_index(),
                jax.process_count(), jax.local_devices())
+  logging.info("Compilation cache: %s.", cache_dir or "off")
   logging.info("Config:\n%s", FLAGS.config)
   user_errors.run_reporting(train.train_and_evaluate, FLAGS.config, FLAGS.workdir)
 

@@ -20,7 +20,8 @@ import ml_collections
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import builders, checkpointing, resume, streams, user_errors, visualize
+from jaxgan import (builders, checkpointing, compilation_cache, resume, streams, user_errors,
+                    visualize)
 from jaxgan.models import conditional
 
 FLAGS = flags.FLAGS
@@ -171,6 +172,7 @@ def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] 
 def define_flags() -> None:
   """Flags of the CLI (defined only when run as a program, so that other tools can import
   this module and define their own)."""
+  compilation_cache.define_flag()
   flags.DEFINE_string("workdir", None, "The training run's workdir.")
   flags.DEFINE_integer("num_samples", 64, "How many images to write.")
   flags.DEFINE_string("output", None, "Output .npz path.")
@@ -184,6 +186,7 @@ def define_flags() -> None:
 
 def main(argv):
   del argv
+  compilation_cache.enable(FLAGS.compilation_cache)
   if not FLAGS.workdir or not FLAGS.output:
     raise app.UsageError("--workdir and --output are required.")
   images, classes = user_errors.run_reporting(

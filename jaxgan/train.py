@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from typing import Any, Dict, Hashable, Optional, Tuple
 
 import jax
@@ -192,11 +193,15 @@ def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optio
   try:
     while step < config.num_train_steps:
       n = run.dispatcher.size(step)
-      replicated, metrics = run.dispatcher(replicated, keys, step, n)
       first_call = step == run.start_step
+      call_started = time.perf_counter()
+      replicated, metrics = run.dispatcher(replicated, keys, step, n)
       step += n
       if first_call:  # Measure throughput from here: the first call compiles.
         jax.block_until_ready(metrics)
+        logging.info("First call of the step: %.1f s (compiling it, or reading it from the "
+                     "compilation cache, and running %d step(s)).",
+                     time.perf_counter() - call_started, n)
         run.writer.start(step)
       last = step == config.num_train_steps
       if step % config.log_every_steps == 0 or last:

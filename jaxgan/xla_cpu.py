@@ -44,11 +44,15 @@ class CompiledWithOptions:
     self._executables: Dict[Any, Callable] = {}
 
   def __call__(self, *args):
+    return self.compiled(*args)(*args)
+
+  def compiled(self, *args) -> Any:
+    """The executable for these arguments' signature (compiled now if it is new)."""
     signature = _signature(args)
     executable = self._executables.get(signature)
     if executable is None:
       executable = self._executables[signature] = self._compile(args)
-    return executable(*args)
+    return executable
 
   def _compile(self, args: Tuple[Any, ...]) -> Callable:
     lowered = self._transformed.lower(*args)

@@ -30,6 +30,9 @@ if _RUN_ID and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
   os.environ["JAX_COMPILATION_CACHE_DIR"] = _cache_dir(_RUN_ID)
   os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
   os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+# The CLIs the tests launch (jaxgan.main, .sample, .evaluate) use that run's cache ('auto'
+# reads JAX_COMPILATION_CACHE_DIR), or none in the -n 0 runs: never the user's own cache.
+os.environ.setdefault("JAXGAN_COMPILATION_CACHE", "auto" if _RUN_ID else "off")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

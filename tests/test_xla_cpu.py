@@ -1,6 +1,6 @@
 """jaxgan.xla_cpu: the train step compiled with the CPU options computes what the plain pmap
 computes, an XLA that does not know an option still compiles, and the benchmark's ablation
-rows run."""
+rows (and the FLOP line) run."""
 import logging
 import os
 import subprocess
@@ -63,5 +63,5 @@ def test_benchmark_ablation_rows():
       env=dict(os.environ, XLA_FLAGS=""))
   assert out.returncode == 0, out.stderr[-3000:]
   for row in ("| jaxgan (alternating) |", "| jaxgan (alternating), no CPU compile options |",
-              "| jaxgan (simultaneous) |"):
+              "| jaxgan (simultaneous) |", "GFLOP per step (XLA's count"):
     assert row in out.stdout, out.stdout

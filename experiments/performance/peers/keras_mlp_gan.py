@@ -14,6 +14,7 @@ import tensorflow as tf  # noqa: E402
 from tensorflow.keras import layers  # noqa: E402
 
 import peer_timing  # noqa: E402
+import tutorial_keras  # noqa: E402  (its train step)
 
 LATENT = 100
 
@@ -40,26 +41,10 @@ def main():
   tf.config.threading.set_intra_op_parallelism_threads(args.threads)
   tf.config.threading.set_inter_op_parallelism_threads(args.threads)
   tf.random.set_seed(0)
-  g, d = generator(), discriminator()
-  bce = tf.keras.losses.BinaryCrossentropy(from_logits=True)
-  g_opt = tf.keras.optimizers.Adam(2e-4, beta_1=0.5)
-  d_opt = tf.keras.optimizers.Adam(2e-4, beta_1=0.5)
+  step = tutorial_keras.make_train_step(
+      generator(), discriminator(), tf.keras.optimizers.Adam(2e-4, beta_1=0.5),
+      tf.keras.optimizers.Adam(2e-4, beta_1=0.5), LATENT)
   real = tf.random.uniform((args.batch, 28, 28, 1), -1, 1)
-
-  @tf.function
-  def step(real):
-    z = tf.random.normal((args.batch, LATENT))
-    with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-      fake = g(z, training=True)
-      real_logits, fake_logits = d(real, training=True), d(fake, training=True)
-      g_loss = bce(tf.ones_like(fake_logits), fake_logits)
-      d_loss = (bce(tf.ones_like(real_logits), real_logits)
-                + bce(tf.zeros_like(fake_logits), fake_logits))
-    g_opt.apply_gradients(zip(g_tape.gradient(g_loss, g.trainable_variables),
-                              g.trainable_variables))
-    d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d.trainable_variables),
-                              d.trainable_variables))
-    return d_loss
 
   timing = peer_timing.time_steps(lambda: float(step(real)), args.warmup, args.steps)
   peer_timing.report("keras-tf.function", args.batch, args.steps, args.threads, timing,

@@ -1,13 +1,10 @@
-"""PyTorch (eager) peer of jaxgan's MLP GAN: the model and step of keras_mlp_gan.py (both
-gradients from one forward pass through the pre-update D), one step timed. Prints one JSON
-line."""
+"""PyTorch peer of jaxgan's MLP GAN: the model of keras_mlp_gan.py with the peers' step,
+devices and compile modes (torch_peer.py). Prints one JSON line."""
 import argparse
 
-import torch
-import torch.nn.functional as F
 from torch import nn
 
-import peer_timing
+import torch_peer
 
 LATENT = 100
 
@@ -30,35 +27,10 @@ def discriminator() -> nn.Module:
 
 
 def main():
-  parser = argparse.ArgumentParser()
-  peer_timing.add_arguments(parser)
-  args = parser.parse_args()
-  torch.set_num_threads(args.threads)
-  torch.manual_seed(0)
-  g, d = generator(), discriminator()
-  g_opt = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
-  d_opt = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
-  real = torch.rand(args.batch, 1, 28, 28) * 2 - 1
-  ones, zeros = torch.ones(args.batch, 1), torch.zeros(args.batch, 1)
-
-  def step() -> float:
-    fake = g(torch.randn(args.batch, LATENT))
-    real_logits, fake_logits = d(real), d(fake)
-    d_loss = (F.binary_cross_entropy_with_logits(real_logits, ones)
-              + F.binary_cross_entropy_with_logits(fake_logits, zeros))
-    g_loss = F.binary_cross_entropy_with_logits(fake_logits, ones)
-    d_grads = torch.autograd.grad(d_loss, list(d.parameters()), retain_graph=True)
-    g_grads = torch.autograd.grad(g_loss, list(g.parameters()))
-    for params, grads in ((d.parameters(), d_grads), (g.parameters(), g_grads)):
-      for param, grad in zip(params, grads):
-        param.grad = grad
-    d_opt.step()
-    g_opt.step()
-    return float(d_loss)
-
-  timing = peer_timing.time_steps(step, args.warmup, args.steps)
-  peer_timing.report("torch-eager", args.batch, args.steps, args.threads, timing,
-                     torch=torch.__version__)
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  torch_peer.add_arguments(parser)
+  torch_peer.run(generator(), discriminator(), LATENT, (1, 28, 28), parser.parse_args(),
+                 "torch")
 
 
 if __name__ == "__main__":
