@@ -19,8 +19,13 @@ XLA:CPU options included), the devices and the jax/jaxlib versions, so a changed
 model shape or installation compiles anew (tests/test_compilation_cache.py); an executable
 read from the cache is the one the compiler would build, so results are bit for bit those of
 a compiled run. An entry left truncated (a process killed while writing it) is reported by
-JAX as a warning and the program is compiled instead. The cache is kept under MAX_BYTES by
-least-recently-used eviction.
+JAX as a warning and the program is compiled instead (the entry stays, and so does the
+warning: delete the folder to clear it).
+
+The cache is not bounded: JAX's eviction (jax_compilation_cache_max_size) needs every entry
+to carry its access-time file, so it fails on a folder that other JAX programs write too, and
+it scans the whole folder at every write. Entries are small (the DCGAN recipe's programs on
+the CPU: 4 files, 0.6 MiB); delete the folder to reclaim the space.
 """
 from __future__ import annotations
 
@@ -33,7 +38,6 @@ ENV_DEFAULT = "JAXGAN_COMPILATION_CACHE"
 # Programs that compile faster than this are not worth a file (JAX's own default is 1 s; the
 # CPU sampler and the evaluator's programs take 0.3-1 s each, and a run compiles several).
 MIN_COMPILE_SECONDS = 0.3
-MAX_BYTES = 4 * 2**30  # Beyond this, the least recently used entries are deleted.
 
 
 def define_flag(default: str = "auto") -> None:
@@ -72,6 +76,4 @@ def enable(setting: str) -> Optional[str]:
   # A threshold set in the environment (the tests cache everything) wins.
   if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
-  if "JAX_COMPILATION_CACHE_MAX_SIZE" not in os.environ:
-    jax.config.update("jax_compilation_cache_max_size", MAX_BYTES)
   return directory
