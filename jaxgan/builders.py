@@ -281,12 +281,7 @@ class Experiment(NamedTuple):
 
   def init_states(self) -> Dict[str, Any]:
     """Fresh states {player: PlayerState, ..., "run": RunState} from config.seed."""
-    # One compiled program (read from the compilation cache on a re-run) rather than the
-    # ~130 one-op programs of running the initialisers eagerly: 6 s of every DCGAN start on
-    # the CPU. XLA may fuse an initialiser's arithmetic, so a kernel can differ from the
-    # eager one by rounding (hinge_sn, sngan_cifar10: 1-2 ulp in two of D's kernels); the
-    # same seed still gives the same run.
-    players = jax.jit(self.game.init_players)(streams.run_key(self.seed, streams.INIT))
+    players = self.game.init_players(streams.run_key(self.seed, streams.INIT))
     return {**players, state.RUN: state.RunState.create()}
 
   def pmapped_step(self, steps_per_call: int = 1, cpu_options: bool = True,

@@ -75,8 +75,7 @@ class Game(abc.ABC):
 
   @abc.abstractmethod
   def init_players(self, key: jax.Array) -> Players:
-    """Fresh states of every player, from the run's INIT key. Traced under `jax.jit`
-    (Experiment.init_states): a pure function of the key, shapes known from the config."""
+    """Fresh states of every player (host arrays), from the run's INIT key."""
 
   @abc.abstractmethod
   def train_step(self, players: Players, batch: Dict[str, jax.Array], key: jax.Array,
