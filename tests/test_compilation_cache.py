@@ -8,7 +8,10 @@ import subprocess
 import sys
 
 from jaxgan import compilation_cache
-from tests.conftest import ROOT
+
+# Not imported from tests.conftest: that would run conftest a second time (as another
+# module), appending to XLA_FLAGS again.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_directory_for_each_setting():

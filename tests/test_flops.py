@@ -10,7 +10,10 @@ import sys
 
 import numpy as np
 
-from tests.conftest import ROOT
+
+# Not imported from tests.conftest: that would run conftest a second time (as another
+# module), appending to XLA_FLAGS again.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _SCRIPT = r"""
 import json
