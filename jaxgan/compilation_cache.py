@@ -16,7 +16,7 @@ suite uses it to keep runs out of the user's cache).
 
 Why it is safe: JAX keys every entry by the program's HLO, the compile options (jaxgan's
 XLA:CPU options included), the devices and the jax/jaxlib versions, so a changed config,
-model shape or installation compiles anew (tests/test_compilation_cache.py); an executable
+model shape or installation compiles anew (tests/test_xla_cache_and_flops.py); an executable
 read from the cache is the one the compiler would build, so results are bit for bit those of
 a compiled run. An entry left truncated (a process killed while writing it) is reported by
 JAX as a warning and the program is compiled instead (the entry stays, and so does the

@@ -7,7 +7,7 @@ What XLA counts: 2 per multiply-add of a dot or convolution, over the taps that 
 input (a "same"-padded convolution's border taps on zeros are not counted), plus one per
 element of other arithmetic (transcendentals such as tanh and exp are counted apart, not
 here). So it is the arithmetic of the program as compiled: backward
-passes, both players, every D update, the optimiser (tests/test_flops.py checks a dense and
+passes, both players, every D update, the optimiser (tests/test_xla_cache_and_flops.py checks a dense and
 a padded strided convolution against counts made by hand in NumPy).
 """
 from __future__ import annotations

@@ -14,20 +14,6 @@ from tests import helpers
 IMAGE_SHAPE = (8, 8, 1)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _no_persistent_cache_writes():
-  """This module's programs are not written to the suite's shared compilation cache (they
-  are read from it as before): on 2026-12-01 a worker crashed three times inside XLA's
-  executable serialisation (jax compilation_cache.put_executable_and_time ->
-  executable.serialize()) while writing this module's 1-device steps, never elsewhere. Its
-  programs are nearly all its own, so the cache saved it little."""
-  name = "jax_persistent_cache_min_compile_time_secs"
-  before = getattr(jax.config, name)
-  jax.config.update(name, 1e9)
-  yield
-  jax.config.update(name, before)
-
-
 def _setup(n_critic=2, **overrides):
   config = helpers.tiny_config(n_critic=n_critic, **overrides)
   experiment = builders.build(config, IMAGE_SHAPE)
