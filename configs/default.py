@@ -138,7 +138,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.num_samples = 5000         # generated images, and real reference images
   config.eval.batch_size = 500           # images per generator / feature-extractor call
   config.eval.feature_extractor = "classifier"  # "classifier" (offline) or "inception"
-  config.eval.classifier_dir = ""        # "" = WORKDIR/eval/classifier, trained on first use
+  config.eval.classifier_dir = ""        # "" = the shared cache (jaxgan.classifier.cache_root)
   config.eval.classifier_steps = 1000    # training steps when the classifier is trained
   config.eval.inception_weights = ""     # .npz from python -m jaxgan.evaluation.convert_inception
   config.eval.kid_subsets = 100

@@ -13,8 +13,9 @@ import numpy as np
 
 from jaxgan import (builders, checkpointing, metric_logging, parallel, sample, state, streams,
                     visualize)
+from jaxgan.data import pipeline
 from jaxgan.evaluation import evaluator as evaluator_lib
-from jaxgan.evaluation import pictures
+from jaxgan.evaluation import pictures, records
 from jaxgan.evaluation import setup as eval_setup
 
 
@@ -46,6 +47,20 @@ class RunArtefacts:
     self._grid_inputs = game.sample_inputs(streams.run_key(config.seed, streams.GRID_LATENTS),
                                            config.num_grid_samples)
     self._eval_key = eval_setup.eval_latents_key(config.seed)
+    self.title = visualize.run_title(workdir, config)
+
+  def real_grid(self, images: np.ndarray) -> None:
+    """WORKDIR/samples/real.png: the first num_grid_samples real images, beside which the
+    sample grids are read (written once; also to TensorBoard at step 0)."""
+    path = os.path.join(self.workdir, "samples", "real.png")
+    if not self.is_writer or os.path.exists(path) or images.ndim != 4:
+      return
+    config = self.experiment.config
+    real = pipeline.to_model_range(images[:config.num_grid_samples])
+    run_name = os.path.basename(os.path.normpath(self.workdir))
+    visualize.save_grid(real, path, title=f"{run_name}: real images "
+                        f"({config.dataset.name}/{config.dataset.split})")
+    self.writer.image("samples/real", visualize.tile(visualize.to_uint8(real)), 0)
 
   def _sampling_variables(self, replicated: Dict[str, Any]) -> Any:
     sampler = self.experiment.game.sampler
@@ -59,7 +74,7 @@ class RunArtefacts:
     game, config = self.experiment.game, self.experiment.config
     variables = self._sampling_variables(replicated)
     path = os.path.join(self.workdir, "samples", f"step_{step:07d}.png")
-    title = f"{config.model.name}, step {step}"
+    title = f"{self.title}, step {step}"
     if game.num_classes:
       per_class = max(1, min(10, config.num_grid_samples // game.num_classes))
       rows = {name: x[:per_class] for name, x in self._grid_inputs.items() if x is not None}
@@ -69,6 +84,7 @@ class RunArtefacts:
     else:
       images = np.asarray(sample.jitted_generate(game)(variables, self._grid_inputs))
       visualize.save_grid(images, path, title=title)
+    self.writer.image("samples/generated", visualize.tile(visualize.to_uint8(images)), step)
 
   def evaluate(self, step: int, replicated: Dict[str, Any]) -> None:
     """Scores the sampler with the run's evaluator; logged as eval_* records."""
@@ -76,8 +92,16 @@ class RunArtefacts:
     generate = sample.make_generate(game, self._sampling_variables(replicated), self._eval_key,
                                     config.eval.batch_size)
     classes = (lambda n: sample.requested_classes(game, n)) if game.num_classes else None
-    self.writer.write_eval(step, evaluator_lib.scalars(
-        self.evaluator.evaluate_generator(generate, classes)))
+    scalars = evaluator_lib.scalars(self.evaluator.evaluate_generator(generate, classes))
+    provenance = self.evaluator.provenance()
+    extractor = provenance["feature_extractor"]
+    if "steps" in extractor:  # The classifier's: in every record, beside the numbers.
+      scalars["eval_classifier_steps"] = extractor["steps"]
+      scalars["eval_classifier_holdout_accuracy"] = extractor["holdout_accuracy"]
+    self.writer.write_eval(step, scalars, self.evaluator.extractor.describe())
+    records.append(self.workdir, {
+        "time": records.now(), "source": "training", "step": step, "provenance": provenance,
+        "generator": {k[len("eval_"):]: v for k, v in scalars.items()}})
     self.writer.start(step)  # Throughput excludes the evaluation's time.
 
   def checkpoint(self, step: int, replicated: Dict[str, Any]) -> None:
@@ -96,8 +120,10 @@ class RunArtefacts:
       return
     records = metric_logging.read_metrics(self.workdir)
     if records:
-      visualize.save_curves(records, os.path.join(self.workdir, "curves.png"))
-      visualize.save_eval_curves(records, os.path.join(self.workdir, "eval_curves.png"))
+      visualize.save_curves(records, os.path.join(self.workdir, "curves.png"),
+                            title=self.title)
+      visualize.save_eval_curves(records, os.path.join(self.workdir, "eval_curves.png"),
+                                 title=self.title)
     frames = sorted(glob.glob(os.path.join(self.workdir, "samples", "step_*.png")))
     if frames:
       visualize.save_animation(frames, os.path.join(self.workdir, "samples.gif"))

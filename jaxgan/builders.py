@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import os
 from typing import Any, Callable, Dict, Iterator, NamedTuple, Optional, Tuple
 
@@ -25,7 +26,7 @@ import optax
 from jaxgan import config_checks, games, losses, models, optimizers, state, streams, tricks
 from jaxgan.config_checks import ConfigError  # noqa: F401  (jaxgan.builders.ConfigError)
 from jaxgan.evaluation import evaluator
-from jaxgan.models import conditional
+from jaxgan.models import conditional, contract
 
 CRITIC_LOOPS = ("unroll", "scan")
 ON_NONFINITE = ("stop", "skip")
@@ -127,6 +128,19 @@ def _check_loss_output(name: str, loss_fn: Callable) -> None:
   if not isinstance(out, losses.GanLoss) or out.d.shape or out.g.shape:
     raise ConfigError(f"config.loss.name={name!r} must return jaxgan.losses.GanLoss(d=scalar, "
                       f"g=scalar, aux={{...}}); it returned {out!r}.")
+  check_scalar_metrics(f"config.loss.name={name!r}", "aux", out.aux)
+
+
+def check_scalar_metrics(owner: str, what: str, values: Any) -> None:
+  """Every value of the dict `values` (abstract or concrete) is a scalar: they are logged."""
+  if not isinstance(values, dict):
+    raise ConfigError(f"{owner}: its {what} must be a dict of scalars; it is a "
+                      f"{type(values).__name__}.")
+  bad = [f"{k!r} has shape {tuple(jnp.shape(v))}" for k, v in values.items()
+         if jnp.shape(v) != ()]
+  if bad:
+    raise ConfigError(f"{owner}: every value of its {what} is logged as one number, so must "
+                      f"be a scalar (e.g. a .mean()); {', '.join(bad)}.")
 
 
 def _registered(registry, config: ml_collections.ConfigDict, section: str,
@@ -145,6 +159,7 @@ def _registered(registry, config: ml_collections.ConfigDict, section: str,
 def _model_builder(config: ml_collections.ConfigDict) -> Tuple[Callable, Dict[str, Any]]:
   """The registered builder named by config.model.name and its checked kwargs."""
   builder, kwargs = _registered(models.MODELS, config, "model", positional=0)
+  contract.check_builder_signature(config.model.name, builder)
   reserved = {"image_shape", "latent_dim", "axis_name"} & set(kwargs)
   if reserved:
     raise ConfigError(f"config.model.kwargs may not set {sorted(reserved)}; they come from "
@@ -154,17 +169,23 @@ def _model_builder(config: ml_collections.ConfigDict) -> Tuple[Callable, Dict[st
 
 def _build_pair(config: ml_collections.ConfigDict, builder: Callable, kwargs: Dict[str, Any],
                 image_shape: Tuple[int, int, int], axis_name: Optional[str]) -> models.GanPair:
+  """The config's (G, D) for `axis_name`; built for sampling (axis_name None), its contract
+  with jaxgan (jaxgan.models.contract) is checked by shape inference."""
   model = config.model
   try:
-    pair = builder(image_shape=tuple(image_shape), latent_dim=model.latent_dim,
-                   axis_name=axis_name, **kwargs)
+    built = builder(image_shape=tuple(image_shape), latent_dim=model.latent_dim,
+                    axis_name=axis_name, **kwargs)
   except ValueError as e:
     raise ConfigError(f"config.model: {e}") from e
+  pair = models.GanPair(*contract.as_pair(model.name, built))
   if model.num_classes:
     with _conditioning_errors(config):
       pair = models.GanPair(*conditional.condition(
           pair, model.num_classes, model.generator_conditioning,
           model.discriminator_conditioning))
+  if axis_name is None:  # With an axis, BatchNorm's statistics need a pmap to trace.
+    contract.check_shapes(model.name, *pair, model.latent_dim, tuple(image_shape),
+                          conditional.example_kwargs)
   return pair
 
 
@@ -206,20 +227,38 @@ def get_optimizers(config: ml_collections.ConfigDict
                    ) -> Tuple[optax.GradientTransformation, optax.GradientTransformation]:
   """(G optimizer, D optimizer), each from its own config section."""
   out = []
-  # D makes n_critic updates per train step (more with balance repeats; schedules then end
-  # early, which is harmless).
-  updates = {"g_optimizer": config.num_train_steps,
-             "d_optimizer": config.num_train_steps * config.n_critic}
   for player in ("g_optimizer", "d_optimizer"):
     section = config[player]
     try:
       out.append(optimizers.make_optimizer(
           section.name, section.learning_rate, section.kwargs.to_dict(),
           schedule=section.schedule, schedule_kwargs=section.schedule_kwargs.to_dict(),
-          total_updates=updates[player], clip_grad_norm=section.clip_grad_norm))
+          total_updates=_total_updates(config, player), clip_grad_norm=section.clip_grad_norm))
     except ValueError as e:
       raise ConfigError(f"config.{player}: {e}") from e
   return out[0], out[1]
+
+
+def _total_updates(config: ml_collections.ConfigDict, section: str) -> int:
+  # D makes n_critic updates per train step (more with balance repeats; schedules then end
+  # early, which is harmless).
+  return config.num_train_steps * (config.n_critic if section == "d_optimizer" else 1)
+
+
+def learning_rates(config: ml_collections.ConfigDict, updates: Dict[str, int]
+                   ) -> Dict[str, float]:
+  """{"<player>_learning_rate": the rate of the player's next update} for each player with a
+  config.<player>_optimizer section, from its update count (`updates`: {player: count})."""
+  out = {}
+  for name, count in updates.items():
+    section = config.get(f"{name}_optimizer")
+    if section is None:
+      continue
+    schedule = optimizers.make_schedule(section.learning_rate, section.schedule,
+                                        section.schedule_kwargs.to_dict(),
+                                        _total_updates(config, f"{name}_optimizer"))
+    out[f"{name}_learning_rate"] = optimizers.rate_at(schedule, int(count))
+  return out
 
 
 def _game_factory(config: ml_collections.ConfigDict) -> Tuple[Callable, Dict[str, Any]]:
@@ -308,17 +347,35 @@ def build(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, int],
   return Experiment(config, image_shape, game, config.on_nonfinite == "skip")
 
 
+def _default_config_module():
+  """configs.default: from sys.path (the repository root when run from there), else from the
+  repository this jaxgan was installed from (an editable install, run from anywhere); None
+  when neither has it."""
+  try:
+    from configs import default  # pylint: disable=g-import-not-at-top
+    return default
+  except ImportError:
+    pass
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  path = os.path.join(root, "configs", "default.py")
+  if not os.path.isfile(path):
+    return None
+  spec = importlib.util.spec_from_file_location("_jaxgan_default_config", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
 def saved_config(saved: Dict[str, Any]) -> ml_collections.ConfigDict:
   """The config a run saved (config.json / checkpoint meta), completed with today's defaults.
 
   Fields added to configs/default.py after the run was made take their default values (so
   the run's game is unchanged: every addition is off by default), which lets tools load
-  checkpoints written by older versions. Needs the repository root on sys.path (run from
-  there); otherwise the saved config is used as it is.
+  checkpoints written by older versions. configs/default.py is found as
+  `_default_config_module` says; without it the saved config is used as it is.
   """
-  try:
-    from configs import default  # The repository's configs/, not an installed package.
-  except ImportError:
+  default = _default_config_module()
+  if default is None:
     return ml_collections.ConfigDict(saved)
   config = default.get_config()
   # Locked sections are jaxgan's fields: fill them in. Open ones (the kwargs of a loss,

@@ -13,6 +13,7 @@ platform. A GAN run trains one on first use when `config.eval.classifier_dir` ha
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import tempfile
@@ -121,12 +122,21 @@ def train(data: sources.ImageData, *, steps: int = 600, batch_size: int = 128,
   return module, variables, meta
 
 
+def identity(payload: bytes) -> str:
+  """The classifier's identity: the first 16 hex digits of the sha256 of its serialised
+  variables (two evaluations with the same identity are in the same feature space)."""
+  return hashlib.sha256(payload).hexdigest()[:16]
+
+
 def save(directory: str, variables: Any, meta: Dict[str, Any]) -> None:
+  """Writes the classifier; meta["id"] is set to its `identity`."""
   os.makedirs(directory, exist_ok=True)
+  payload = flax.serialization.to_bytes(variables)
+  meta["id"] = identity(payload)
   # Variables first, meta last: a directory with a meta file holds a complete classifier.
   # Each file is written under a name of its own and renamed into place, so two processes
   # saving at once (a training run and jaxgan.evaluate) leave one complete copy.
-  for name, data in ((VARIABLES_FILE, flax.serialization.to_bytes(variables)),
+  for name, data in ((VARIABLES_FILE, payload),
                      (META_FILE, json.dumps(meta, indent=1).encode())):
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
     with os.fdopen(fd, "wb") as f:
@@ -155,28 +165,80 @@ def load(directory: str) -> Tuple[Classifier, Any, Dict[str, Any]]:
   except Exception as e:  # msgpack and structure errors come in many types.
     raise ClassifierError(f"{os.path.join(directory, VARIABLES_FILE)} is corrupt or does not "
                           f"match {META_FILE}: {type(e).__name__}: {e}") from e
+  digest = identity(payload)
+  if meta.setdefault("id", digest) != digest:  # Saved before identities: computed here.
+    raise ClassifierError(f"{os.path.join(directory, VARIABLES_FILE)} does not match "
+                          f"{META_FILE} (identity {digest}, recorded {meta['id']}): the "
+                          "files were changed or damaged; delete the folder to retrain.")
   return module, variables, meta
 
 
 def load_or_train(directory: str, data: sources.ImageData, dataset_name: str,
                   steps: int) -> Tuple[Classifier, Any, Dict[str, Any]]:
-  """The classifier saved in `directory`, trained there on `data` first if there is none."""
+  """The classifier saved in `directory`, trained there on `data` first if there is none.
+
+  A saved classifier must take the data's image shape and have been trained for `steps`
+  steps (config.eval.classifier_steps): reusing another would silently score in another
+  feature space than the config says.
+  """
   if exists(directory):
     module, variables, meta = load(directory)
     if tuple(meta["image_shape"]) != data.image_shape:
       raise ClassifierError(
           f"The classifier in {directory!r} takes images {tuple(meta['image_shape'])}, but "
           f"the data's are {data.image_shape}; point config.eval.classifier_dir elsewhere.")
-    return module, variables, meta
+    if meta["steps"] != steps:
+      raise ClassifierError(
+          f"The classifier in {directory!r} was trained for {meta['steps']} steps, but "
+          f"config.eval.classifier_steps is {steps}: its features are not the ones the "
+          f"config asks for. Set --config.eval.classifier_steps={meta['steps']} to score with "
+          "it, or leave config.eval.classifier_dir empty (the shared cache keeps one "
+          "classifier per data and step count).")
+    if meta.get("dataset") and dataset_name and meta["dataset"] != dataset_name:
+      logging.warning("The classifier in %s was trained on %s; scoring %s with it.",
+                      directory, meta["dataset"], dataset_name)
+    return module, variables, {**meta, "dir": directory}
   logging.info("Training the evaluation classifier on %s (%d images, %d steps) into %s.",
                dataset_name, len(data.images), steps, directory)
   # A tenth held out (at most 1000) to report the accuracy the metrics rest on.
   module, variables, meta = train(data, steps=steps, dataset_name=dataset_name,
                                   holdout=min(1000, len(data.images) // 10))
   save(directory, variables, meta)
-  logging.info("Classifier held-out accuracy %.4f (%d examples).", meta["holdout_accuracy"],
-               meta["holdout_examples"])
+  meta = {**meta, "dir": directory}
+  logging.info("Classifier %s: held-out accuracy %.4f (%d examples).", meta["id"],
+               meta["holdout_accuracy"], meta["holdout_examples"])
   return module, variables, meta
+
+
+CACHE_ENV = "JAXGAN_CLASSIFIER_CACHE"
+
+
+def cache_root() -> str:
+  """The shared classifier cache: $JAXGAN_CLASSIFIER_CACHE, else
+  $XDG_CACHE_HOME/jaxgan/classifiers (~/.cache/jaxgan/classifiers)."""
+  if os.environ.get(CACHE_ENV):
+    return os.path.expanduser(os.environ[CACHE_ENV])
+  base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+  return os.path.join(base, "jaxgan", "classifiers")
+
+
+def data_fingerprint(data: sources.ImageData) -> str:
+  """12 hex digits of the sha256 of the images and labels (the same split read from tfds,
+  local files or another folder is the same data)."""
+  digest = hashlib.sha256(np.ascontiguousarray(data.images).tobytes())
+  if data.labels is not None:
+    digest.update(np.ascontiguousarray(data.labels).tobytes())
+  return digest.hexdigest()[:12]
+
+
+def cache_directory(data: sources.ImageData, dataset_name: str, steps: int,
+                    seed: int = 0) -> str:
+  """Where the shared cache keeps the classifier of (data, image shape, steps, seed): every
+  run on the same data with the same settings is scored in the same feature space."""
+  shape = "x".join(map(str, data.image_shape))
+  name = "".join(c if c.isalnum() or c in "-_." else "-" for c in dataset_name) or "data"
+  return os.path.join(cache_root(),
+                      f"{name}_{shape}_{steps}steps_seed{seed}_{data_fingerprint(data)}")
 
 
 FLAGS = flags.FLAGS
@@ -189,7 +251,8 @@ def define_flags() -> None:
   flags.DEFINE_string("split", "train", "Split (tfds syntax; local files: train/test/...).")
   flags.DEFINE_string("local_dir", "", "Folder with the original IDX files (no download).")
   flags.DEFINE_string("data_dir", "", "tfds data_dir.")
-  flags.DEFINE_integer("steps", 600, "Training steps.")
+  flags.DEFINE_integer("steps", 1000, "Training steps (config.eval.classifier_steps must "
+                       "match to evaluate with it; its default is 1000).")
   flags.DEFINE_integer("batch_size", 128, "Batch size.")
   flags.DEFINE_float("learning_rate", 1e-3, "Adam's peak learning rate (cosine decay).")
   flags.DEFINE_integer("holdout", 1000, "Examples held out to measure accuracy.")
@@ -207,7 +270,7 @@ def main(argv) -> None:
                              holdout=FLAGS.holdout,
                              dataset_name=f"{FLAGS.dataset}/{FLAGS.split}")
   save(FLAGS.workdir, variables, meta)
-  print(f"classifier: held-out accuracy {meta['holdout_accuracy']:.4f} on "
+  print(f"classifier {meta['id']}: held-out accuracy {meta['holdout_accuracy']:.4f} on "
         f"{meta['holdout_examples']} examples, train accuracy {meta['train_accuracy']:.4f}, "
         f"{meta['train_seconds']} s; wrote {FLAGS.workdir}")
 

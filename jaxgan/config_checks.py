@@ -2,9 +2,10 @@
 the field, the same way everywhere)."""
 from __future__ import annotations
 
+import difflib
 import functools
 import inspect
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Iterable, Optional
 
 import ml_collections
 
@@ -40,16 +41,62 @@ def fraction(config: ml_collections.ConfigDict, name: str, closed: bool) -> None
                       f"{value!r}.")
 
 
+def close_match(name: str, valid: Iterable[str]) -> str:
+  """" (did you mean 'x'?)" for the nearest of `valid`, or ""."""
+  match = difflib.get_close_matches(name, list(valid), n=1)
+  return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+_SCALAR_TYPES = {"float": float, "int": int, "bool": bool, "str": str}
+
+
+def expected_type(param: inspect.Parameter) -> Optional[type]:
+  """The scalar type a parameter wants: its annotation (a class, or its name when annotations
+  are strings) if that is float, int, bool or str, else its default's type; None if neither
+  says (e.g. Optional[...] annotations, a default of None)."""
+  annotation = param.annotation
+  if isinstance(annotation, str):
+    annotation = _SCALAR_TYPES.get(annotation.strip())
+  if annotation in _SCALAR_TYPES.values():
+    return annotation
+  if type(param.default) in _SCALAR_TYPES.values():
+    return type(param.default)
+  return None
+
+
+def _fits(value: Any, wanted: type) -> bool:
+  if wanted is float:  # An int is a float setting too; a bool is not a number here.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+  if wanted is int:
+    return isinstance(value, int) and not isinstance(value, bool)
+  return isinstance(value, wanted)
+
+
+def check_kwarg_types(name: str, fn: Callable, kwargs: Dict[str, Any]) -> None:
+  """Fails when a value in `kwargs` is not of the scalar type `fn`'s parameter wants (a
+  command-line value that is not a Python literal arrives as a string: `logit_weight=abc`)."""
+  params = inspect.signature(fn).parameters
+  for key, value in kwargs.items():
+    wanted = expected_type(params[key]) if key in params else None
+    if wanted is not None and not _fits(value, wanted):
+      article = "an" if wanted is int else "a"
+      raise ConfigError(f"{name}.{key}={value!r}: {getattr(fn, '__name__', fn)} takes "
+                        f"{article} {wanted.__name__} there (its annotation or default), not "
+                        f"a {type(value).__name__}.")
+
+
 def check_kwargs(name: str, fn: Callable, kwargs: Dict[str, Any], positional: int) -> None:
-  """Fails when `kwargs` names a parameter `fn` does not take (beyond `positional` ones)."""
+  """Fails when `kwargs` names a parameter `fn` does not take (beyond `positional` ones), or
+  gives one a value of the wrong scalar type (`check_kwarg_types`)."""
   params = list(inspect.signature(fn).parameters.values())
-  if any(p.kind is p.VAR_KEYWORD for p in params):
-    return
-  accepted = [p.name for p in params[positional:] if p.kind is not p.VAR_POSITIONAL]
-  unknown = sorted(set(kwargs) - set(accepted))
-  if unknown:
-    raise ConfigError(f"{name} has unknown setting(s) {unknown}; "
-                      f"{getattr(fn, '__name__', fn)} accepts {accepted or 'none'}.")
+  if not any(p.kind is p.VAR_KEYWORD for p in params):
+    accepted = [p.name for p in params[positional:] if p.kind is not p.VAR_POSITIONAL]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+      hint = close_match(unknown[0], accepted) if len(unknown) == 1 else ""
+      raise ConfigError(f"{name} has unknown setting(s) {unknown}{hint}; "
+                        f"{getattr(fn, '__name__', fn)} accepts {accepted or 'none'}.")
+  check_kwarg_types(name, fn, kwargs)
 
 
 def bound_function(config: ml_collections.ConfigDict, section: str, registry,

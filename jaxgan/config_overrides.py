@@ -9,10 +9,14 @@ are then checked against the target's signature like any other (jaxgan.builders)
 from __future__ import annotations
 
 import ast
+import importlib.util
+import os
 import sys
-from typing import Callable, List, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from absl import app, flags
+
+from jaxgan import config_checks
 
 OPEN_SECTIONS = ("kwargs", "schedule_kwargs")
 _PREFIX = "--config."
@@ -66,16 +70,98 @@ def apply_kwargs_overrides(config, overrides: Sequence[Tuple[str, str]]) -> None
         raise app.UsageError(f"--config.{path}: config.{'.'.join(parents[:i + 1])} does not "
                              f"exist (valid at that level: {', '.join(sorted(target.keys()))}).")
       target = target[part]
-    target[key] = parse_value(raw)
+    try:
+      target[key] = parse_value(raw)
+    except TypeError as e:
+      raise TypeError(f"--config.{path}={raw}: {e}") from e
+
+
+def unknown_field(config, path: str) -> Optional[str]:
+  """A one-line message if the dotted `path` (below config) names no field, else None."""
+  target, parts = config, path.split(".")
+  for i, part in enumerate(parts):
+    if not hasattr(target, "keys") or part not in target:
+      level = f"config.{'.'.join(parts[:i])}" if i else "config"
+      valid = sorted(target.keys()) if hasattr(target, "keys") else []
+      return (f"--config.{path}: {level} has no field {part!r}"
+              f"{config_checks.close_match(part, valid)}; its fields: "
+              f"{', '.join(valid) or 'none'}.")
+    target = target[part]
+  return None
+
+
+def _override_paths(argv: Sequence[str]) -> List[str]:
+  return [arg[len(_PREFIX):].split("=", 1)[0] for arg in argv if arg.startswith(_PREFIX)]
+
+
+def _parse_flags(argv: List[str], config_flag: str) -> List[str]:
+  """absl's flag parsing; a --config.FIELD that names no field is one line and status 1
+  (ml_collections would raise an AttributeError with a ~50-line traceback)."""
+  try:
+    return app.parse_flags_with_usage(argv)
+  except (AttributeError, KeyError) as e:
+    messages = []
+    config = _load_config_file(argv, config_flag)
+    if config is not None:
+      messages = [m for m in map(lambda p: unknown_field(config, p), _override_paths(argv)) if m]
+    print(f"ConfigError: {messages[0] if messages else e}", file=sys.stderr)
+    sys.exit(1)
+
+
+def _config_path(argv: Sequence[str], config_flag: str) -> Optional[str]:
+  prefix = f"--{config_flag}="
+  paths = [arg[len(prefix):] for arg in argv if arg.startswith(prefix)]
+  return paths[-1] if paths else None
+
+
+def _load_config_file(argv: Sequence[str], config_flag: str):
+  """The config file named by --<config_flag>=PATH in argv, loaded on its own (None if it
+  cannot be)."""
+  path = _config_path(argv, config_flag)
+  try:
+    return load_config_file(path) if path else None
+  except Exception:  # pylint: disable=broad-except  (then the library's message is used)
+    return None
+
+
+def load_config_file(path: str):
+  """get_config() of the config file at `path` (its `configs` package made importable)."""
+  make_config_importable(path)
+  spec = importlib.util.spec_from_file_location("_jaxgan_config_file", path)
+  if spec is None or spec.loader is None:
+    raise FileNotFoundError(f"Cannot load a config from {path!r}.")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
+
+
+def make_config_importable(path: str) -> None:
+  """Puts the folder above the config file's `configs/` on sys.path, so that a config file
+  importing `configs.default` loads from any working directory (its own repository's
+  default, not another `configs` package)."""
+  folder = os.path.dirname(os.path.abspath(path.split(":", 1)[0]))
+  if os.path.basename(folder) == "configs":
+    root = os.path.dirname(folder)
+    if root not in sys.path:
+      sys.path.insert(0, root)
 
 
 def run(main: Callable[[List[str]], None], config_flag: str = "config") -> None:
-  """absl's app.run, with --config.*.kwargs.KEY=VALUE flags applied to the loaded config."""
+  """absl's app.run, with --config.*.kwargs.KEY=VALUE flags applied to the loaded config and
+  misspelt --config fields reported in one line."""
   argv, overrides = split_kwargs_overrides(sys.argv)
   sys.argv[:] = argv  # config_flags reads sys.argv itself, not just app.run's argv.
+  config_path = _config_path(argv, config_flag)
+  if config_path:
+    make_config_importable(config_path)
 
   def main_with_overrides(args):
-    apply_kwargs_overrides(getattr(flags.FLAGS, config_flag), overrides)
+    try:
+      apply_kwargs_overrides(getattr(flags.FLAGS, config_flag), overrides)
+    except TypeError as e:  # A typed default (Adam's b1) given a value of another type.
+      print(f"ConfigError: {e}", file=sys.stderr)
+      sys.exit(1)
     return main(args)
 
-  app.run(main_with_overrides, argv=argv)
+  app.run(main_with_overrides, argv=argv,
+          flags_parser=lambda args: _parse_flags(args, config_flag))

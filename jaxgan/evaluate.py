@@ -17,20 +17,20 @@ completed with configs/default.py).
 from __future__ import annotations
 
 import glob
-import json
 import os
+import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import jax
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import (builders, compilation_cache, metric_logging, sample, user_errors,
-                    visualize)
+from jaxgan import (builders, compilation_cache, config_checks, config_overrides,
+                    library_logs, metric_logging, sample, user_errors, visualize)
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
-from jaxgan.evaluation import pictures, setup
+from jaxgan.evaluation import pictures, records, setup
 
 FLAGS = flags.FLAGS
 
@@ -42,8 +42,13 @@ TABLE = (("fid", "FID", ".2f"), ("kid", "KID", ".4f"), ("precision", "precision"
          ("class_accuracy", "class accuracy", ".3f"))
 
 
-def format_table(rows: Dict[str, Dict[str, Any]]) -> str:
-  """Markdown table, one row per evaluated thing ({"generator": result, ...})."""
+KID_STD_NOTE = ("KID ± is the spread over subsets; with num_samples <= kid_subset_size every "
+                "subset is the whole set, so it is 0 by construction (*).")
+
+
+def format_table(rows: Dict[str, Dict[str, Any]], kid_std_zero: bool = False) -> str:
+  """Markdown table, one row per evaluated thing ({"generator": result, ...}); with
+  `kid_std_zero` the KID spread is marked as 0 by construction (see KID_STD_NOTE)."""
   present = [c for c in TABLE if any(c[0] in r for r in rows.values())]
   lines = ["| | " + " | ".join(label for _, label, _ in present) + " |",
            "| --- |" + " --- |" * len(present)]
@@ -53,7 +58,7 @@ def format_table(rows: Dict[str, Dict[str, Any]]) -> str:
       value = result.get(key)
       cell = "-" if value is None else format(int(value) if fmt == "d" else value, fmt)
       if key == "kid" and value is not None:
-        cell += f" ± {result['kid_std']:.4f}"
+        cell += " ± 0 (*)" if kid_std_zero else f" ± {result['kid_std']:.4f}"
       cells.append(cell)
     lines.append(f"| {name} | " + " | ".join(cells) + " |")
   return "\n".join(lines)
@@ -114,10 +119,10 @@ def save_pictures(run: sample.Run, result: Dict[str, Any], evaluator: evaluator_
   if frames:
     paths.append(os.path.join(out_dir, "samples.gif"))
     visualize.save_animation(frames, paths[-1])
-  records = metric_logging.read_metrics(workdir)
-  if any("eval_fid" in r for r in records):
+  logged = metric_logging.read_metrics(workdir)
+  if any("eval_fid" in r for r in logged):
     paths.append(os.path.join(out_dir, "eval_curves.png"))
-    visualize.save_eval_curves(records, paths[-1])
+    visualize.save_eval_curves(logged, paths[-1], title=visualize.run_title(workdir, run.config))
   return paths
 
 
@@ -133,13 +138,22 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
   config = run.config
   with config.unlocked():
     for key, value in (overrides or {}).items():
-      config.eval[key] = value
+      if key not in config.eval:
+        raise builders.ConfigError(
+            f"config.eval has no field {key!r}{config_checks.close_match(key, config.eval)}; "
+            f"its fields: {', '.join(sorted(config.eval))}.")
+      try:
+        config.eval[key] = value
+      except TypeError as e:
+        raise builders.ConfigError(f"config.eval.{key}={value!r}: {e}") from e
     if local_dir is not None:
       config.dataset.local_dir = local_dir
   builders.check_eval(config)
   data = sources.from_config(config.dataset)
   start = time.perf_counter()
-  evaluator = setup.make_evaluator(config, data, workdir)
+  evaluator = setup.make_evaluator(config, data)
+  logging.info("Feature space: %s; %d reference images.", evaluator.extractor.describe(),
+               evaluator.num_samples)
   setup_seconds = time.perf_counter() - start
   eval_key = setup.eval_latents_key(config.seed)
   game = run.game
@@ -150,9 +164,11 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
     classes = lambda n: sample.requested_classes(game, n)
   result = evaluator.evaluate_generator(generate, classes)
   report: Dict[str, Any] = {
-      "workdir": os.path.abspath(workdir), "step": run.step,
-      "feature_extractor": evaluator.extractor.name, "num_samples": evaluator.num_samples,
-      "generator": _json_ready(result),
+      "workdir": os.path.abspath(workdir), "step": run.step, "time": records.now(),
+      "source": "jaxgan.evaluate", "feature_extractor": evaluator.extractor.name,
+      "feature_space": evaluator.extractor.describe(), "provenance": evaluator.provenance(),
+      "kid_std_zero_by_construction": evaluator.kid_std_is_zero_by_construction,
+      "num_samples": evaluator.num_samples, "generator": _json_ready(result),
       "timings": {"setup_seconds (classifier, reference features)": round(setup_seconds, 2),
                   **{k: round(result[k], 2) for k in ("generate_seconds", "features_seconds",
                                                       "metrics_seconds", "eval_seconds")}}}
@@ -169,23 +185,30 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
     report["untrained"] = _json_ready(evaluator.evaluate(
         untrained_generate(evaluator.num_samples), None,
         None if classes is None else classes(evaluator.num_samples)))
-  out_dir = os.path.join(workdir, "eval")
+  out_dir = records.eval_dir(workdir)
   if jax.process_index() == 0:
     if pictures_too:
       report["pictures"] = save_pictures(run, result, evaluator, out_dir, workdir)
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, f"step_{run.step:07d}.json"), "w") as f:
-      json.dump(report, f, indent=1)
+    records.append(workdir, report)
+    report = records.write_step_report(workdir, report)
   return report
 
 
 def report_table(report: Dict[str, Any]) -> str:
+  """The report's table, headed by its feature space and followed by its notes."""
   rows = {f"generator (step {report['step']})": report["generator"]}
+  kept = " (kept from {})".format(report["baselines_from"]) \
+      if report.get("baselines_from") else ""
   if "real_floor" in report:
-    rows["real held-out images (floor)"] = report["real_floor"]
+    rows[f"real held-out images (floor){kept}"] = report["real_floor"]
   if "untrained" in report:
-    rows["untrained generator (ceiling)"] = report["untrained"]
-  return format_table(rows)
+    rows[f"untrained generator (ceiling){kept}"] = report["untrained"]
+  zero = report.get("kid_std_zero_by_construction", False)
+  lines = [f"Feature space: {report['feature_space']}; {report['num_samples']} samples."
+           if "feature_space" in report else "", format_table(rows, zero)]
+  if zero:
+    lines.append(KID_STD_NOTE)
+  return "\n".join(line for line in lines if line)
 
 
 def define_flags() -> None:
@@ -203,17 +226,48 @@ def define_flags() -> None:
   flags.DEFINE_string("local_dir", None, "Overrides config.dataset.local_dir (data moved).")
 
 
+# Settings also accepted under their config names: --config.eval.FIELD=V (any field of
+# config.eval) and --config.dataset.local_dir=DIR, as jaxgan.main spells them.
+_CONFIG_PREFIX = "--config."
+
+
+def split_config_style_flags(argv: List[str]) -> Tuple[List[str], Dict[str, Any],
+                                                       Optional[str]]:
+  """(argv without them, {eval field: value}, local_dir or None) of the --config.* flags."""
+  rest, overrides, local_dir = [], {}, None
+  for arg in argv:
+    if not arg.startswith(_CONFIG_PREFIX):
+      rest.append(arg)
+      continue
+    path, has_value, raw = arg[len(_CONFIG_PREFIX):].partition("=")
+    if not has_value:
+      raise app.UsageError(f"{arg}: write it as {arg}=VALUE.")
+    if path == "dataset.local_dir":
+      local_dir = raw
+    elif path.startswith("eval.") and path.count(".") == 1:
+      overrides[path[len("eval."):]] = config_overrides.parse_value(raw)
+    else:
+      raise app.UsageError(f"{arg}: jaxgan.evaluate takes --config.eval.FIELD and "
+                           "--config.dataset.local_dir (the run's other settings are its own).")
+  return rest, overrides, local_dir
+
+
+_CONFIG_STYLE: Dict[str, Any] = {"overrides": {}, "local_dir": None}
+
+
 def main(argv) -> None:
   del argv
   compilation_cache.enable(FLAGS.compilation_cache)
   if not FLAGS.workdir:
     raise app.UsageError("--workdir is required.")
-  overrides = {name: getattr(FLAGS, name) for name in
-               ("num_samples", "feature_extractor", "inception_weights", "classifier_dir",
-                "classifier_steps")
-               if getattr(FLAGS, name) is not None}
+  overrides = dict(_CONFIG_STYLE["overrides"])
+  overrides.update({name: getattr(FLAGS, name) for name in
+                    ("num_samples", "feature_extractor", "inception_weights", "classifier_dir",
+                     "classifier_steps")
+                    if getattr(FLAGS, name) is not None})
+  local_dir = FLAGS.local_dir if FLAGS.local_dir is not None else _CONFIG_STYLE["local_dir"]
   report = user_errors.run_reporting(evaluate_workdir, FLAGS.workdir, FLAGS.step,
-                                     FLAGS.baselines, overrides, FLAGS.pictures, FLAGS.local_dir)
+                                     FLAGS.baselines, overrides, FLAGS.pictures, local_dir)
   print(f"{report['workdir']}, step {report['step']}: {report['num_samples']} samples, "
         f"{report['feature_extractor']} features")
   print(report_table(report))
@@ -223,5 +277,11 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
+  library_logs.quiet()
   define_flags()
+  try:
+    sys.argv[1:], _CONFIG_STYLE["overrides"], _CONFIG_STYLE["local_dir"] = \
+        split_config_style_flags(sys.argv[1:])
+  except app.UsageError as error:
+    sys.exit(f"UsageError: {error}")
   app.run(main)

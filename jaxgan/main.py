@@ -1,15 +1,18 @@
 """Command line: python -m jaxgan.main --config=configs/dcgan.py --workdir=DIR [--config.X=V].
 
+python -m jaxgan.main --list prints every architecture, loss, penalty, optimizer, schedule,
+game, dataset and plug-in a config can name.
+
 Re-running the same command on the same workdir resumes from its latest checkpoint. On several
 hosts (a Cloud TPU pod slice, a GPU cluster) run the same command on every host with
 --distributed; see the README.
 """
-import logging as logging_std
+import sys
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jaxgan import compilation_cache, config_overrides
+from jaxgan import compilation_cache, config_overrides, library_logs
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Path to a config file (configs/*.py).",
@@ -22,15 +25,10 @@ flags.DEFINE_bool("distributed", False,
 flags.DEFINE_string("coordinator_address", None, "host:port of process 0 (with --distributed).")
 flags.DEFINE_integer("num_processes", None, "Number of processes (with --distributed).")
 flags.DEFINE_integer("process_id", None, "This process's index (with --distributed).")
+flags.DEFINE_bool("list", False, "Print every architecture, loss, penalty, optimizer, schedule, "
+                  "game, dataset and plug-in a config can name, and exit.")
 compilation_cache.define_flag()
 flags.mark_flags_as_required(["config", "workdir"])
-
-
-class _HideLibraryInfo(logging_std.Filter):
-  """Drops INFO lines from orbax (several per checkpoint) so jaxgan's progress stays legible."""
-
-  def filter(self, record: logging_std.LogRecord) -> bool:
-    return record.levelno > logging_std.INFO or "/orbax/" not in record.pathname
 
 
 def main(argv):
@@ -44,15 +42,23 @@ def main(argv):
   if FLAGS.distributed:
     jax.distributed.initialize(coordinator_address=FLAGS.coordinator_address,
                                num_processes=FLAGS.num_processes, process_id=FLAGS.process_id)
-  logging.get_absl_handler().addFilter(_HideLibraryInfo())
   cache_dir = compilation_cache.enable(FLAGS.compilation_cache)
   from jaxgan import train, user_errors  # pylint: disable=g-import-not-at-top
-  logging.info("JAX process %d of %d, local devices: %s", jax.process_index(),
-               jax.process_count(), jax.local_devices())
-  logging.info("Compilation cache: %s.", cache_dir or "off")
-  logging.info("Config:\n%s", FLAGS.config)
+  config = FLAGS.config
+  logging.info("jaxgan: %s, %s loss, on %s (seed %d, %d steps, batch %d) in %s; the whole "
+               "config: %s/config.json.", config.model.name, config.loss.name,
+               config.dataset.name, config.seed, config.num_train_steps, config.batch_size,
+               FLAGS.workdir, FLAGS.workdir)
+  logging.info("JAX process %d of %d, %d local %s device(s); compilation cache: %s.",
+               jax.process_index(), jax.process_count(), jax.local_device_count(),
+               jax.default_backend(), cache_dir or "off")
   user_errors.run_reporting(train.train_and_evaluate, FLAGS.config, FLAGS.workdir)
 
 
 if __name__ == "__main__":
+  library_logs.quiet()
+  if "--list" in sys.argv[1:]:  # Before absl's parsing, which requires --config/--workdir.
+    from jaxgan import listing  # pylint: disable=g-import-not-at-top
+    print(listing.describe())
+    sys.exit(0)
   config_overrides.run(main)

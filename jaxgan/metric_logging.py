@@ -9,6 +9,7 @@ import os
 import time
 from typing import Dict, List, Optional
 
+import numpy as np
 from absl import logging
 
 # The metrics shown on the progress line, with short labels; all go to the files.
@@ -71,8 +72,15 @@ class MetricWriter:
         self._tb.scalar(name, value, record["step"])
     self._tb.flush()
 
-  def write_eval(self, step: int, scalars: Dict[str, float]) -> None:
-    """An evaluation record ({"eval_fid": ...}) to every sink, and a line of its headline."""
+  def image(self, tag: str, image: np.ndarray, step: int) -> None:
+    """A uint8 picture [H, W, C] (a sample grid) to TensorBoard's images."""
+    if self.enabled:
+      self._tb.image(tag, image, step)
+      self._tb.flush()
+
+  def write_eval(self, step: int, scalars: Dict[str, float], feature_space: str = "") -> None:
+    """An evaluation record ({"eval_fid": ...}) to every sink, and a line of its headline
+    (ending with `feature_space`, the extractor that made the numbers)."""
     if not self.enabled:
       return
     record = {"step": step, **{k: float(v) for k, v in scalars.items()}}
@@ -83,6 +91,8 @@ class MetricWriter:
     if "eval_classes_covered" in record and "eval_num_classes" in record:
       parts.append(f"classes {record['eval_classes_covered']:.0f}/"
                    f"{record['eval_num_classes']:.0f}")
+    if feature_space:
+      parts.append(feature_space)
     logging.info(" | ".join(parts))
 
   def _progress_line(self, record: Dict[str, float]) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict
 
 import optax
 
+from jaxgan import config_checks
 from jaxgan.registry import Registry
 
 OPTIMIZERS = Registry("optimizer")
@@ -51,6 +52,24 @@ def cosine(learning_rate: float, total_updates: int, end_factor: float = 0.0,
                                             end_value=end_factor * learning_rate)
 
 
+def make_schedule(learning_rate: float, schedule: str, schedule_kwargs: Dict[str, Any] | None,
+                  total_updates: int) -> float | optax.Schedule:
+  """The learning rate the optimizer gets: a float for a constant rate (no schedule counter in
+  the optimizer state), else the schedule (update count -> rate)."""
+  schedule_factory = SCHEDULES.get(schedule)
+  schedule_kwargs = dict(schedule_kwargs or {})
+  _check_settings("Schedule", schedule, schedule_factory, schedule_kwargs,
+                  {"learning_rate", "total_updates"})
+  if schedule == "constant" and not schedule_kwargs.get("warmup_steps"):
+    return learning_rate
+  return schedule_factory(learning_rate, total_updates, **schedule_kwargs)
+
+
+def rate_at(schedule: float | optax.Schedule, updates: int) -> float:
+  """The rate of the next update after `updates` updates (optax counts from 0)."""
+  return float(schedule(updates)) if callable(schedule) else float(schedule)
+
+
 def _check_settings(kind: str, name: str, factory: Callable, kwargs: Dict[str, Any],
                     reserved: set) -> None:
   accepted = set(inspect.signature(factory).parameters) - reserved
@@ -58,6 +77,7 @@ def _check_settings(kind: str, name: str, factory: Callable, kwargs: Dict[str, A
   if unknown:
     raise ValueError(f"{kind} {name!r} has no setting(s) {unknown}; it accepts "
                      f"{sorted(accepted) or 'none'}.")
+  config_checks.check_kwarg_types(f"{kind} {name!r} setting", factory, kwargs)
 
 
 def make_optimizer(name: str, learning_rate: float, kwargs: Dict[str, Any], *,
@@ -78,14 +98,7 @@ def make_optimizer(name: str, learning_rate: float, kwargs: Dict[str, Any], *,
   """
   factory = OPTIMIZERS.get(name)
   _check_settings("Optimizer", name, factory, kwargs, {"learning_rate"})
-  schedule_factory = SCHEDULES.get(schedule)
-  schedule_kwargs = dict(schedule_kwargs or {})
-  _check_settings("Schedule", schedule, schedule_factory, schedule_kwargs,
-                  {"learning_rate", "total_updates"})
-  if schedule == "constant" and not schedule_kwargs.get("warmup_steps"):
-    lr = learning_rate  # A float: no schedule counter in the optimizer state.
-  else:
-    lr = schedule_factory(learning_rate, total_updates, **schedule_kwargs)
+  lr = make_schedule(learning_rate, schedule, schedule_kwargs, total_updates)
   optimizer = factory(learning_rate=lr, **kwargs)
   if clip_grad_norm > 0:
     return optax.chain(optax.clip_by_global_norm(clip_grad_norm), optimizer)

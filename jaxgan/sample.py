@@ -20,8 +20,8 @@ import ml_collections
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import (builders, checkpointing, compilation_cache, resume, streams, user_errors,
-                    visualize)
+from jaxgan import (builders, checkpointing, compilation_cache, library_logs, resume, streams,
+                    user_errors, visualize)
 from jaxgan.models import conditional
 
 FLAGS = flags.FLAGS
@@ -200,5 +200,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  library_logs.quiet()
   define_flags()
   app.run(main)

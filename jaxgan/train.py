@@ -6,14 +6,14 @@
   loop:    dispatch steps, and between them log, draw sample grids, evaluate, checkpoint,
            stop on a signal (the states pass through it explicitly);
   finish:  the curves and the animation.
-Outputs under WORKDIR: checkpoints/, samples/step_XXXXXXX.png, samples.gif, metrics.jsonl,
-tensorboard/, curves.png, and with config.eval.every_steps > 0 evaluation records (eval_*) in
-metrics.jsonl and TensorBoard, eval_curves.png and eval/classifier/.
+Outputs under WORKDIR: checkpoints/, config.json and config_history.jsonl (jaxgan.run_history),
+samples/real.png, samples/step_XXXXXXX.png, samples.gif, metrics.jsonl, tensorboard/,
+curves.png, and with config.eval.every_steps > 0 evaluation records (eval_*) in
+metrics.jsonl and TensorBoard, eval/history.jsonl and eval_curves.png.
 """
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from typing import Any, Dict, Hashable, Optional, Tuple
 
@@ -23,7 +23,7 @@ import numpy as np
 from absl import logging
 
 from jaxgan import (artefacts, builders, checkpointing, metric_logging, parallel, preemption,
-                    resume, state, streams, workdir_lease)
+                    resume, run_history, state, streams, workdir_lease)
 from jaxgan.artefacts import NonFiniteError  # noqa: F401  (jaxgan.train.NonFiniteError)
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import setup as eval_setup
@@ -146,14 +146,13 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
     checkpointing.check_free_space(workdir, states)
 
   checkpointer = checkpointing.Checkpointer(workdir, config.keep_checkpoints)
-  start_step = 0
+  start_step, checkpoint_config = 0, None
   if checkpointer.latest_step() is not None:
+    checkpoint_config = checkpointer.read_meta()["config"]
     start_step, states = resume.restore(checkpointer, config, states)
     logging.info("Resumed from %s at step %d.", checkpointer.directory, start_step)
-  elif is_writer:
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-      f.write(config.to_json())
   if is_writer:  # Records after the checkpoint (all, without one) are of steps redone now.
+    run_history.record_start(workdir, config, start_step, checkpoint_config)
     metric_logging.truncate_metrics(workdir, start_step)
 
   batches = pipeline.StepBatches(
@@ -164,7 +163,7 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
   if config.eval.every_steps and is_writer:
     # Before compiling the step: a classifier trained here, or a bad weights file, shows up
     # now rather than after the first interval.
-    evaluator = eval_setup.make_evaluator(config, data, workdir)
+    evaluator = eval_setup.make_evaluator(config, data)
     logging.info("Evaluation every %d steps: %d samples, %s features (reference set in %.1f s).",
                  config.eval.every_steps, evaluator.num_samples, evaluator.extractor.name,
                  evaluator.reference_seconds)
@@ -172,6 +171,7 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
                                        config.batch_size * game.real_batches_per_step,
                                        enabled=is_writer)
   outputs = artefacts.RunArtefacts(experiment, workdir, checkpointer, writer, evaluator)
+  outputs.real_grid(data.images)
   run = _Run(experiment, workdir, start_step, _Dispatcher(experiment, batches), writer, outputs,
              checkpointer, lease)
   return run, states
@@ -206,6 +206,9 @@ def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optio
       last = step == config.num_train_steps
       if step % config.log_every_steps == 0 or last:
         host_metrics = jax.device_get(parallel.unreplicate(metrics))
+        host_metrics.update(builders.learning_rates(config, parallel.unreplicate(
+            {name: replicated[name].step for name in run.experiment.game.players
+             if hasattr(replicated[name], "step")})))
         if skip_watch is None:
           _check_finite(step, host_metrics)
         else:

@@ -46,39 +46,57 @@ def save_grid(images: np.ndarray, path: str, title: str = "") -> None:
   plt.close(fig)
 
 
-# Metrics that only some games log (losses' aux, penalties, stabilisers): a fourth panel.
-GAME_METRICS = ("d_wasserstein_estimate", "d_penalty", "g_feature_matching", "d_historical",
-                "g_historical", "d_updates", "instance_noise_std")
+# The fixed panels of curves.png; every other metric a run logs (a loss's aux terms, a
+# penalty, a stabiliser's quantities) gets a panel of its own, except run bookkeeping.
+CURVE_PANELS = (("d_loss", "g_loss"), ("d_real_prob", "d_fake_prob"),
+                ("d_grad_norm", "g_grad_norm"), ("g_learning_rate", "d_learning_rate"))
+BOOKKEEPING = ("step", "all_finite", "steps_per_sec", "images_per_sec", "skipped_steps",
+               "d_real_logit", "d_fake_logit")
+_COLUMNS = 4
+
+
+def curve_panels(records: List[Dict[str, float]],
+                 panels: Sequence[Sequence[str]] = CURVE_PANELS,
+                 others: bool = True) -> List[List[str]]:
+  """The panels that have data: `panels`, then (when `others`) one per remaining metric
+  (not evaluation records' eval_*, not BOOKKEEPING, not parameter norms)."""
+  present = {name for r in records for name in r}
+  out = [[n for n in names if n in present] for names in panels]
+  out = [names for names in out if names]
+  if others:
+    shown = {n for names in panels for n in names}
+    out += [[name] for name in sorted(present - shown - set(BOOKKEEPING))
+            if not name.startswith("eval_") and not name.endswith("_param_norm")]
+  return out
 
 
 def save_curves(records: List[Dict[str, float]], path: str,
-                panels: Sequence[Sequence[str]] = (("d_loss", "g_loss"),
-                                                   ("d_real_prob", "d_fake_prob"),
-                                                   ("d_grad_norm", "g_grad_norm")),
-                game_panel: bool = True) -> None:
-  """Plots metric curves against step, one panel per group of metric names, plus (when
-  game_panel) a panel of the GAME_METRICS the records contain (Wasserstein estimate, ...).
+                panels: Sequence[Sequence[str]] = CURVE_PANELS, others: bool = True,
+                title: str = "") -> None:
+  """Plots metric curves against step in a grid of panels (`curve_panels`), 4 per row.
 
   Records may hold different metrics (training and evaluation records share metrics.jsonl):
   each curve uses the records that have its metric, and empty panels are dropped.
   """
-  if game_panel:
-    present = [name for name in GAME_METRICS if any(name in r for r in records)]
-    if present:
-      panels = (*panels, present)
-  panels = [names for names in panels if any(name in r for r in records for name in names)]
+  panels = curve_panels(records, panels, others)
   if not panels:
     return
-  fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
-  for ax, names in zip(axes[0], panels):
+  columns = min(_COLUMNS, len(panels))
+  rows = -(-len(panels) // columns)
+  fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows + 0.4 * bool(title)),
+                           squeeze=False)
+  for ax in axes.flat[len(panels):]:
+    ax.set_axis_off()
+  for ax, names in zip(axes.flat, panels):
     for name in names:
       points = [(r["step"], r[name]) for r in records if name in r]
-      if points:
-        steps, values = zip(*points)
-        ax.plot(steps, values, label=name, marker="o" if len(points) < 30 else None)
+      steps, values = zip(*points)
+      ax.plot(steps, values, label=name, marker="o" if len(points) < 30 else None)
     ax.set_xlabel("step")
-    ax.legend()
+    ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
+  if title:
+    fig.suptitle(title)
   fig.tight_layout()
   os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
   fig.savefig(path, dpi=100)
@@ -92,9 +110,16 @@ EVAL_PANELS = (("eval_fid",), ("eval_kid",),
                ("eval_class_accuracy",))
 
 
-def save_eval_curves(records: List[Dict[str, float]], path: str) -> None:
-  """Evaluation metrics against step (the records holding them), one panel per scale."""
-  save_curves(records, path, panels=EVAL_PANELS, game_panel=False)
+def save_eval_curves(records: List[Dict[str, float]], path: str, title: str = "") -> None:
+  """Evaluation metrics against step (the records holding them), a grid of one panel per
+  scale."""
+  save_curves(records, path, panels=EVAL_PANELS, others=False, title=title)
+
+
+def run_title(workdir: str, config) -> str:
+  """"RUN: model, loss, seed N" for pictures' titles (RUN: the workdir's folder name)."""
+  name = os.path.basename(os.path.normpath(workdir))
+  return f"{name}: {config.model.name}, {config.loss.name} loss, seed {config.seed}"
 
 
 def save_animation(frame_paths: Sequence[str], path: str, seconds_per_frame: float = 0.4

@@ -34,6 +34,14 @@ if _RUN_ID and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
 # reads JAX_COMPILATION_CACHE_DIR), or none in the -n 0 runs: never the user's own cache.
 os.environ.setdefault("JAXGAN_COMPILATION_CACHE", "auto" if _RUN_ID else "off")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# The evaluation classifiers the tests train go to a cache of this run (shared by its workers),
+# never the user's ~/.cache/jaxgan/classifiers.
+def _classifier_cache_dir(run_id: str) -> str:
+  return os.path.join(tempfile.gettempdir(), f"jaxgan-tests-classifiers-{run_id}")
+
+
+os.environ.setdefault("JAXGAN_CLASSIFIER_CACHE",
+                      _classifier_cache_dir(_RUN_ID or f"pid{os.getpid()}"))
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -54,8 +62,12 @@ def pytest_configure(config):
 
 
 def pytest_sessionfinish(session):
-  """The controller removes the run's compilation cache once every worker is done."""
+  """The controller removes the run's caches once every worker is done."""
   if not hasattr(session.config, "workerinput"):
     run_id = getattr(session.config.option, "testrunuid", None)
-    if run_id:
+    if run_id:  # The workers' caches (xdist runs).
       shutil.rmtree(_cache_dir(run_id), ignore_errors=True)
+      shutil.rmtree(_classifier_cache_dir(run_id), ignore_errors=True)
+    own = os.environ["JAXGAN_CLASSIFIER_CACHE"]  # This process's (-n 0 runs).
+    if os.path.basename(own).startswith("jaxgan-tests-classifiers-"):
+      shutil.rmtree(own, ignore_errors=True)

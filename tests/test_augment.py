@@ -278,7 +278,8 @@ AUGMENTED = {"diffaugment": {"augment.name": "diffaugment"},
 
 
 @pytest.mark.parametrize("name,devices", [pytest.param("diffaugment", (1, 2, 4), id="diffaugment"),
-                                          pytest.param("ada", (1, 4), id="ada")])
+                                          pytest.param("ada", (1, 4), id="ada",
+                                                       marks=pytest.mark.slow)])
 def test_augmented_steps_do_not_depend_on_the_device_count(name, devices):
   # One step of one D update and one G update: four augmented batches. Compiling the ADA
   # pipeline dominates this test, so ADA is compared on 1 and 4 devices only (its per-example

@@ -11,6 +11,7 @@ from jaxgan import builders, classifier, evaluate, train
 from jaxgan.data import pipeline, sources, stacked
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import features, metrics, pictures
+from jaxgan.evaluation import records as eval_records
 from tests import helpers
 
 
@@ -47,7 +48,7 @@ def test_classifier_learns_and_round_trips(trained_classifier, tmp_path):
   np.testing.assert_array_equal(logits, logits2)
   # load_or_train reuses a saved classifier instead of training another.
   before = os.path.getmtime(tmp_path / classifier.VARIABLES_FILE)
-  classifier.load_or_train(str(tmp_path), fresh, "squares", steps=5)
+  classifier.load_or_train(str(tmp_path), fresh, "squares", steps=120)
   assert os.path.getmtime(tmp_path / classifier.VARIABLES_FILE) == before
 
 
@@ -56,6 +57,12 @@ def test_classifier_errors(tmp_path, trained_classifier):
   with pytest.raises(classifier.ClassifierError, match="No classifier"):
     classifier.load(str(tmp_path))
   classifier.save(str(tmp_path), variables, meta)
+  # Variables that load but are not the recorded ones (another classifier's file copied in).
+  meta_path = tmp_path / classifier.META_FILE
+  recorded = json.loads(meta_path.read_text())
+  meta_path.write_text(json.dumps({**recorded, "id": "0" * 16}))
+  with pytest.raises(classifier.ClassifierError, match="does not match classifier.json"):
+    classifier.load(str(tmp_path))
   (tmp_path / classifier.VARIABLES_FILE).write_bytes(b"not msgpack")
   with pytest.raises(classifier.ClassifierError, match="corrupt"):
     classifier.load(str(tmp_path))
@@ -247,7 +254,17 @@ def test_training_evaluates_periodically_then_evaluate_cli(tmp_path):
     assert os.path.exists(os.path.join(workdir, name)), name
   with Image.open(os.path.join(workdir, "samples.gif")) as gif:
     assert gif.n_frames == 2  # Sample grids at steps 2 and 4.
-  assert classifier.exists(os.path.join(workdir, "eval", "classifier"))
+  # The classifier is the shared cache's for (data, shape, steps, seed), not the workdir's.
+  data = sources.from_config(config.dataset)
+  cached = classifier.cache_directory(data, "mnist/test", steps=3)
+  assert cached.startswith(classifier.cache_root()) and "_28x28x1_3steps_seed0_" in cached
+  assert not os.path.exists(os.path.join(workdir, "eval", "classifier"))
+  _, _, meta = classifier.load(cached)
+  with open(os.path.join(cached, classifier.VARIABLES_FILE), "rb") as f:
+    assert meta["id"] == classifier.identity(f.read())
+  # Every evaluation record says which classifier made it.
+  assert all(r["eval_classifier_steps"] == 3 for r in evals)
+  assert all(r["eval_classifier_holdout_accuracy"] == meta["holdout_accuracy"] for r in evals)
 
   report = evaluate.evaluate_workdir(workdir, baselines=True)
   assert report["step"] == 4 and report["num_samples"] == 40
@@ -260,8 +277,30 @@ def test_training_evaluates_periodically_then_evaluate_cli(tmp_path):
     assert os.path.exists(path), path
   table = evaluate.report_table(report)
   assert "floor" in table and "ceiling" in table and "FID" in table
+  assert f"Feature space: classifier {meta['id']} (mnist/test, 3 steps" in table
   with pytest.raises(FileNotFoundError, match="No checkpoint of step 3"):
     evaluate.evaluate_workdir(workdir, step=3)
+
+  # A second evaluation without baselines is appended; the step's report keeps them.
+  again = evaluate.evaluate_workdir(workdir, pictures_too=False)
+  assert again["real_floor"] == report["real_floor"] and again["baselines_from"]
+  history = eval_records.read(workdir)
+  assert [(r["source"], r["step"]) for r in history] == [
+      ("training", 2), ("training", 4), ("jaxgan.evaluate", 4), ("jaxgan.evaluate", 4)]
+  assert "real_floor" in history[2] and "real_floor" not in history[3]
+  assert len({eval_records.feature_space_key(r) for r in history}) == 1
+  assert history[0]["provenance"]["feature_extractor"]["id"] == meta["id"]
+  # kid_subset_size 20 < 40 samples: KID's spread is a real spread.
+  assert not again["kid_std_zero_by_construction"]
+
+  # A classifier trained for other steps than the config says is refused, not reused.
+  with pytest.raises(classifier.ClassifierError, match="trained for 3 steps, but config.eval"
+                     ".classifier_steps is 7"):
+    evaluate.evaluate_workdir(workdir, overrides={"classifier_dir": cached,
+                                                  "classifier_steps": 7})
+  with pytest.raises(builders.ConfigError, match="no field 'num_sample' \\(did you mean "
+                     "'num_samples'"):
+    evaluate.evaluate_workdir(workdir, overrides={"num_sample": 10})
 
 
 def test_inception_extractor_from_a_weights_file(tmp_path):

@@ -39,7 +39,9 @@ def _train_command(workdir, mnist_dir, steps):
           "--config.num_grid_samples=4", "--config.eval.every_steps=0"]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+# Ctrl-C (SIGINT) takes the same path as SIGTERM: CI-only (`slow`, 42 s).
+@pytest.mark.parametrize("sig", [signal.SIGTERM,
+                                 pytest.param(signal.SIGINT, marks=pytest.mark.slow)])
 def test_signal_saves_a_checkpoint_and_a_rerun_resumes(tmp_path, sig):
   mnist_dir = helpers.write_fake_mnist(str(tmp_path / "data"), n=64)
   workdir = str(tmp_path / "run")

@@ -185,11 +185,17 @@ def test_cli_train_then_sample(tmp_path, mnist_dir):
                   "--config.eval.batch_size=8", "--config.eval.kid_subset_size=12"], tmp_path)
   assert out.returncode == 0, out.stderr[-3000:]
   assert "step 3/3" in out.stderr and "eval step 3 | FID" in out.stderr
+  # The terminal: jaxgan's short header and progress lines, not the libraries' banners.
+  for noise in ("oneDNN", "absl::InitializeLog", "Unable to initialize backend", "/orbax/",
+                "Config:\n"):
+    assert noise not in out.stderr, noise
+  assert len(out.stderr.strip().splitlines()) <= 20, out.stderr
   with open(os.path.join(workdir, "config.json")) as f:
     saved = json.load(f)
   assert saved["loss"]["kwargs"] == {"real_label": 0.9}
   assert saved["model"]["kwargs"] == {"spectral_norm": True}
-  assert os.listdir(os.path.join(workdir, "samples")) == ["step_0000003.png"]
+  assert sorted(os.listdir(os.path.join(workdir, "samples"))) == ["real.png",
+                                                                   "step_0000003.png"]
   assert os.listdir(os.path.join(workdir, "checkpoints")) == ["3"]
 
   npz = str(tmp_path / "s.npz")
@@ -200,9 +206,12 @@ def test_cli_train_then_sample(tmp_path, mnist_dir):
   assert images.shape == (10, 28, 28, 1) and images.dtype == np.uint8
   assert images.min() < images.max()
 
-  out = _run_cli(["jaxgan.evaluate", f"--workdir={workdir}", "--baselines"], tmp_path)
+  # Settings under their config names, as jaxgan.main spells them.
+  out = _run_cli(["jaxgan.evaluate", f"--workdir={workdir}", "--baselines",
+                  "--config.eval.kid_subsets=2"], tmp_path)
   assert out.returncode == 0, out.stderr[-3000:]
   assert "| generator (step 3) |" in out.stdout and "(floor)" in out.stdout
+  assert "Feature space: classifier " in out.stdout and "3 steps" in out.stdout
   assert os.path.exists(os.path.join(workdir, "eval", "step_0000003.json"))
 
 

@@ -10,6 +10,7 @@ import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jaxgan import builders, parallel, streams, xla_cpu
 from tests import helpers
@@ -54,6 +55,7 @@ def test_unknown_option_compiles_without_options_and_says_so(caplog):
   np.testing.assert_array_equal(double(jnp.ones((1, 5))), 2 * np.ones((1, 5)))
 
 
+@pytest.mark.slow  # 28 s: CI-only.
 def test_benchmark_ablation_rows():
   out = subprocess.run(
       [sys.executable, "-m", "jaxgan.benchmark", "--config=configs/dcgan.py",

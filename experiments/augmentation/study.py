@@ -110,7 +110,7 @@ def main():
   unseen = data.images[SMALL + np.random.default_rng(0).permutation(len(data.images) - SMALL)]
   reference, floor = unseen[:len(unseen) // 2], unseen[len(unseen) // 2:]
   evaluator = evaluator_lib.Evaluator(
-      setup.make_extractor(config, data, args.out), reference,
+      setup.make_extractor(config, data), reference,
       num_samples=len(reference), seed=config.seed,
       kid_subsets=config.eval.kid_subsets, kid_subset_size=config.eval.kid_subset_size,
       precision_recall_k=config.eval.precision_recall_k,

@@ -52,7 +52,7 @@ class Evaluator:
     if num_samples < min_samples(precision_recall_k, density_coverage_k):
       raise ValueError(f"config.eval.num_samples={num_samples} is too small for k-NN metrics "
                        f"with k={max(precision_recall_k, density_coverage_k)}.")
-    self.extractor = extractor
+    self.extractor, self.seed = extractor, seed
     self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
     self.pr_k, self.dc_k = precision_recall_k, density_coverage_k
     self._order = np.random.default_rng(seed).permutation(len(real_images_uint8))
@@ -64,6 +64,21 @@ class Evaluator:
     self.reference_seconds = time.perf_counter() - start
     self.reference_stats = metrics.FeatureStats(self.reference["features"].shape[1])
     self.reference_stats.update(self.reference["features"])
+
+  def provenance(self) -> Dict[str, Any]:
+    """What these numbers depend on besides the generator: the feature extractor (which
+    classifier or weights), the reference set and the metrics' settings. Two evaluations are
+    comparable when their provenance is equal."""
+    return {"feature_extractor": self.extractor.provenance(), "num_samples": self.num_samples,
+            "reference_seed": self.seed, "kid_subsets": self.kid_subsets,
+            "kid_subset_size": self.kid_subset_size, "precision_recall_k": self.pr_k,
+            "density_coverage_k": self.dc_k}
+
+  @property
+  def kid_std_is_zero_by_construction(self) -> bool:
+    """With num_samples <= kid_subset_size every KID subset is the whole set, so the subsets'
+    standard deviation is 0 whatever the generator."""
+    return self.num_samples <= self.kid_subset_size
 
   def real_reference_split(self) -> Optional[np.ndarray]:
     """uint8 real images disjoint from the reference set, as many (None if too few)."""

@@ -18,6 +18,8 @@ which `has_classes` says).
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 from typing import Any, Dict, Optional
 
 import jax
@@ -67,6 +69,22 @@ class ClassifierFeatures:
       return {"features": features, "log_probs": joint}
 
     self._extract = extract
+    self._meta = meta
+
+  def provenance(self) -> Dict[str, Any]:
+    """Which classifier: its identity (jaxgan.classifier.identity), folder, training data,
+    steps and held-out accuracy."""
+    meta = self._meta
+    return {"name": self.name, "id": meta.get("id"), "dir": meta.get("dir"),
+            "dataset": meta.get("dataset"), "steps": meta.get("steps"),
+            "holdout_accuracy": meta.get("holdout_accuracy"),
+            "holdout_examples": meta.get("holdout_examples")}
+
+  def describe(self) -> str:
+    """One line for tables and logs."""
+    p = self.provenance()
+    return (f"{self.name} {p['id']} ({p['dataset']}, {p['steps']} steps, held-out accuracy "
+            f"{p['holdout_accuracy']:.4f})")
 
   def __call__(self, images: np.ndarray) -> Dict[str, np.ndarray]:
     out = batching.apply_in_batches(self._extract, images, self.batch_size)
@@ -87,6 +105,16 @@ class InceptionFeatures:
     self.batch_size = batch_size
     self.num_classes = 1008
     self._extract = jax.jit(functools.partial(network.apply, variables))
+    with open(os.path.expanduser(weights_path), "rb") as f:
+      self._id = hashlib.sha256(f.read()).hexdigest()[:16]
+    self._weights = weights_path
+
+  def provenance(self) -> Dict[str, Any]:
+    """Which weights: the file and the first 16 hex digits of its sha256."""
+    return {"name": self.name, "id": self._id, "weights": self._weights}
+
+  def describe(self) -> str:
+    return f"inception {self._id} ({self._weights})"
 
   def __call__(self, images: np.ndarray) -> Dict[str, np.ndarray]:
     out = batching.apply_in_batches(self._extract, images, self.batch_size)

@@ -16,14 +16,15 @@ from jaxgan.data import sources
 from jaxgan.evaluation import evaluator, features
 
 
-def classifier_dir(config: ml_collections.ConfigDict, workdir: str) -> str:
-  """Where the run's classifier lives: config.eval.classifier_dir, else WORKDIR/eval/classifier."""
-  return os.path.expanduser(config.eval.classifier_dir) or os.path.join(
-      workdir, "eval", "classifier")
+def classifier_dir(config: ml_collections.ConfigDict, train_data: sources.ImageData,
+                   train_name: str) -> str:
+  """Where the run's classifier lives: config.eval.classifier_dir, else the shared cache's
+  folder for (data, image shape, config.eval.classifier_steps) (jaxgan.classifier)."""
+  return os.path.expanduser(config.eval.classifier_dir) or classifier.cache_directory(
+      train_data, train_name, config.eval.classifier_steps)
 
 
-def make_extractor(config: ml_collections.ConfigDict, data: sources.ImageData,
-                   workdir: str) -> Any:
+def make_extractor(config: ml_collections.ConfigDict, data: sources.ImageData) -> Any:
   """The feature extractor of config.eval.feature_extractor (checked by
   builders.check_eval), ready to call."""
   name = config.eval.feature_extractor
@@ -36,17 +37,18 @@ def make_extractor(config: ml_collections.ConfigDict, data: sources.ImageData,
     train_data = sources.load("mnist", config.dataset.split, config.dataset.local_dir or None,
                               config.dataset.data_dir or None)
     train_name = "mnist"
+  train_name = f"{train_name}/{config.dataset.split}"
   module, variables, meta = classifier.load_or_train(
-      classifier_dir(config, workdir), train_data, f"{train_name}/{config.dataset.split}",
+      classifier_dir(config, train_data, train_name), train_data, train_name,
       steps=config.eval.classifier_steps)
   return features.ClassifierFeatures(module, variables, meta, data.image_shape,
                                      batch_size=config.eval.batch_size)
 
 
-def make_evaluator(config: ml_collections.ConfigDict, data: sources.ImageData,
-                   workdir: str) -> evaluator.Evaluator:
+def make_evaluator(config: ml_collections.ConfigDict, data: sources.ImageData
+                   ) -> evaluator.Evaluator:
   return evaluator.Evaluator(
-      make_extractor(config, data, workdir), data.images, num_samples=config.eval.num_samples,
+      make_extractor(config, data), data.images, num_samples=config.eval.num_samples,
       seed=config.seed, kid_subsets=config.eval.kid_subsets,
       kid_subset_size=config.eval.kid_subset_size,
       precision_recall_k=config.eval.precision_recall_k,

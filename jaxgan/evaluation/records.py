@@ -1,0 +1,99 @@
+"""Where evaluations are kept: appended to WORKDIR/eval/history.jsonl, never overwritten.
+
+Every evaluation of a workdir, the periodic ones during training and each `jaxgan.evaluate`,
+appends one JSON line: {"time", "source" ("training" or "jaxgan.evaluate"), "step",
+"provenance" (jaxgan.evaluation.evaluator.Evaluator.provenance: which classifier or weights,
+reference set, metric settings), "generator": metrics, and "real_floor"/"untrained" when
+computed}. Two records are comparable when their provenance is equal (`same_feature_space`).
+
+WORKDIR/eval/step_XXXXXXX.json is the latest `jaxgan.evaluate` report of that step, a
+convenience view; a report without baselines keeps those of the previous report of the step
+when they were computed in the same feature space (so a re-evaluation does not lose them).
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tempfile
+from typing import Any, Dict, List, Optional
+
+HISTORY_FILE = "history.jsonl"
+BASELINES = ("real_floor", "untrained")
+
+
+def eval_dir(workdir: str) -> str:
+  return os.path.join(workdir, "eval")
+
+
+def now() -> str:
+  return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def append(workdir: str, record: Dict[str, Any]) -> None:
+  """Appends `record` (JSON-ready) to WORKDIR/eval/history.jsonl."""
+  os.makedirs(eval_dir(workdir), exist_ok=True)
+  with open(os.path.join(eval_dir(workdir), HISTORY_FILE), "a") as f:
+    f.write(json.dumps(record) + "\n")
+
+
+def read(workdir: str) -> List[Dict[str, Any]]:
+  """Every evaluation record of the workdir, oldest first (a torn last line is dropped)."""
+  path = os.path.join(eval_dir(workdir), HISTORY_FILE)
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    lines = [line for line in f if line.strip()]
+  out = []
+  for i, line in enumerate(lines):
+    try:
+      out.append(json.loads(line))
+    except json.JSONDecodeError:
+      if i != len(lines) - 1:
+        raise
+  return out
+
+
+def feature_space_key(record: Dict[str, Any]) -> Optional[str]:
+  """The record's provenance without where the extractor was read from (a classifier copied
+  to another folder is the same classifier): equal keys, comparable numbers. None for a
+  record without provenance."""
+  provenance = record.get("provenance")
+  if not provenance:
+    return None
+  extractor = {k: v for k, v in provenance["feature_extractor"].items() if k != "dir"}
+  return json.dumps({**provenance, "feature_extractor": extractor}, sort_keys=True)
+
+
+def same_feature_space(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
+  """Whether two records' numbers are comparable (`feature_space_key`)."""
+  return feature_space_key(a) is not None and feature_space_key(a) == feature_space_key(b)
+
+
+def step_path(workdir: str, step: int) -> str:
+  return os.path.join(eval_dir(workdir), f"step_{step:07d}.json")
+
+
+def write_step_report(workdir: str, report: Dict[str, Any]) -> Dict[str, Any]:
+  """Writes eval/step_N.json (atomically), keeping the previous report's baselines when this
+  one has none and both were made in the same feature space; returns what was written."""
+  path = step_path(workdir, report["step"])
+  previous: Optional[Dict[str, Any]] = None
+  if os.path.exists(path):
+    try:
+      with open(path) as f:
+        previous = json.load(f)
+    except (OSError, json.JSONDecodeError):
+      previous = None  # A damaged view: the history still has everything.
+  report = dict(report)
+  if previous is not None and same_feature_space(previous, report):
+    for name in BASELINES:
+      if name not in report and name in previous:
+        report[name] = previous[name]
+        report.setdefault("baselines_from", previous.get("time"))
+  os.makedirs(eval_dir(workdir), exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=eval_dir(workdir), prefix=".step.")
+  with os.fdopen(fd, "w") as f:
+    json.dump(report, f, indent=1)
+  os.replace(tmp, path)
+  return report
