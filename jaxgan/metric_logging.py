@@ -125,13 +125,18 @@ def _parse_lines(lines: List[str]) -> List[Dict[str, float]]:
   return records
 
 
-def read_metrics(workdir: str) -> List[Dict[str, float]]:
-  """All records of WORKDIR/metrics.jsonl, oldest first ([] when there is none)."""
-  path = os.path.join(workdir, "metrics.jsonl")
+def read_jsonl(path: str) -> List[Dict]:
+  """The records of an append-only JSON-lines file (metrics, evaluations, config history),
+  oldest first; [] when there is none; a torn last line is dropped (`_parse_lines`)."""
   if not os.path.exists(path):
     return []
   with open(path) as f:
     return _parse_lines(f.readlines())
+
+
+def read_metrics(workdir: str) -> List[Dict[str, float]]:
+  """All records of WORKDIR/metrics.jsonl, oldest first ([] when there is none)."""
+  return read_jsonl(os.path.join(workdir, "metrics.jsonl"))
 
 
 def truncate_metrics(workdir: str, last_step: int) -> None:

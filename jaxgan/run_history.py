@@ -27,6 +27,8 @@ from typing import Any, Dict, List, Optional
 import ml_collections
 from absl import logging
 
+from jaxgan import metric_logging
+
 HISTORY_FILE = "config_history.jsonl"
 CONFIG_FILE = "config.json"
 # A config string naming the researcher's code: "package.module:attribute".
@@ -65,19 +67,7 @@ def user_modules(config: ml_collections.ConfigDict) -> Dict[str, str]:
 def read(workdir: str) -> List[Dict[str, Any]]:
   """Every start recorded in the workdir, oldest first ([] when none; a torn last line, from
   a kill while appending, is dropped)."""
-  path = os.path.join(workdir, HISTORY_FILE)
-  if not os.path.exists(path):
-    return []
-  entries = []
-  with open(path) as f:
-    lines = [line for line in f if line.strip()]
-  for i, line in enumerate(lines):
-    try:
-      entries.append(json.loads(line))
-    except json.JSONDecodeError:
-      if i != len(lines) - 1:
-        raise
-  return entries
+  return metric_logging.read_jsonl(os.path.join(workdir, HISTORY_FILE))
 
 
 def changes(before: Dict[str, Any], now: Dict[str, Any]) -> List[List[Any]]:

@@ -18,6 +18,8 @@ import os
 import tempfile
 from typing import Any, Dict, List, Optional
 
+from jaxgan import metric_logging
+
 HISTORY_FILE = "history.jsonl"
 BASELINES = ("real_floor", "untrained")
 
@@ -39,19 +41,7 @@ def append(workdir: str, record: Dict[str, Any]) -> None:
 
 def read(workdir: str) -> List[Dict[str, Any]]:
   """Every evaluation record of the workdir, oldest first (a torn last line is dropped)."""
-  path = os.path.join(eval_dir(workdir), HISTORY_FILE)
-  if not os.path.exists(path):
-    return []
-  with open(path) as f:
-    lines = [line for line in f if line.strip()]
-  out = []
-  for i, line in enumerate(lines):
-    try:
-      out.append(json.loads(line))
-    except json.JSONDecodeError:
-      if i != len(lines) - 1:
-        raise
-  return out
+  return metric_logging.read_jsonl(os.path.join(eval_dir(workdir), HISTORY_FILE))
 
 
 def feature_space_key(record: Dict[str, Any]) -> Optional[str]:
