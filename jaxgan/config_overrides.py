@@ -99,12 +99,13 @@ def _parse_flags(argv: List[str], config_flag: str) -> List[str]:
   (ml_collections would raise an AttributeError with a ~50-line traceback)."""
   try:
     return app.parse_flags_with_usage(argv)
-  except (AttributeError, KeyError) as e:
-    messages = []
+  except (AttributeError, KeyError):
     config = _load_config_file(argv, config_flag)
-    if config is not None:
-      messages = [m for m in map(lambda p: unknown_field(config, p), _override_paths(argv)) if m]
-    print(f"ConfigError: {messages[0] if messages else e}", file=sys.stderr)
+    messages = [] if config is None else [
+        m for m in map(lambda p: unknown_field(config, p), _override_paths(argv)) if m]
+    if not messages:
+      raise  # Not a misspelt field (a bug in the config file itself): keep its traceback.
+    print(f"ConfigError: {messages[0]}", file=sys.stderr)
     sys.exit(1)
 
 

@@ -30,15 +30,21 @@ class HideLibraryInfo(logging_std.Filter):
         part in record.pathname for part in _QUIET_LIBRARIES)
 
 
-def quiet() -> None:
-  """See the module docstring. Idempotent; does nothing with JAXGAN_LIBRARY_LOGS=1."""
+def quiet(import_tensorflow: bool = True) -> None:
+  """See the module docstring. Idempotent; does nothing with JAXGAN_LIBRARY_LOGS=1.
+
+  Args:
+    import_tensorflow: import it now, silently (~3 s); False for a command that never
+      imports it (jaxgan.sample), which then starts without paying for it.
+  """
   if os.environ.get(ENV_SHOW, "") not in ("", "0"):
     return
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   handler = logging.get_absl_handler()
   if not any(isinstance(f, HideLibraryInfo) for f in handler.filters):
     handler.addFilter(HideLibraryInfo())
-  _import_tensorflow_silently()
+  if import_tensorflow:
+    _import_tensorflow_silently()
 
 
 def _import_tensorflow_silently() -> None:

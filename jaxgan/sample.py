@@ -200,6 +200,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  library_logs.quiet()
+  library_logs.quiet(import_tensorflow=False)  # Sampling never imports TensorFlow.
   define_flags()
   app.run(main)

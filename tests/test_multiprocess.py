@@ -111,7 +111,7 @@ def test_two_processes_equal_one_process_four_devices(tmp_path):
   for a, b in zip(records, single_records):
     np.testing.assert_allclose(a["d_loss"], b["d_loss"], rtol=1e-5)
   assert len(os.listdir(os.path.join(multi, "tensorboard"))) == 1
-  assert sorted(os.listdir(os.path.join(multi, "samples"))) == ["step_0000002.png",
+  assert sorted(os.listdir(os.path.join(multi, "samples"))) == ["real.png", "step_0000002.png",
                                                                 "step_0000004.png"]
 
 
