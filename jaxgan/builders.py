@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import os
 from typing import Any, Callable, Dict, Iterator, NamedTuple, Optional, Tuple
 
@@ -245,20 +244,25 @@ def _total_updates(config: ml_collections.ConfigDict, section: str) -> int:
   return config.num_train_steps * (config.n_critic if section == "d_optimizer" else 1)
 
 
-def learning_rates(config: ml_collections.ConfigDict, updates: Dict[str, int]
-                   ) -> Dict[str, float]:
-  """{"<player>_learning_rate": the rate of the player's next update} for each player with a
-  config.<player>_optimizer section, from its update count (`updates`: {player: count})."""
+def learning_rate_schedules(config: ml_collections.ConfigDict, players: Tuple[str, ...]
+                            ) -> Dict[str, Any]:
+  """{player: its learning rate or schedule (update count -> rate)} for each of `players`
+  with a config.<player>_optimizer section (the schedule its optimizer follows)."""
   out = {}
-  for name, count in updates.items():
+  for name in players:
     section = config.get(f"{name}_optimizer")
-    if section is None:
-      continue
-    schedule = optimizers.make_schedule(section.learning_rate, section.schedule,
-                                        section.schedule_kwargs.to_dict(),
-                                        _total_updates(config, f"{name}_optimizer"))
-    out[f"{name}_learning_rate"] = optimizers.rate_at(schedule, int(count))
+    if section is not None:
+      out[name] = optimizers.make_schedule(section.learning_rate, section.schedule,
+                                           section.schedule_kwargs.to_dict(),
+                                           _total_updates(config, f"{name}_optimizer"))
   return out
+
+
+def learning_rates(schedules: Dict[str, Any], updates: Dict[str, int]) -> Dict[str, float]:
+  """{"<player>_learning_rate": the rate of the player's next update}, from
+  `learning_rate_schedules` and each player's update count (`updates`: {player: count})."""
+  return {f"{name}_learning_rate": optimizers.rate_at(schedules[name], int(count))
+          for name, count in updates.items()}
 
 
 def _game_factory(config: ml_collections.ConfigDict) -> Tuple[Callable, Dict[str, Any]]:
@@ -360,10 +364,7 @@ def _default_config_module():
   path = os.path.join(root, "configs", "default.py")
   if not os.path.isfile(path):
     return None
-  spec = importlib.util.spec_from_file_location("_jaxgan_default_config", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return config_checks.import_file(path, "_jaxgan_default_config")
 
 
 def saved_config(saved: Dict[str, Any]) -> ml_collections.ConfigDict:

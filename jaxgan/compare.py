@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import glob
 import json
-import math
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from absl import app, flags
 
-from jaxgan import metric_logging, resume, run_history, visualize
+from jaxgan import config_checks, metric_logging, resume, run_history, visualize
 from jaxgan.evaluation import records as eval_records
 
 # Columns of the table: (metric as stored, label, format).
@@ -57,7 +56,7 @@ class RunSummary:
     if not os.path.exists(path):
       raise CompareError(f"{workdir}: no {run_history.CONFIG_FILE}; not a jaxgan workdir.")
     with open(path) as f:
-      self.config = run_history.flatten(json.load(f))
+      self.config = config_checks.flatten(json.load(f))
     self.records = metric_logging.read_metrics(workdir)
     self.evaluation = _latest_evaluation(workdir, self.records)
     grids = sorted(glob.glob(os.path.join(workdir, "samples", "step_*.png")))
@@ -66,7 +65,7 @@ class RunSummary:
   def experiment(self) -> Dict[str, Any]:
     """The config without its seed and bookkeeping: runs equal here differ only in seed."""
     return {k: v for k, v in self.config.items()
-            if k != "seed" and not any(k == f or k.startswith(f + ".") for f in _BOOKKEEPING)}
+            if k != "seed" and not config_checks.in_sections(k, _BOOKKEEPING)}
 
 
 def _latest_evaluation(workdir: str, records: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
@@ -112,7 +111,7 @@ def varying_fields(runs: Sequence[RunSummary]) -> List[str]:
   """Config fields (with seed) whose value is not the same in every run."""
   fields = sorted(set().union(*(r.config for r in runs)))
   return [f for f in fields if len({json.dumps(r.config.get(f)) for r in runs}) > 1
-          and not any(f == b or f.startswith(b + ".") for b in _BOOKKEEPING)]
+          and not config_checks.in_sections(f, _BOOKKEEPING)]
 
 
 def seed_groups(runs: Sequence[RunSummary]) -> List[List[RunSummary]]:
@@ -200,12 +199,8 @@ def save_curves(runs: Sequence[RunSummary], path: str) -> Optional[str]:
   names = _curve_names(runs)
   if not names:
     return None
-  columns = min(4, len(names))
-  rows = math.ceil(len(names) / columns)
-  fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
-  for ax in axes.flat[len(names):]:
-    ax.set_axis_off()
-  for ax, name in zip(axes.flat, names):
+  fig, axes = visualize.panel_grid(len(names), (4.2, 3.2))
+  for ax, name in zip(axes, names):
     for run in runs:
       points = [(r["step"], r[name]) for r in run.records if name in r]
       if points:
@@ -214,7 +209,7 @@ def save_curves(runs: Sequence[RunSummary], path: str) -> Optional[str]:
     ax.set_title(name, fontsize="medium")
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
-  axes.flat[0].legend(fontsize="small")
+  axes[0].legend(fontsize="small")
   fig.tight_layout()
   fig.savefig(path, dpi=90)
   plt.close(fig)
@@ -229,12 +224,9 @@ def save_samples(runs: Sequence[RunSummary], path: str) -> Optional[str]:
   with_grid = [r for r in runs if r.grid]
   if not with_grid:
     return None
-  columns = min(4, len(with_grid))
-  rows = math.ceil(len(with_grid) / columns)
-  fig, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 4.8 * rows), squeeze=False)
-  for ax in axes.flat:
+  fig, axes = visualize.panel_grid(len(with_grid), (4.5, 4.8))
+  for ax, run in zip(axes, with_grid):
     ax.set_axis_off()
-  for ax, run in zip(axes.flat, with_grid):
     ax.imshow(np.asarray(Image.open(run.grid).convert("RGB")))
     ax.set_title(f"{run.name}\n{os.path.basename(run.grid)}", fontsize="small")
   fig.tight_layout()

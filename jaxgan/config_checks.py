@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 import functools
+import importlib.util
 import inspect
-from typing import Any, Callable, Dict, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import ml_collections
 
@@ -17,6 +18,42 @@ class ConfigError(ValueError):
 def field(config: ml_collections.ConfigDict, name: str) -> Any:
   """config.<name> for a dotted name ("eval.every_steps")."""
   return functools.reduce(getattr, name.split("."), config)
+
+
+def import_file(path: str, module_name: str) -> Any:
+  """The Python file at `path` executed as a module called `module_name` (a config file, or
+  configs/default.py found without the repository on sys.path)."""
+  spec = importlib.util.spec_from_file_location(module_name, path)
+  if spec is None or spec.loader is None:
+    raise FileNotFoundError(f"Cannot load Python code from {path!r}.")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def flatten(tree: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
+  """A nested config dict (e.g. json.loads(config.to_json())) as {"a.b.c": leaf value}."""
+  flat = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      flat.update(flatten(value, f"{prefix}{key}."))
+    else:
+      flat[f"{prefix}{key}"] = value
+  return flat
+
+
+def differences(before: Dict[str, Any], now: Dict[str, Any]) -> List[Tuple[str, Any, Any]]:
+  """[(field, before's value, now's value)] for every flattened field that differs, sorted;
+  a field only one side has shows "(absent)" on the other."""
+  a, b = flatten(before), flatten(now)
+  missing = "(absent)"
+  return [(name, a.get(name, missing), b.get(name, missing))
+          for name in sorted(set(a) | set(b)) if a.get(name, missing) != b.get(name, missing)]
+
+
+def in_sections(name: str, sections: Iterable[str]) -> bool:
+  """Whether the dotted field `name` is one of `sections` or lies below one of them."""
+  return any(name == s or name.startswith(s + ".") for s in sections)
 
 
 def positive_int(config: ml_collections.ConfigDict, *names: str) -> None:

@@ -9,7 +9,6 @@ are then checked against the target's signature like any other (jaxgan.builders)
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import sys
 from typing import Callable, List, Optional, Sequence, Tuple
@@ -128,12 +127,7 @@ def _load_config_file(argv: Sequence[str], config_flag: str):
 def load_config_file(path: str):
   """get_config() of the config file at `path` (its `configs` package made importable)."""
   make_config_importable(path)
-  spec = importlib.util.spec_from_file_location("_jaxgan_config_file", path)
-  if spec is None or spec.loader is None:
-    raise FileNotFoundError(f"Cannot load a config from {path!r}.")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+  return config_checks.import_file(path, "_jaxgan_config_file").get_config()
 
 
 def make_config_importable(path: str) -> None:

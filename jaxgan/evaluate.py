@@ -16,6 +16,7 @@ completed with configs/default.py).
 """
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import sys
@@ -26,8 +27,8 @@ import jax
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import (builders, compilation_cache, config_checks, config_overrides,
-                    library_logs, metric_logging, sample, user_errors, visualize)
+from jaxgan import (builders, compilation_cache, config_overrides, library_logs,
+                    metric_logging, sample, user_errors, visualize)
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import pictures, records, setup
@@ -138,10 +139,9 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
   config = run.config
   with config.unlocked():
     for key, value in (overrides or {}).items():
-      if key not in config.eval:
-        raise builders.ConfigError(
-            f"config.eval has no field {key!r}{config_checks.close_match(key, config.eval)}; "
-            f"its fields: {', '.join(sorted(config.eval))}.")
+      unknown = config_overrides.unknown_field(config, f"eval.{key}")
+      if unknown:
+        raise builders.ConfigError(unknown)
       try:
         config.eval[key] = value
       except TypeError as e:
@@ -252,20 +252,20 @@ def split_config_style_flags(argv: List[str]) -> Tuple[List[str], Dict[str, Any]
   return rest, overrides, local_dir
 
 
-_CONFIG_STYLE: Dict[str, Any] = {"overrides": {}, "local_dir": None}
-
-
-def main(argv) -> None:
+def main(argv, config_style: Optional[Dict[str, Any]] = None,
+         config_local_dir: Optional[str] = None) -> None:
+  """The command; `config_style`, `config_local_dir`: what `split_config_style_flags` took
+  out of argv (the named flags below win over them)."""
   del argv
   compilation_cache.enable(FLAGS.compilation_cache)
   if not FLAGS.workdir:
     raise app.UsageError("--workdir is required.")
-  overrides = dict(_CONFIG_STYLE["overrides"])
+  overrides = dict(config_style or {})
   overrides.update({name: getattr(FLAGS, name) for name in
                     ("num_samples", "feature_extractor", "inception_weights", "classifier_dir",
                      "classifier_steps")
                     if getattr(FLAGS, name) is not None})
-  local_dir = FLAGS.local_dir if FLAGS.local_dir is not None else _CONFIG_STYLE["local_dir"]
+  local_dir = FLAGS.local_dir if FLAGS.local_dir is not None else config_local_dir
   report = user_errors.run_reporting(evaluate_workdir, FLAGS.workdir, FLAGS.step,
                                      FLAGS.baselines, overrides, FLAGS.pictures, local_dir)
   print(f"{report['workdir']}, step {report['step']}: {report['num_samples']} samples, "
@@ -280,8 +280,8 @@ if __name__ == "__main__":
   library_logs.quiet()
   define_flags()
   try:
-    sys.argv[1:], _CONFIG_STYLE["overrides"], _CONFIG_STYLE["local_dir"] = \
-        split_config_style_flags(sys.argv[1:])
+    sys.argv[1:], style_overrides, style_local_dir = split_config_style_flags(sys.argv[1:])
   except app.UsageError as error:
     sys.exit(f"UsageError: {error}")
-  app.run(main)
+  app.run(functools.partial(main, config_style=style_overrides,
+                            config_local_dir=style_local_dir))

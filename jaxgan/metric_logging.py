@@ -12,6 +12,8 @@ from typing import Dict, List, Optional
 import numpy as np
 from absl import logging
 
+from jaxgan import json_files
+
 # The metrics shown on the progress line, with short labels; all go to the files.
 _HEADLINE = (("d_loss", "d_loss"), ("g_loss", "g_loss"), ("d_real_prob", "D(x)"),
              ("d_fake_prob", "D(G(z))"), ("d_wasserstein_estimate", "W"),
@@ -65,8 +67,7 @@ class MetricWriter:
 
   def _to_files(self, record: Dict[str, float]) -> None:
     """One record ({"step": ..., name: value}) to metrics.jsonl and TensorBoard."""
-    with open(self.path, "a") as f:
-      f.write(json.dumps(record) + "\n")
+    json_files.append_jsonl(self.path, record)
     for name, value in record.items():
       if name != "step":
         self._tb.scalar(name, value, record["step"])
@@ -110,33 +111,10 @@ class MetricWriter:
       self._tb.close()
 
 
-def _parse_lines(lines: List[str]) -> List[Dict[str, float]]:
-  """JSON records of metrics.jsonl lines; a torn last line (the process was killed while
-  appending it) is dropped, a malformed line elsewhere is an error."""
-  lines = [line for line in lines if line.strip()]
-  records = []
-  for i, line in enumerate(lines):
-    try:
-      records.append(json.loads(line))
-    except json.JSONDecodeError:
-      if i == len(lines) - 1 and not line.endswith("\n"):
-        break
-      raise
-  return records
-
-
-def read_jsonl(path: str) -> List[Dict]:
-  """The records of an append-only JSON-lines file (metrics, evaluations, config history),
-  oldest first; [] when there is none; a torn last line is dropped (`_parse_lines`)."""
-  if not os.path.exists(path):
-    return []
-  with open(path) as f:
-    return _parse_lines(f.readlines())
-
-
 def read_metrics(workdir: str) -> List[Dict[str, float]]:
-  """All records of WORKDIR/metrics.jsonl, oldest first ([] when there is none)."""
-  return read_jsonl(os.path.join(workdir, "metrics.jsonl"))
+  """All records of WORKDIR/metrics.jsonl, oldest first ([] when there is none; a torn last
+  line dropped)."""
+  return json_files.read_jsonl(os.path.join(workdir, "metrics.jsonl"))
 
 
 def truncate_metrics(workdir: str, last_step: int) -> None:
@@ -146,7 +124,5 @@ def truncate_metrics(workdir: str, last_step: int) -> None:
   if not os.path.exists(path):
     return
   kept = [r for r in read_metrics(workdir) if r["step"] <= last_step]
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    f.writelines(json.dumps(r) + "\n" for r in kept)
-  os.replace(tmp, path)  # A kill during the rewrite leaves the old file, never half of one.
+  # A kill during the rewrite leaves the old file, never half of one.
+  json_files.write_atomically(path, "".join(json.dumps(r) + "\n" for r in kept))

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import ml_collections
 from absl import logging
 
-from jaxgan import builders, checkpointing, state
+from jaxgan import builders, checkpointing, config_checks, state
 
 _OLD_SKIPPED = "skipped_steps"  # D's extras key of the counter before games.
 
@@ -30,32 +30,14 @@ RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "sample_every_steps",
                     "take_over_workdir")
 
 
-def _flatten(tree: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
-  flat = {}
-  for key, value in tree.items():
-    name = f"{prefix}{key}"
-    if isinstance(value, dict):
-      flat.update(_flatten(value, name + "."))
-    else:
-      flat[name] = value
-  return flat
-
-
-def _resumable(name: str) -> bool:
-  return any(name == f or name.startswith(f + ".") for f in RESUMABLE_FIELDS)
-
-
 def experiment_changes(saved: Dict[str, Any], config: ml_collections.ConfigDict
                        ) -> List[Tuple[str, Any, Any]]:
   """[(field, checkpoint's value, this config's value)] for every experiment field that
   differs. `saved` is the checkpoint's config (JSON); fields added to configs/default.py
   since take their defaults (`builders.saved_config`), which leave the game unchanged."""
-  before = _flatten(json.loads(builders.saved_config(saved).to_json()))
-  now = _flatten(json.loads(config.to_json()))
-  missing = "(absent)"
-  return [(name, before.get(name, missing), now.get(name, missing))
-          for name in sorted(set(before) | set(now))
-          if not _resumable(name) and before.get(name, missing) != now.get(name, missing)]
+  before = json.loads(builders.saved_config(saved).to_json())
+  return [change for change in config_checks.differences(before, json.loads(config.to_json()))
+          if not config_checks.in_sections(change[0], RESUMABLE_FIELDS)]
 
 
 def check_same_experiment(saved: Dict[str, Any], config: ml_collections.ConfigDict,
@@ -78,13 +60,13 @@ def check_same_experiment(saved: Dict[str, Any], config: ml_collections.ConfigDi
 
 
 def restore(checkpointer: checkpointing.Checkpointer, config: ml_collections.ConfigDict,
-            states: Dict[str, Any]) -> Tuple[int, Dict[str, Any]]:
+            states: Dict[str, Any]) -> Tuple[int, Dict[str, Any], Dict[str, Any]]:
   """Restores the latest checkpoint into the structure of `states` ({player: ..., "run": ...}),
   after checking that `config` continues the experiment that made it
-  (`check_same_experiment`)."""
+  (`check_same_experiment`). Returns (step, states, the checkpoint's saved config)."""
   meta = checkpointer.read_meta()
   check_same_experiment(meta["config"], config, checkpointer.directory, meta["step"])
-  return load(checkpointer, states)
+  return (*load(checkpointer, states), meta["config"])
 
 
 def load(checkpointer: checkpointing.Checkpointer, states: Dict[str, Any],

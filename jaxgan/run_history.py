@@ -21,13 +21,12 @@ import json
 import os
 import platform
 import re
-import tempfile
 from typing import Any, Dict, List, Optional
 
 import ml_collections
 from absl import logging
 
-from jaxgan import metric_logging
+from jaxgan import config_checks, json_files
 
 HISTORY_FILE = "config_history.jsonl"
 CONFIG_FILE = "config.json"
@@ -35,21 +34,11 @@ CONFIG_FILE = "config.json"
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
-def flatten(tree: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
-  flat = {}
-  for key, value in tree.items():
-    if isinstance(value, dict):
-      flat.update(flatten(value, f"{prefix}{key}."))
-    else:
-      flat[f"{prefix}{key}"] = value
-  return flat
-
-
 def user_modules(config: ml_collections.ConfigDict) -> Dict[str, str]:
   """{module name: sha256 of its source file} of every "module:attribute" in the config
   (a module without a source file, e.g. built in, maps to "")."""
   out = {}
-  for value in flatten(json.loads(config.to_json())).values():
+  for value in config_checks.flatten(json.loads(config.to_json())).values():
     if isinstance(value, str) and _IMPORT_PATH.match(value):
       module_name = value.split(":")[0]
       try:
@@ -67,15 +56,7 @@ def user_modules(config: ml_collections.ConfigDict) -> Dict[str, str]:
 def read(workdir: str) -> List[Dict[str, Any]]:
   """Every start recorded in the workdir, oldest first ([] when none; a torn last line, from
   a kill while appending, is dropped)."""
-  return metric_logging.read_jsonl(os.path.join(workdir, HISTORY_FILE))
-
-
-def changes(before: Dict[str, Any], now: Dict[str, Any]) -> List[List[Any]]:
-  """[[field, before, now], ...] for every flattened field that differs."""
-  a, b = flatten(before), flatten(now)
-  missing = "(absent)"
-  return [[name, a.get(name, missing), b.get(name, missing)]
-          for name in sorted(set(a) | set(b)) if a.get(name, missing) != b.get(name, missing)]
+  return json_files.read_jsonl(os.path.join(workdir, HISTORY_FILE))
 
 
 def _versions() -> Dict[str, str]:
@@ -84,13 +65,6 @@ def _versions() -> Dict[str, str]:
   import optax  # pylint: disable=g-import-not-at-top
   return {"python": platform.python_version(), "jax": jax.__version__,
           "flax": flax.__version__, "optax": optax.__version__}
-
-
-def _write_atomically(path: str, text: str) -> None:
-  fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=f".{os.path.basename(path)}.")
-  with os.fdopen(fd, "w") as f:
-    f.write(text)
-  os.replace(tmp, path)
 
 
 def record_start(workdir: str, config: ml_collections.ConfigDict, start_step: int,
@@ -111,7 +85,8 @@ def record_start(workdir: str, config: ml_collections.ConfigDict, start_step: in
   entry = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
            "start_step": int(start_step), "resumed": start_step > 0 or before is not None,
            "versions": _versions(), "config": config_dict,
-           "changes": changes(before, config_dict) if before is not None else [],
+           "changes": (config_checks.differences(before, config_dict) if before is not None
+                       else []),
            "user_modules": modules}
   if entry["changes"]:
     logging.info("Config changes since the previous start: %s.", "; ".join(
@@ -123,7 +98,6 @@ def record_start(workdir: str, config: ml_collections.ConfigDict, start_step: in
         logging.warning("Your module %r changed since this run's previous start (sha256 %s "
                         "-> %s): the checkpoint continues with different code than it was "
                         "trained with.", module, old[:12], digest[:12])
-  with open(os.path.join(workdir, HISTORY_FILE), "a") as f:
-    f.write(json.dumps(entry) + "\n")
-  _write_atomically(os.path.join(workdir, CONFIG_FILE), config.to_json())
+  json_files.append_jsonl(os.path.join(workdir, HISTORY_FILE), entry)
+  json_files.write_atomically(os.path.join(workdir, CONFIG_FILE), config.to_json())
   return entry

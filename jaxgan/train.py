@@ -107,6 +107,7 @@ class _Run:
   artefacts: artefacts.RunArtefacts
   checkpointer: checkpointing.Checkpointer
   lease: Optional[workdir_lease.Lease]  # None on processes other than 0
+  learning_rates: Dict[str, Any]  # {player: rate or schedule}, logged at each log step
 
 
 def _check_before_writing(config: ml_collections.ConfigDict, workdir: str
@@ -148,8 +149,7 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
   checkpointer = checkpointing.Checkpointer(workdir, config.keep_checkpoints)
   start_step, checkpoint_config = 0, None
   if checkpointer.latest_step() is not None:
-    checkpoint_config = checkpointer.read_meta()["config"]
-    start_step, states = resume.restore(checkpointer, config, states)
+    start_step, states, checkpoint_config = resume.restore(checkpointer, config, states)
     logging.info("Resumed from %s at step %d.", checkpointer.directory, start_step)
   if is_writer:  # Records after the checkpoint (all, without one) are of steps redone now.
     run_history.record_start(workdir, config, start_step, checkpoint_config)
@@ -173,7 +173,7 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
   outputs = artefacts.RunArtefacts(experiment, workdir, checkpointer, writer, evaluator)
   outputs.real_grid(data.images)
   run = _Run(experiment, workdir, start_step, _Dispatcher(experiment, batches), writer, outputs,
-             checkpointer, lease)
+             checkpointer, lease, builders.learning_rate_schedules(config, game.players))
   return run, states
 
 
@@ -206,9 +206,8 @@ def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optio
       last = step == config.num_train_steps
       if step % config.log_every_steps == 0 or last:
         host_metrics = jax.device_get(parallel.unreplicate(metrics))
-        host_metrics.update(builders.learning_rates(config, parallel.unreplicate(
-            {name: replicated[name].step for name in run.experiment.game.players
-             if hasattr(replicated[name], "step")})))
+        host_metrics.update(builders.learning_rates(run.learning_rates, parallel.unreplicate(
+            {name: replicated[name].step for name in run.learning_rates})))
         if skip_watch is None:
           _check_finite(step, host_metrics)
         else:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
 
@@ -70,6 +70,19 @@ def curve_panels(records: List[Dict[str, float]],
   return out
 
 
+def panel_grid(n: int, panel_size: Tuple[float, float], extra_height: float = 0.0
+               ) -> Tuple[Any, List[Any]]:
+  """A figure of `n` panels, up to 4 per row, each `panel_size` inches (width, height);
+  returns (figure, the n axes in reading order). Cells beyond n are left blank."""
+  columns = min(_COLUMNS, n)
+  rows = math.ceil(n / columns)
+  fig, axes = plt.subplots(rows, columns, squeeze=False, figsize=(
+      panel_size[0] * columns, panel_size[1] * rows + extra_height))
+  for ax in axes.flat[n:]:
+    ax.set_axis_off()
+  return fig, list(axes.flat[:n])
+
+
 def save_curves(records: List[Dict[str, float]], path: str,
                 panels: Sequence[Sequence[str]] = CURVE_PANELS, others: bool = True,
                 title: str = "") -> None:
@@ -81,13 +94,8 @@ def save_curves(records: List[Dict[str, float]], path: str,
   panels = curve_panels(records, panels, others)
   if not panels:
     return
-  columns = min(_COLUMNS, len(panels))
-  rows = -(-len(panels) // columns)
-  fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows + 0.4 * bool(title)),
-                           squeeze=False)
-  for ax in axes.flat[len(panels):]:
-    ax.set_axis_off()
-  for ax, names in zip(axes.flat, panels):
+  fig, axes = panel_grid(len(panels), (4.2, 3.2), extra_height=0.4 * bool(title))
+  for ax, names in zip(axes, panels):
     for name in names:
       points = [(r["step"], r[name]) for r in records if name in r]
       steps, values = zip(*points)

@@ -15,10 +15,9 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import tempfile
 from typing import Any, Dict, List, Optional
 
-from jaxgan import metric_logging
+from jaxgan import json_files
 
 HISTORY_FILE = "history.jsonl"
 BASELINES = ("real_floor", "untrained")
@@ -35,13 +34,12 @@ def now() -> str:
 def append(workdir: str, record: Dict[str, Any]) -> None:
   """Appends `record` (JSON-ready) to WORKDIR/eval/history.jsonl."""
   os.makedirs(eval_dir(workdir), exist_ok=True)
-  with open(os.path.join(eval_dir(workdir), HISTORY_FILE), "a") as f:
-    f.write(json.dumps(record) + "\n")
+  json_files.append_jsonl(os.path.join(eval_dir(workdir), HISTORY_FILE), record)
 
 
 def read(workdir: str) -> List[Dict[str, Any]]:
   """Every evaluation record of the workdir, oldest first (a torn last line is dropped)."""
-  return metric_logging.read_jsonl(os.path.join(eval_dir(workdir), HISTORY_FILE))
+  return json_files.read_jsonl(os.path.join(eval_dir(workdir), HISTORY_FILE))
 
 
 def feature_space_key(record: Dict[str, Any]) -> Optional[str]:
@@ -82,8 +80,5 @@ def write_step_report(workdir: str, report: Dict[str, Any]) -> Dict[str, Any]:
         report[name] = previous[name]
         report.setdefault("baselines_from", previous.get("time"))
   os.makedirs(eval_dir(workdir), exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=eval_dir(workdir), prefix=".step.")
-  with os.fdopen(fd, "w") as f:
-    json.dump(report, f, indent=1)
-  os.replace(tmp, path)
+  json_files.write_atomically(path, json.dumps(report, indent=1))
   return report

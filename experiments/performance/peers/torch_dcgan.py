@@ -1,8 +1,6 @@
 """PyTorch peer of jaxgan's seed DCGAN (configs/dcgan.py): the TensorFlow tutorial's model
 (tutorial_keras.py) in PyTorch, with the peers' step, devices and compile modes
 (torch_peer.py). `python torch_dcgan.py --batch 256 [--device cuda] [--compile default]`."""
-import argparse
-
 import torch.nn.functional as F
 from torch import nn
 
@@ -49,12 +47,5 @@ class Discriminator(nn.Module):
     return self.head(x.flatten(1))
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  torch_peer.add_arguments(parser)
-  torch_peer.run(Generator(), Discriminator(), LATENT, (1, 28, 28), parser.parse_args(),
-                 "torch")
-
-
 if __name__ == "__main__":
-  main()
+  torch_peer.main(Generator(), Discriminator(), LATENT, (1, 28, 28), __doc__.split("\n")[0])

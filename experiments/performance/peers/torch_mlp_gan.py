@@ -1,7 +1,5 @@
 """PyTorch peer of jaxgan's MLP GAN: the model of keras_mlp_gan.py with the peers' step,
 devices and compile modes (torch_peer.py). Prints one JSON line."""
-import argparse
-
 from torch import nn
 
 import torch_peer
@@ -26,12 +24,5 @@ def discriminator() -> nn.Module:
   return nn.Sequential(*stack, nn.Linear(width_in, 1))
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  torch_peer.add_arguments(parser)
-  torch_peer.run(generator(), discriminator(), LATENT, (1, 28, 28), parser.parse_args(),
-                 "torch")
-
-
 if __name__ == "__main__":
-  main()
+  torch_peer.main(generator(), discriminator(), LATENT, (1, 28, 28), __doc__.split("\n")[0])

@@ -39,6 +39,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--compile", default="none", choices=COMPILE_MODES)
 
 
+def main(generator: nn.Module, discriminator: nn.Module, latent_dim: int,
+         image_shape: Sequence[int], description: str, name: str = "torch") -> None:
+  """A peer script's command line: the shared flags (`add_arguments`), then `run`."""
+  parser = argparse.ArgumentParser(description=description)
+  add_arguments(parser)
+  run(generator, discriminator, latent_dim, image_shape, parser.parse_args(), name)
+
+
 def run(generator: nn.Module, discriminator: nn.Module, latent_dim: int,
         image_shape: Sequence[int], args: argparse.Namespace, name: str) -> None:
   """Builds the step for `args`, times it and prints the JSON line."""
