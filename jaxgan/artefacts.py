@@ -19,6 +19,9 @@ from jaxgan.evaluation import pictures, records
 from jaxgan.evaluation import setup as eval_setup
 
 
+MILESTONE_ROWS = 8  # latents per column of milestones.png
+
+
 class NonFiniteError(FloatingPointError):
   """Training produced NaN or Inf; the message names the step and the quantities."""
 
@@ -86,6 +89,37 @@ class RunArtefacts:
       visualize.save_grid(images, path, title=title)
     self.writer.image("samples/generated", visualize.tile(visualize.to_uint8(images)), step)
 
+  def milestone(self, step: int, label: str, replicated: Dict[str, Any]) -> None:
+    """Keeps the first MILESTONE_ROWS grid latents' samples after `step` (a game's
+    milestone, e.g. the end of a resolution) in WORKDIR/samples/milestones/, for the
+    milestones picture the run draws at the end (kept on disk: a resumed run draws them
+    all)."""
+    if not self.is_writer:
+      return
+    game = self.experiment.game
+    inputs = {name: x[:MILESTONE_ROWS] for name, x in self._grid_inputs.items()
+              if x is not None}
+    images = sample.jitted_generate(game)(self._sampling_variables(replicated), inputs)
+    path = os.path.join(self.workdir, "samples", "milestones", f"step_{step:07d}.npz")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    np.savez(path, images=visualize.to_uint8(np.asarray(images)), label=label)
+
+  def _milestones_picture(self) -> None:
+    """WORKDIR/milestones.png: this run's milestones side by side (one fixed latent per
+    row, one milestone per column, in step order). A file kept by a shorter run that was
+    resumed (its end was a milestone then) is left out."""
+    config = self.experiment.config
+    columns = []
+    for step, label in sorted(self.experiment.game.milestones(config.num_train_steps).items()):
+      path = os.path.join(self.workdir, "samples", "milestones", f"step_{step:07d}.npz")
+      if os.path.isfile(path):
+        with np.load(path) as saved:
+          columns.append((f"{label}\nstep {step}", saved["images"]))
+    if not columns:
+      return
+    visualize.save_columns(columns, os.path.join(self.workdir, "milestones.png"),
+                           title=f"{self.title}: the same latents at each milestone")
+
   def evaluate(self, step: int, replicated: Dict[str, Any]) -> None:
     """Scores the sampler with the run's evaluator; logged as eval_* records."""
     game, config = self.experiment.game, self.experiment.config
@@ -124,6 +158,7 @@ class RunArtefacts:
                             title=self.title)
       visualize.save_eval_curves(records, os.path.join(self.workdir, "eval_curves.png"),
                                  title=self.title)
+    self._milestones_picture()
     frames = sorted(glob.glob(os.path.join(self.workdir, "samples", "step_*.png")))
     if frames:
       visualize.save_animation(frames, os.path.join(self.workdir, "samples.gif"))

@@ -346,7 +346,8 @@ def build(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, int],
       loss_fn=resolved.loss_fn, optimizers=resolved.optimizers, plugins=resolved.plugins,
       image_shape=image_shape, latent_dim=config.model.latent_dim,
       num_classes=config.model.num_classes, n_critic=config.n_critic,
-      critic_loop=config.critic_loop, update_order=config.update_order)
+      critic_loop=config.critic_loop, update_order=config.update_order,
+      batch_size=config.batch_size)
   game = resolved.game_factory(parts, **resolved.game_kwargs)
   return Experiment(config, image_shape, game, config.on_nonfinite == "skip")
 

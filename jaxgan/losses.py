@@ -118,18 +118,24 @@ def least_squares(real_logits: jax.Array, fake_logits: jax.Array, a: float = 0.0
 
 
 @LOSSES.register("wasserstein")
-def wasserstein(real_logits: jax.Array, fake_logits: jax.Array) -> GanLoss:
+def wasserstein(real_logits: jax.Array, fake_logits: jax.Array, drift: float = 0.0
+                ) -> GanLoss:
   """Wasserstein GAN (Arjovsky et al., 2017): D is a critic with unbounded output.
 
-    d = E[D(G(z))] - E[D(x)]      g = -E[D(G(z))]
+    d = E[D(G(z))] - E[D(x)] + drift * E[D(x)^2]      g = -E[D(G(z))]
   Only meaningful with a Lipschitz constraint on the critic: weight clipping
   (config.d_weight_clip) or a gradient penalty (config.penalty, e.g. wgan_gp).
+  drift: ProGAN's epsilon_drift (Karras et al., 2018, appendix A.1: 0.001), which keeps the
+  critic's output near zero; 0 (the default) is plain WGAN; aux["drift"] is E[D(x)^2] then.
   aux["wasserstein_estimate"] = E[D(x)] - E[D(G(z))], the critic's estimate of the distance
   (up to the Lipschitz constant): the curve WGAN papers plot.
   """
   estimate = jnp.mean(real_logits) - jnp.mean(fake_logits)
-  return GanLoss(d=-estimate, g=-jnp.mean(fake_logits),
-                 aux={"wasserstein_estimate": estimate})
+  d, aux = -estimate, {"wasserstein_estimate": estimate}
+  if drift:  # Off: not even a zero term, so the plain loss's program is unchanged.
+    aux["drift"] = jnp.mean(jnp.square(real_logits))
+    d = d + drift * aux["drift"]
+  return GanLoss(d=d, g=-jnp.mean(fake_logits), aux=aux)
 
 
 @LOSSES.register("hinge")

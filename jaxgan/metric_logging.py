@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 from absl import logging
@@ -18,7 +18,7 @@ from jaxgan import json_files
 _HEADLINE = (("d_loss", "d_loss"), ("g_loss", "g_loss"), ("d_real_prob", "D(x)"),
              ("d_fake_prob", "D(G(z))"), ("d_wasserstein_estimate", "W"),
              ("d_penalty", "penalty"), ("g_feature_matching", "FM"),
-             ("d_updates", "D updates"))
+             ("d_updates", "D updates"), ("resolution", "res"), ("fade_alpha", "alpha"))
 
 _EVAL_HEADLINE = (("eval_fid", "FID", ".3f"), ("eval_kid", "KID", ".4f"),
                   ("eval_precision", "precision", ".3f"), ("eval_recall", "recall", ".3f"),
@@ -37,10 +37,12 @@ def _format_seconds(seconds: float) -> str:
 class MetricWriter:
   """Writes scalars for a step to every sink and prints a progress line."""
 
-  def __init__(self, workdir: str, total_steps: int, images_per_step: int, enabled: bool):
+  def __init__(self, workdir: str, total_steps: int,
+               images_before: Callable[[int], int], enabled: bool):
+    """images_before: real images D has seen before a step (for images/s)."""
     self.enabled = enabled
     self.total_steps = total_steps
-    self.images_per_step = images_per_step
+    self.images_before = images_before
     self.path = os.path.join(workdir, "metrics.jsonl")
     self._tb = None
     self._last: Optional[tuple] = None  # (step, time) of the previous write
@@ -58,7 +60,8 @@ class MetricWriter:
     if self._last is not None and step > self._last[0]:
       steps_per_sec = (step - self._last[0]) / (now - self._last[1])
       record["steps_per_sec"] = steps_per_sec
-      record["images_per_sec"] = steps_per_sec * self.images_per_step
+      record["images_per_sec"] = ((self.images_before(step) - self.images_before(self._last[0]))
+                                  / (now - self._last[1]))
     self._last = (step, now)
     if not self.enabled:
       return

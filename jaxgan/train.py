@@ -33,9 +33,10 @@ from jaxgan.games.common import SKIPPED_STEPS
 class _Dispatcher:
   """Runs the loop's steps config.steps_per_dispatch (k) at a time.
 
-  A dispatch of k steps starts only at a multiple of k and ends within num_train_steps;
-  other steps (after resuming from a step that is not a multiple, or at the end) run one per
-  call. One compiled step per (game program, steps per call), built on first use.
+  A dispatch of k steps starts only at a multiple of k and ends within num_train_steps and
+  within one game program (a growth phase); other steps (after resuming from a step that is
+  not a multiple, at the end, at a program's edges) run one per call. One compiled step per
+  (game program, steps per call), built on first use.
   """
 
   def __init__(self, experiment: builders.Experiment, batches: pipeline.StepBatches):
@@ -46,7 +47,10 @@ class _Dispatcher:
     """How many steps the next call runs, when `step` steps are done."""
     config = self._experiment.config
     k = config.steps_per_dispatch
-    return k if step % k == 0 and step + k <= config.num_train_steps else 1
+    if k == 1 or step % k or step + k > config.num_train_steps:
+      return 1
+    game = self._experiment.game
+    return k if game.program(step) == game.program(step + k - 1) else 1
 
   def __call__(self, replicated: Dict[str, Any], keys: Any, step: int, n: int):
     program = (self._experiment.game.program(step), n)
@@ -158,7 +162,8 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
   batches = pipeline.StepBatches(
       data, seed=config.seed, global_batch_size=config.batch_size,
       n_critic=game.real_batches_per_step, process_index=jax.process_index(),
-      local_device_count=jax.local_device_count(), global_device_count=jax.device_count())
+      local_device_count=jax.local_device_count(), global_device_count=jax.device_count(),
+      plan=game.batch_at)
   evaluator = None
   if config.eval.every_steps and is_writer:
     # Before compiling the step: a classifier trained here, or a bad weights file, shows up
@@ -168,8 +173,7 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
                  config.eval.every_steps, evaluator.num_samples, evaluator.extractor.name,
                  evaluator.reference_seconds)
   writer = metric_logging.MetricWriter(workdir, config.num_train_steps,
-                                       config.batch_size * game.real_batches_per_step,
-                                       enabled=is_writer)
+                                       lambda step: batches.layout(step)[0], enabled=is_writer)
   outputs = artefacts.RunArtefacts(experiment, workdir, checkpointer, writer, evaluator)
   outputs.real_grid(data.images)
   run = _Run(experiment, workdir, start_step, _Dispatcher(experiment, batches), writer, outputs,
@@ -189,6 +193,7 @@ def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optio
     skip_watch = _SkipWatch(step, int(states[state.RUN].skipped_steps))
   stop = preemption.StopRequest()
   multi_process = jax.process_count() > 1
+  milestones = run.experiment.game.milestones(config.num_train_steps)
   stop.install()
   try:
     while step < config.num_train_steps:
@@ -215,6 +220,8 @@ def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optio
         run.writer.write(step, host_metrics)
       if step % config.sample_every_steps == 0 or last:
         run.artefacts.sample_grid(step, replicated)
+      if step in milestones:
+        run.artefacts.milestone(step, milestones[step], replicated)
       if run.artefacts.evaluator is not None and (step % config.eval.every_steps == 0 or last):
         run.artefacts.evaluate(step, replicated)
       stop_now = not last and stop.should_stop(step)

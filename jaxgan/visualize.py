@@ -46,6 +46,27 @@ def save_grid(images: np.ndarray, path: str, title: str = "") -> None:
   plt.close(fig)
 
 
+def save_columns(columns: Sequence[Tuple[str, np.ndarray]], path: str, title: str = "") -> None:
+  """Saves labelled columns of uint8 images side by side as a PNG: `columns` is
+  [(label, images [m, H, W, C])], every column the same m images' worth (e.g. one fixed
+  latent per row, one training milestone per column)."""
+  fig, axes = plt.subplots(1, len(columns), squeeze=False,
+                           figsize=(1.3 * len(columns) + 0.4, 1.3 * len(columns[0][1]) + 0.6))
+  for ax, (label, images) in zip(axes[0], columns):
+    strip = tile(images, columns=1)
+    if strip.shape[-1] == 1:
+      ax.imshow(strip[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    else:
+      ax.imshow(strip, interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(label, fontsize=9)
+  if title:
+    fig.suptitle(title, fontsize=10)
+  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  fig.savefig(path, bbox_inches="tight", dpi=100)
+  plt.close(fig)
+
+
 # The fixed panels of curves.png; every other metric a run logs (a loss's aux terms, a
 # penalty, a stabiliser's quantities) gets a panel of its own, except run bookkeeping.
 CURVE_PANELS = (("d_loss", "g_loss"), ("d_real_prob", "d_fake_prob"),

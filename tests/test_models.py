@@ -107,7 +107,7 @@ def test_unknown_architecture_lists_valid_names():
   config = helpers.tiny_config()
   config.model.name = "dcgan_tutorail"
   with pytest.raises(builders.ConfigError,
-                     match="dcgan_keras, dcgan_radford, dcgan_tutorial, mlp, resnet, tiny"):
+                     match="dcgan_keras, dcgan_radford, dcgan_tutorial, mlp, progan, resnet, tiny"):
     builders.get_models(config, (28, 28, 1), axis_name=None)
 
 

@@ -3,6 +3,8 @@
 The global stream of examples is the concatenation of per-epoch permutations of the dataset,
 epoch e shuffled by a generator seeded with (seed, e). The D batch number b (b = step *
 n_critic + k) is positions [b * B, (b + 1) * B) of that stream, for the global batch size B.
+A game whose batch changes during the run (`Game.batch_at`) gives, per step, the examples
+before it and its B: batch k of the step is then positions [first + k B, first + (k + 1) B).
 Hence:
   * the batch of a step is a pure function of (seed, step): a resumed run reads exactly the
     batches an uninterrupted one reads, with no iterator state to checkpoint;
@@ -11,7 +13,7 @@ Hence:
 """
 from __future__ import annotations
 
-from typing import Dict
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -29,10 +31,14 @@ class StepBatches:
   `batch(step)` returns {"image": float32 [local_devices, n_critic, per_device, H, W, C] in
   [-1, 1], "label": int32 [local_devices, n_critic, per_device]} (label only when the data
   has labels).
+
+  plan: `Game.batch_at` of a game whose batch changes during the run: step -> (examples
+  before the step, its global batch), or None for global_batch_size.
   """
 
   def __init__(self, data: ImageData, *, seed: int, global_batch_size: int, n_critic: int,
-               process_index: int, local_device_count: int, global_device_count: int):
+               process_index: int, local_device_count: int, global_device_count: int,
+               plan: Optional[Callable[[int], Optional[Tuple[int, int]]]] = None):
     if global_batch_size % global_device_count:
       raise ValueError(f"batch size {global_batch_size} does not divide over "
                        f"{global_device_count} devices.")
@@ -41,11 +47,22 @@ class StepBatches:
     self.global_batch_size = global_batch_size
     self.n_critic = n_critic
     self.local_devices = local_device_count
-    self.per_device = global_batch_size // global_device_count
-    per_process = self.per_device * local_device_count
-    # This process's rows within each global batch (devices are numbered process-major).
-    self._rows = np.arange(process_index * per_process, (process_index + 1) * per_process)
+    self._process_index, self._global_devices = process_index, global_device_count
+    self._plan = plan
     self._permutations: Dict[int, np.ndarray] = {}
+
+  def layout(self, step: int) -> Tuple[int, int]:
+    """(examples of the stream before step `step`, its global batch of one D update)."""
+    planned = self._plan(step) if self._plan is not None else None
+    if planned is not None:
+      return planned
+    return step * self.n_critic * self.global_batch_size, self.global_batch_size
+
+  def _rows(self, global_batch: int) -> np.ndarray:
+    """This process's rows within a global batch (devices are numbered process-major)."""
+    per_process = global_batch // self._global_devices * self.local_devices
+    return np.arange(self._process_index * per_process,
+                     (self._process_index + 1) * per_process)
 
   def _permutation(self, epoch: int) -> np.ndarray:
     if epoch not in self._permutations:
@@ -58,9 +75,9 @@ class StepBatches:
   def example_indices(self, step: int) -> np.ndarray:
     """Dataset indices [n_critic, rows of this process] for train step `step`."""
     n = len(self.data.images)
-    first_batch = step * self.n_critic
-    batches = first_batch + np.arange(self.n_critic)[:, None]
-    positions = batches * self.global_batch_size + self._rows[None, :]
+    first, batch = self.layout(step)
+    positions = (first + np.arange(self.n_critic)[:, None] * batch
+                 + self._rows(batch)[None, :])
     epochs, offsets = np.divmod(positions, n)
     out = np.empty_like(positions)
     for epoch in np.unique(epochs):
@@ -70,7 +87,7 @@ class StepBatches:
 
   def batch(self, step: int) -> Dict[str, np.ndarray]:
     indices = self.example_indices(step)
-    shape = (self.n_critic, self.local_devices, self.per_device)
+    shape = (self.n_critic, self.local_devices, indices.shape[1] // self.local_devices)
 
     def arrange(x):  # [n_critic, rows, ...] -> [devices, n_critic, per_device, ...]
       return np.swapaxes(x.reshape(shape + x.shape[2:]), 0, 1)

@@ -42,6 +42,7 @@ class GameParts(NamedTuple):
     latent_dim: config.model.latent_dim.
     num_classes: config.model.num_classes (0: unconditional).
     n_critic, critic_loop, update_order: the config's D-update settings.
+    batch_size: config.batch_size, the global batch of one D update.
   """
   models: Callable[[Optional[str]], Any]
   loss_fn: Callable
@@ -53,6 +54,7 @@ class GameParts(NamedTuple):
   n_critic: int
   critic_loop: str
   update_order: str
+  batch_size: int
 
 
 class Game(abc.ABC):
@@ -105,6 +107,18 @@ class Game(abc.ABC):
     """The game whose `train_step` the program `program` runs (e.g. the models of one
     resolution phase); `self` for a game with one program."""
     return self
+
+  def batch_at(self, step: int) -> Optional[Tuple[int, int]]:
+    """(real examples before step `step` in the data stream, its global batch of one D
+    update), for a game whose batch changes during the run (the progressive game's
+    per-resolution batches); None (the default): config.batch_size throughout."""
+    return None
+
+  def milestones(self, num_train_steps: int) -> Dict[int, str]:
+    """{steps done: label}: where the loop keeps a picture of the fixed grid latents (e.g. the
+    end of each resolution of a growing game), drawn side by side in WORKDIR/milestones.png
+    at the end. {} for most games."""
+    return {}
 
   @abc.abstractmethod
   def sample_inputs(self, key: jax.Array, n: int,

@@ -20,7 +20,8 @@ from typing import NamedTuple, Optional, Tuple
 
 import flax.linen as nn
 
-from jaxgan.models import dcgan, dcgan_keras, dcgan_radford, mlp, resampling, resnet, tiny
+from jaxgan.models import (dcgan, dcgan_keras, dcgan_radford, mlp, progan, resampling, resnet,
+                           tiny)
 from jaxgan.registry import Registry
 
 MODELS = Registry("architecture")
@@ -175,6 +176,32 @@ def build_resnet(*, image_shape, latent_dim: int, axis_name: Optional[str],
                                  minibatch_stddev_group=minibatch_stddev_group,
                                  minibatch_discrimination=minibatch_discrimination,
                                  axis_name=axis_name))
+
+
+@MODELS.register("progan")
+def build_progan(*, image_shape, latent_dim: int, axis_name: Optional[str],
+                 fmap_base: int = 8192, fmap_max: int = 512, fmap_decay: float = 1.0,
+                 normalize_latents: bool = True, pixel_norm: bool = True,
+                 minibatch_stddev_group: int = 4) -> GanPair:
+  """ProGAN's growing pair (Karras et al., 2018) for square images of side 4 * 2^k; see
+  `jaxgan.models.progan`. Train it with config.game.name="progressive" (growing from 4x4);
+  with the standard game it trains at full resolution only.
+
+  Widths nf(i) = min(fmap_base / 2^(i * fmap_decay), fmap_max); the defaults are the paper's
+  1024x1024 networks (23.1M parameters each). minibatch_stddev_group: D's minibatch-stddev
+  group (0: none); it must divide the per-device batch.
+  """
+  del latent_dim, axis_name  # Any latent size; no layer needs the device axis.
+  progan.check_image_shape(image_shape)
+  for name, value in (("fmap_base", fmap_base), ("fmap_max", fmap_max)):
+    if value < 1:
+      raise ValueError(f"progan: {name} must be >= 1; got {value}.")
+  widths = dict(image_shape=tuple(image_shape), fmap_base=fmap_base, fmap_max=fmap_max,
+                fmap_decay=fmap_decay)
+  return GanPair(
+      progan.ProGANGenerator(normalize_latents=normalize_latents, use_pixel_norm=pixel_norm,
+                             **widths),
+      progan.ProGANDiscriminator(minibatch_stddev_group=minibatch_stddev_group, **widths))
 
 
 @MODELS.register("tiny")
