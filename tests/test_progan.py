@@ -16,7 +16,7 @@ from jaxgan import builders, models, parallel, sample, streams, train
 from jaxgan.data import pipeline, sources
 from jaxgan.games import growth, progressive
 from jaxgan.losses import wasserstein
-from jaxgan.models import progan
+from jaxgan.models import progan, resampling
 from tests import helpers
 
 # 8x8 images (MNIST resized): stages 4x4 and 8x8. At batch 8, 16 images at 4x4 and a fade of
@@ -81,12 +81,12 @@ def test_pixel_norm_and_resampling_against_numpy():
   np.testing.assert_allclose(progan.pixel_norm(x),
                              x / np.sqrt(np.mean(x ** 2, axis=-1, keepdims=True) + 1e-8),
                              rtol=1e-5)
-  down = np.asarray(progan.downscale(x, 2))
+  down = np.asarray(resampling.downscale(x, 2))
   np.testing.assert_allclose(down[1, 1, 0], x[1, 2:4, 0:2].mean(axis=(0, 1)), rtol=1e-6)
-  up = np.asarray(progan.upscale(down, 2))
+  up = np.asarray(resampling.upscale(down, 2))
   assert up.shape == x.shape and np.all(up[:, 2:4, 0:2] == down[:, 1:2, 0:1])
   # Leading axes (the batch's n_critic axis) pass through.
-  assert progan.downscale(np.zeros((3, 2, 8, 8, 1)), 4).shape == (3, 2, 2, 2, 1)
+  assert resampling.downscale(np.zeros((3, 2, 8, 8, 1)), 4).shape == (3, 2, 2, 2, 1)
 
 
 def test_the_papers_1024_networks_have_its_parameter_counts():
@@ -137,7 +137,7 @@ def test_discriminator_fade_in_runs_from_the_previous_stage_to_the_new_one():
     np.testing.assert_allclose(at(stage, 0.0), old, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(at(stage, 1.0), new)
   # D at a low stage sees only the image averaged down to it.
-  blocky = progan.upscale(progan.downscale(x, 4), 4)
+  blocky = resampling.upscale(resampling.downscale(x, 4), 4)
   np.testing.assert_allclose(pair.discriminator.clone(stage=0).apply(d_vars, blocky), at(0),
                              rtol=1e-5, atol=1e-6)
 
@@ -368,6 +368,7 @@ def test_a_dispatch_of_several_steps_never_crosses_a_phase():
     ({"model.name": "tiny", "model.kwargs": {}}, "needs a growing architecture"),
     ({"game.kwargs": {"initial_resolution": 16}}, r"initial_resolution=16: valid .*\[4, 8\]"),
     ({"game.kwargs": {"learning_rate_scales": {12: 1.0}}}, r"\[12\] are not resolutions"),
+    ({"game.kwargs": {"learning_rate_scales": {4: 0.0}}}, "every value must be > 0"),
     ({"game.kwargs": {"fade_kimg": -1.0}}, "fade_kimg must be >= 0"),
     ({"game.kwargs": {"batch_sizes": {4: 6}}}, r"batch 6 \(.*\) must be a multiple of the 4 "),
     ({"game.kwargs": {"batch_sizes": {8: 12}}}, r"leaves 3 images per device, which D's "),

@@ -40,7 +40,7 @@ from jax import lax
 from jaxgan.config_checks import ConfigError
 from jaxgan.games import common, growth, standard
 from jaxgan.games.protocol import GameParts
-from jaxgan.models import progan
+from jaxgan.models import progan, resampling
 from jaxgan.state import PlayerState
 
 GROWTH = "growth"  # G's model-state collection: {"stage": f32, "alpha": f32}.
@@ -51,10 +51,10 @@ def real_images_at(images: jax.Array, stage: int, last_stage: int,
   """Real images [..., side, side, C] as D sees them at `stage` (see the module docstring);
   `alpha` None: a stable phase."""
   factor = 2 ** (last_stage - stage)
-  x = progan.downscale(images, factor)
+  x = resampling.downscale(images, factor)
   if alpha is not None and stage > 0:
-    x = progan.lerp(progan.upscale(progan.downscale(x, 2), 2), x, alpha)
-  return progan.upscale(x, factor)
+    x = progan.lerp(resampling.upscale(resampling.downscale(x, 2), 2), x, alpha)
+  return resampling.upscale(x, factor)
 
 
 def scaled_updates(tx: optax.GradientTransformation, factor: float
@@ -89,17 +89,18 @@ class ProgressiveGame(standard.StandardGame):
                         f"{type(self.sampling_pair.generator).__name__} / "
                         f"{type(self.sampling_pair.discriminator).__name__}).")
     self.last_stage = progan.last_stage(self.image_shape[0])
+    valid = [progan.resolution(s) for s in range(self.last_stage + 1)]
+    side = f"{self.image_shape[0]}x{self.image_shape[0]}"
     first = progan.last_stage(initial_resolution)
     if first is None or first > self.last_stage:
-      valid = [progan.resolution(s) for s in range(self.last_stage + 1)]
       raise ConfigError(f"config.game.kwargs.initial_resolution={initial_resolution}: valid "
-                        f"for {self.image_shape[0]}x{self.image_shape[0]} images: {valid}.")
+                        f"for {side} images: {valid}.")
     for name, table in (("learning_rate_scales", learning_rate_scales),
                         ("batch_sizes", batch_sizes)):
-      outside = sorted(set(table) - {progan.resolution(s) for s in range(self.last_stage + 1)})
+      outside = sorted(set(table) - set(valid))
       if outside:
         raise ConfigError(f"config.game.kwargs.{name}: {outside} are not resolutions of "
-                          f"{self.image_shape[0]}x{self.image_shape[0]} images.")
+                          f"{side} images; valid: {valid}.")
     stage_batches = {s: batch_sizes.get(progan.resolution(s), parts.batch_size)
                      for s in range(first, self.last_stage + 1)}
     group = getattr(self.sampling_pair.discriminator, "minibatch_stddev_group", 0)
@@ -195,16 +196,15 @@ class ProgressiveGame(standard.StandardGame):
 
 def _per_resolution(name: str, table: Any, kind: type, example: str) -> Dict[int, Any]:
   """{resolution: value > 0} from config.game.kwargs.<name> (keys may be strings: `{"64":
-  1.5}` from a command line)."""
+  1.5}` from a command line); the game checks the resolutions are the data's."""
   try:
     out = {int(res): kind(value) for res, value in dict(table or {}).items()}
   except (TypeError, ValueError) as e:
     raise ConfigError(f"config.game.kwargs.{name} must map resolutions to {kind.__name__}s, "
                       f"e.g. {example}; got {table!r}.") from e
-  bad = [res for res, value in out.items() if progan.last_stage(res) is None or value <= 0]
+  bad = {res: value for res, value in out.items() if value <= 0}
   if bad:
-    raise ConfigError(f"config.game.kwargs.{name}: {bad} are not resolutions 4 * 2^k with a "
-                      "value > 0.")
+    raise ConfigError(f"config.game.kwargs.{name}: every value must be > 0; got {bad}.")
   return out
 
 

@@ -36,19 +36,16 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxgan.models import resampling
 from jaxgan.models.minibatch import MinibatchStddev
+from jaxgan.models.resampling import downscale, upscale
 
 SQRT2 = math.sqrt(2.0)
 LEAKY_SLOPE = 0.2
 
 
-def last_stage(side: int) -> Optional[int]:
-  """k with side == 4 * 2^k, or None when the side is not of that form."""
-  k = 0
-  while side > 4 and side % 2 == 0:
-    side //= 2
-    k += 1
-  return k if side == 4 else None
+# The stage of a side 4 * 2^k (k), or None for a side of another form.
+last_stage = resampling.doublings_from_4
 
 
 def resolution(stage: int) -> int:
@@ -58,21 +55,6 @@ def resolution(stage: int) -> int:
 def feature_maps(index: int, fmap_base: int, fmap_max: int, fmap_decay: float) -> int:
   """nf(index) of the official code: min(fmap_base / 2^(index * fmap_decay), fmap_max)."""
   return min(int(fmap_base / 2.0 ** (index * fmap_decay)), fmap_max)
-
-
-def downscale(x: jax.Array, factor: int) -> jax.Array:
-  """[..., H, W, C] -> [..., H/f, W/f, C]: the mean of each f x f block (f = 1: x)."""
-  if factor == 1:
-    return x
-  *lead, h, w, c = x.shape
-  return x.reshape(*lead, h // factor, factor, w // factor, factor, c).mean(axis=(-4, -2))
-
-
-def upscale(x: jax.Array, factor: int) -> jax.Array:
-  """[..., H, W, C] -> [..., f H, f W, C]: each pixel repeated in an f x f block."""
-  if factor == 1:
-    return x
-  return jnp.repeat(jnp.repeat(x, factor, axis=-3), factor, axis=-2)
 
 
 def pixel_norm(x: jax.Array, epsilon: float = 1e-8) -> jax.Array:

@@ -15,7 +15,7 @@ All convolutions use 'SAME' padding and `kernel_size` x `kernel_size` kernels; p
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 import flax.linen as nn
 import jax
@@ -35,19 +35,41 @@ def check_mode(kind: str, mode: str) -> None:
     raise ValueError(f"unknown {kind} mode {mode!r}; valid: {', '.join(valid)}.")
 
 
-def stages(image_side: int, minimum: int = 1) -> int:
-  """k with image_side == 4 * 2^k (the number of 2x steps from 4x4), or 0 when the side has
-  no such form or k < `minimum`."""
+def doublings_from_4(image_side: int) -> Optional[int]:
+  """k with image_side == 4 * 2^k (the number of 2x steps from 4x4; 0 for 4 itself), or None
+  when the side has no such form."""
   k, side = 0, image_side
   while side > 4 and side % 2 == 0:
     side //= 2
     k += 1
-  return k if side == 4 and k >= minimum else 0
+  return k if side == 4 else None
+
+
+def stages(image_side: int, minimum: int = 1) -> int:
+  """k with image_side == 4 * 2^k (the number of 2x steps from 4x4), or 0 when the side has
+  no such form or k < `minimum`."""
+  k = doublings_from_4(image_side)
+  return k if k is not None and k >= minimum else 0
+
+
+def upscale(x: jax.Array, factor: int) -> jax.Array:
+  """[..., H, W, C] -> [..., f H, f W, C]: each pixel repeated in an f x f block."""
+  if factor == 1:
+    return x
+  return jnp.repeat(jnp.repeat(x, factor, axis=-3), factor, axis=-2)
+
+
+def downscale(x: jax.Array, factor: int) -> jax.Array:
+  """[..., H, W, C] -> [..., H/f, W/f, C]: the mean of each f x f block (f = 1: x)."""
+  if factor == 1:
+    return x
+  *lead, h, w, c = x.shape
+  return x.reshape(*lead, h // factor, factor, w // factor, factor, c).mean(axis=(-4, -2))
 
 
 def nearest_upsample(x: jax.Array) -> jax.Array:
   """[n, H, W, C] -> [n, 2H, 2W, C], each pixel repeated in a 2x2 block."""
-  return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+  return upscale(x, 2)
 
 
 def depth_to_space(x: jax.Array, block: int = 2) -> jax.Array:
