@@ -118,6 +118,20 @@ def get_config() -> ml_collections.ConfigDict:
   config.balance.repeat_above = 1.5
   config.balance.max_repeats = 2
 
+  # Unrolled GAN (Metz et al., 2017): G's loss through `steps` simulated D updates (0: off),
+  # differentiated through them (backprop) or not; the simulation uses D's own optimizer and
+  # state ("d") or SGD with `learning_rate` ("sgd"). Time and memory grow with steps.
+  config.unrolled = ml_collections.ConfigDict()
+  config.unrolled.steps = 0
+  config.unrolled.backprop = True
+  config.unrolled.optimizer = "d"
+  config.unrolled.learning_rate = 0.0
+
+  # PacGAN (Lin et al., 2018): D judges packs of `size` samples joined along the channels
+  # (1: off). batch_size counts samples, so D sees batch_size / size packs per update.
+  config.packing = ml_collections.ConfigDict()
+  config.packing.size = 1
+
   def optimizer(learning_rate: float) -> ml_collections.ConfigDict:
     opt = ml_collections.ConfigDict()
     opt.name = "adam"                    # see jaxgan.optimizers.OPTIMIZERS

@@ -167,9 +167,11 @@ def _model_builder(config: ml_collections.ConfigDict) -> Tuple[Callable, Dict[st
 
 
 def _build_pair(config: ml_collections.ConfigDict, builder: Callable, kwargs: Dict[str, Any],
-                image_shape: Tuple[int, int, int], axis_name: Optional[str]) -> models.GanPair:
+                image_shape: Tuple[int, int, int], axis_name: Optional[str],
+                d_image_shape: Optional[Tuple[int, int, int]] = None) -> models.GanPair:
   """The config's (G, D) for `axis_name`; built for sampling (axis_name None), its contract
-  with jaxgan (jaxgan.models.contract) is checked by shape inference."""
+  with jaxgan (jaxgan.models.contract) is checked by shape inference, D on images of
+  `d_image_shape` (what the plug-ins make of the data's: PacGAN's packs) if given."""
   model = config.model
   try:
     built = builder(image_shape=tuple(image_shape), latent_dim=model.latent_dim,
@@ -184,7 +186,7 @@ def _build_pair(config: ml_collections.ConfigDict, builder: Callable, kwargs: Di
           model.discriminator_conditioning))
   if axis_name is None:  # With an axis, BatchNorm's statistics need a pmap to trace.
     contract.check_shapes(model.name, *pair, model.latent_dim, tuple(image_shape),
-                          conditional.example_kwargs)
+                          conditional.example_kwargs, d_image_shape)
   return pair
 
 
@@ -342,7 +344,9 @@ def build(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, int],
   image_shape = tuple(image_shape)
   parts = games.GameParts(
       models=functools.partial(_build_pair, config, resolved.model_builder,
-                               resolved.model_kwargs, image_shape),
+                               resolved.model_kwargs, image_shape,
+                               d_image_shape=tricks.d_input_shape(resolved.plugins,
+                                                                  image_shape)),
       loss_fn=resolved.loss_fn, optimizers=resolved.optimizers, plugins=resolved.plugins,
       image_shape=image_shape, latent_dim=config.model.latent_dim,
       num_classes=config.model.num_classes, n_critic=config.n_critic,

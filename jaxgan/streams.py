@@ -46,6 +46,7 @@ REPLAY_MIX = 7            # which fakes are replaced by buffer images, and by wh
 REPLAY_SLOTS = 8          # which buffer slots the fresh fakes overwrite
 AUGMENT_REAL = 9          # augmentation of the real images D sees (config.augment)
 AUGMENT_FAKE = 10         # augmentation of the fakes D sees
+UNROLL = 11               # the simulated D updates of an unrolled G update (config.unrolled)
 
 # Per-example sub-streams of the replay mix (folded into a row's key).
 REPLAY_USE = 0            # replace this row?

@@ -106,8 +106,9 @@ def test_dropout_train_mode_needs_and_uses_rng():
 def test_unknown_architecture_lists_valid_names():
   config = helpers.tiny_config()
   config.model.name = "dcgan_tutorail"
-  with pytest.raises(builders.ConfigError,
-                     match="dcgan_keras, dcgan_radford, dcgan_tutorial, mlp, progan, resnet, tiny"):
+  valid = ("dcgan_keras, dcgan_radford, dcgan_stacked, dcgan_tutorial, mlp, progan, resnet, "
+           "tiny, toy2d")
+  with pytest.raises(builders.ConfigError, match=valid):
     builders.get_models(config, (28, 28, 1), axis_name=None)
 
 

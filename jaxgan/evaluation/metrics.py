@@ -8,7 +8,8 @@ dicts of floats, ready for logging and JSON:
   KID        `kernel_inception_distance` (unbiased MMD^2, cubic polynomial kernel)
   IS         `inception_score`, `inception_score_from_logits` (from class probabilities)
   P/R, D/C   `precision_recall`, `density_coverage`, sharing the k-NN radii of `knn_radii`
-  modes      `class_coverage`, `stacked_mode_ids` (MNIST's 10 classes, Stacked MNIST's 1000)
+  modes      `class_coverage`, `stacked_mode_ids` (MNIST's 10 classes, Stacked MNIST's 1000),
+             `mixture_modes` (2-D Gaussian mixtures: modes within 3 std, high-quality share)
 
 Statistics (means, covariances, kernels, KL divergences) are computed in float64 NumPy: FID
 subtracts traces of size ~1e2-1e3 to get differences of ~1, which float32 cannot resolve. The
@@ -631,3 +632,36 @@ def stacked_mode_ids(channel_classes) -> np.ndarray:
     raise ValueError(f"channel_classes must be digits 0..9; got values in [{c.min()}, "
                      f"{c.max()}].")
   return c @ np.array([100, 10, 1], np.int64)
+
+
+def mixture_modes(samples, centres, std: float, min_count: int = 1,
+                  radius_stds: float = 3.0) -> Dict[str, float]:
+  """Mode coverage of 2-D samples of a Gaussian mixture (VEEGAN's and PacGAN's protocol).
+
+  A sample is high-quality when it lies within `radius_stds` standard deviations (Euclidean)
+  of its nearest centre; it then registers with that mode. A mode is covered when at least
+  `min_count` high-quality samples register with it (PacGAN's code, pacgan/extensions.py:
+  one, of 2,500 samples; the distance there is in standard deviations, the same for these
+  isotropic components).
+
+  samples: float [N, 2] (or [N, 1, 1, 2]); centres: float [K, 2]; std: the components' std.
+  Returns {"modes": modes covered (of K), "high_quality": share of high-quality samples,
+  "kl": KL(histogram of the high-quality samples over the modes || uniform) in nats (inf
+  when no sample is high-quality), "num_modes": K}.
+  """
+  points = np.asarray(samples, np.float64).reshape(-1, 2)
+  centres = np.asarray(centres, np.float64)
+  if points.shape[0] == 0 or centres.ndim != 2 or centres.shape[1] != 2:
+    raise ValueError(f"need samples [N, 2] with N > 0 and centres [K, 2]; got {points.shape} "
+                     f"and {centres.shape}.")
+  distances = np.linalg.norm(points[:, None, :] - centres[None, :, :], axis=-1)  # [N, K]
+  nearest = np.argmin(distances, axis=1)
+  good = distances[np.arange(len(points)), nearest] <= radius_stds * std
+  counts = np.bincount(nearest[good], minlength=len(centres))
+  kl = float("inf")
+  if counts.sum():
+    histogram = counts / counts.sum()
+    present = histogram > 0
+    kl = float(np.sum(histogram[present] * np.log(histogram[present] * len(centres))))
+  return {"modes": int(np.sum(counts >= min_count)), "high_quality": float(np.mean(good)),
+          "kl": kl, "num_modes": len(centres)}

@@ -5,7 +5,8 @@ G update through the updated D ("alternating", jaxgan's default); or, with
 config.update_order="simultaneous", both updates from one forward pass through the step's
 starting states (the TensorFlow DCGAN tutorial's step). The config's plug-ins
 (jaxgan.tricks) act on the D update's fakes and inputs, add terms to either player's loss
-and act after each update; balance decides which D updates happen.
+and act after each update; balance decides which D updates happen, and unrolling
+(config.unrolled) has G's update judged by D after k simulated updates of its own.
 
 Losses see D's logits of the *global* batch (all-gathered; the gather is differentiable and
 the pmean of the devices' gradients is then exactly the gradient of the global loss), so a
@@ -36,19 +37,22 @@ from jaxgan.games.protocol import Game, GameParts, Metrics
 from jaxgan.losses import GanLoss
 from jaxgan.models import conditional
 from jaxgan.state import PlayerState, create_player
-from jaxgan.tricks import Balance, find, loss_terms
+from jaxgan.tricks import Balance, Unrolled, d_input_shape, find, loss_terms
 from jaxgan.tricks.plugin import UpdateContext, add_terms
 
 AXIS = parallel.AXIS_NAME
 
 
 def init_variables(pair: Any, rng: jax.Array, latent_dim: int,
-                   image_shape: Tuple[int, int, int]) -> Tuple[Dict, Dict]:
-  """Initial variables of G and D (an example batch of one, in eval mode: no rng needed)."""
+                   image_shape: Tuple[int, int, int],
+                   d_image_shape: Optional[Tuple[int, int, int]] = None) -> Tuple[Dict, Dict]:
+  """Initial variables of G and D (an example batch of one, in eval mode: no rng needed);
+  D's example has `d_image_shape` (what D sees after the plug-ins' d_input) if given."""
   g_key, d_key = jax.random.split(rng)
   g_vars = pair.generator.init(g_key, jnp.zeros((1, latent_dim), jnp.float32), train=False,
                                **conditional.example_kwargs(pair.generator, 1))
-  d_vars = pair.discriminator.init(d_key, jnp.zeros((1, *image_shape), jnp.float32),
+  d_shape = image_shape if d_image_shape is None else d_image_shape
+  d_vars = pair.discriminator.init(d_key, jnp.zeros((1, *d_shape), jnp.float32),
                                    train=False,
                                    **conditional.example_kwargs(pair.discriminator, 1))
   return g_vars, d_vars
@@ -76,6 +80,8 @@ class StandardGame(Game):
     self.real_batches_per_step = parts.n_critic
     self.plugins = parts.plugins
     self.balance = find(parts.plugins, Balance)
+    self.unrolled = find(parts.plugins, Unrolled)
+    self.d_image_shape = d_input_shape(parts.plugins, self.image_shape)
     self.d_terms, self.g_terms = loss_terms(parts.plugins, "d"), loss_terms(parts.plugins, "g")
     self.capture_features = any(p.uses_features for p in parts.plugins)
     self.conditional = conditional.is_conditional(self.generator)
@@ -85,7 +91,8 @@ class StandardGame(Game):
   # --- States and sampling -------------------------------------------------------------
 
   def init_players(self, key: jax.Array) -> Dict[str, PlayerState]:
-    g_vars, d_vars = init_variables(self.sampling_pair, key, self.latent_dim, self.image_shape)
+    g_vars, d_vars = init_variables(self.sampling_pair, key, self.latent_dim, self.image_shape,
+                                    self.d_image_shape)
     players = {"g": create_player(self.sampling_pair.generator, g_vars, self.parts.optimizers["g"]),
                "d": create_player(self.sampling_pair.discriminator, d_vars,
                                   self.parts.optimizers["d"])}
@@ -269,12 +276,15 @@ class StandardGame(Game):
     def loss_of(g_params):
       fake, g_model_state, _ = common.apply(self.generator, g_state, g_params, z, key, labels)
       fake_in = self._d_input(fake, False, key, step, d_state.extras)
+      d_params = d_state.params
+      if self.unrolled is not None:
+        d_params = self._unrolled_critic(d_state, real_in, fake_in, key, step, labels)
       # D's own collections are not updated by G's step.
       fake_logits, _, fake_features = common.apply(
-          self.discriminator, d_state, d_state.params, fake_in,
+          self.discriminator, d_state, d_params, fake_in,
           streams.of(key, streams.DROPOUT_FAKE), labels, capture)
       real_logits, _, real_features = common.apply(
-          self.discriminator, d_state, d_state.params, real_in,
+          self.discriminator, d_state, d_params, real_in,
           streams.of(key, streams.DROPOUT_REAL), labels, capture)
       losses = self.parts.loss_fn(parallel.device_gather(lax.stop_gradient(real_logits), AXIS),
                                   parallel.device_gather(fake_logits, AXIS))
@@ -286,6 +296,21 @@ class StandardGame(Game):
 
     grads, (losses, terms, g_model_state) = jax.grad(loss_of, has_aux=True)(g_state.params)
     return self._apply_g_gradients(g_state, grads, losses, terms, g_model_state)
+
+  def _unrolled_critic(self, d_state: PlayerState, real_in: jax.Array, fake_in: jax.Array,
+                       key: jax.Array, step: jax.Array, labels: Optional[jax.Array]) -> Any:
+    """D's parameters after config.unrolled.steps simulated updates of D's objective on
+    (real_in, fake_in) (jaxgan.tricks.unrolled), as a function of the fakes: G's update
+    differentiates through it. Simulated update i draws from fold_in(key's UNROLL stream, i)."""
+
+    def objective(d_params, collections, update_key):
+      total, aux = self._d_objective(d_state.replace(model_state=collections), real_in,
+                                     fake_in, update_key, step, labels, labels,
+                                     d_state.extras, d_params)
+      return total, aux.model_state
+
+    return self.unrolled.critic_params(d_state, objective, streams.of(key, streams.UNROLL),
+                                       AXIS)
 
   def _apply_g_gradients(self, g_state, grads, losses: GanLoss, terms: Metrics,
                          g_model_state) -> Tuple[PlayerState, Metrics]:

@@ -21,6 +21,7 @@ from typing import NamedTuple, Optional, Tuple
 import flax.linen as nn
 
 from jaxgan.models import (dcgan, dcgan_keras, dcgan_radford, mlp, progan, resampling, resnet,
+                           stacked_dcgan, toy2d,
                            tiny)
 from jaxgan.registry import Registry
 
@@ -202,6 +203,38 @@ def build_progan(*, image_shape, latent_dim: int, axis_name: Optional[str],
       progan.ProGANGenerator(normalize_latents=normalize_latents, use_pixel_norm=pixel_norm,
                              **widths),
       progan.ProGANDiscriminator(minibatch_stddev_group=minibatch_stddev_group, **widths))
+
+
+@MODELS.register("dcgan_stacked")
+def build_dcgan_stacked(*, image_shape, latent_dim: int, axis_name: Optional[str],
+                        g_width: int = 8, d_width: int = 2, spectral_norm: bool = False,
+                        minibatch_stddev_group: int = 0,
+                        minibatch_discrimination: int = 0) -> GanPair:
+  """The Unrolled GAN paper's Stacked MNIST DCGAN, 28x28 images; see
+  `jaxgan.models.stacked_dcgan` (d_width 2: D a quarter of G's size, 4: half)."""
+  del latent_dim
+  _require_shape("dcgan_stacked", image_shape, (28, 28, image_shape[-1]))
+  return GanPair(
+      stacked_dcgan.StackedGenerator(channels=image_shape[-1], width=g_width,
+                                     axis_name=axis_name),
+      stacked_dcgan.StackedDiscriminator(
+          width=d_width, spectral_norm=spectral_norm,
+          minibatch_stddev_group=minibatch_stddev_group,
+          minibatch_discrimination=minibatch_discrimination, axis_name=axis_name))
+
+
+@MODELS.register("toy2d")
+def build_toy2d(*, image_shape, latent_dim: int, axis_name: Optional[str],
+                g_hidden: Tuple[int, ...] = (128, 128), d_hidden: Tuple[int, ...] = (128,),
+                minibatch_discrimination: int = 0) -> GanPair:
+  """Fully connected pair for 2-D points stored as [n, 1, 1, 2] "images" (the mixture-of-
+  Gaussians toy of jaxgan.data.mixture); see `jaxgan.models.toy2d`."""
+  del latent_dim
+  _require_shape("toy2d", image_shape, (1, 1, 2))
+  return GanPair(toy2d.PointGenerator(hidden=tuple(g_hidden)),
+                 toy2d.PointDiscriminator(hidden=tuple(d_hidden),
+                                          minibatch_discrimination=minibatch_discrimination,
+                                          axis_name=axis_name))
 
 
 @MODELS.register("tiny")

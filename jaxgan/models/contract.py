@@ -17,7 +17,7 @@ found with jax.eval_shape, so a large model costs a trace, not a compile.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import flax.linen as nn
 import jax
@@ -79,16 +79,19 @@ def as_pair(name: str, built: Any) -> Tuple[nn.Module, nn.Module]:
 
 def check_shapes(name: str, generator: nn.Module, discriminator: nn.Module, latent_dim: int,
                  image_shape: Tuple[int, int, int],
-                 example_kwargs: Callable[[nn.Module, int], dict]) -> None:
-  """G makes [n, *image_shape] from [n, latent_dim], and D makes logits [n] from them.
+                 example_kwargs: Callable[[nn.Module, int], dict],
+                 d_image_shape: Optional[Tuple[int, int, int]] = None) -> None:
+  """G makes [n, *image_shape] from [n, latent_dim], and D makes logits [n] from n images.
 
   Args:
     example_kwargs: (module, n) -> the extra keyword arguments of an example call (a
       conditional pair's labels; jaxgan.models.conditional.example_kwargs).
+    d_image_shape: the shape of D's inputs when the plug-ins change it (PacGAN's packs of m
+      images: (H, W, m C)); the data's by default.
   """
   n = _EXAMPLES
   z = jnp.zeros((n, latent_dim), jnp.float32)
-  images = jnp.zeros((n, *image_shape), jnp.float32)
+  images = jnp.zeros((n, *(d_image_shape or image_shape)), jnp.float32)
 
   def generate():
     kwargs = example_kwargs(generator, n)

@@ -4,17 +4,20 @@
   augmentation:          DiffAugment or ADA on every image D sees (Zhao et al., 2020;
                          Karras et al., 2020), ADA's p controller.
   instance_noise:        Gaussian noise on every D input, annealed (Sonderby et al., 2017).
+  packing:               D judges packs of m samples (PacGAN, Lin et al., 2018).
   balance:               skip / repeat D updates by D's loss.
   gradient_penalty:      WGAN-GP, R1, R2, DRAGAN (jaxgan.penalties), optionally lazy.
   feature_matching:      G matches D's feature statistics of real data (Salimans et al., 2016).
   constraints:           WGAN weight clipping (Arjovsky et al., 2017).
   historical_averaging:  ||theta - mean of past theta||^2 for both players (Salimans et al.).
   ema:                   EMA of G's weights for sampling (Karras et al., 2018).
+  unrolled:              G's loss through k simulated D updates (Metz et al., 2017).
 
 `PLUGINS` is the order in which a game applies them (each hook sees what the earlier ones
-made): D's fakes (replay) before D's inputs (augmentation, then noise); loss terms in this
-order; after an
-update, clipping before the parameter averages see the clipped weights. A new stabiliser is
+made): D's fakes (replay) before D's inputs (augmentation, then noise, then packing, so that
+each sample is transformed on its own before it is packed); loss terms in this order; after an
+update, clipping before the parameter averages see the clipped weights. Balance and unrolling
+change the updates' control flow, so the standard game calls them by name. A new stabiliser is
 one file with a `Plugin` subclass, its fields in configs/default.py, and a place in this list.
 Losses, minibatch layers and spectral norm are part of the models and losses, not plug-ins.
 """
@@ -30,12 +33,14 @@ from jaxgan.tricks.feature_matching import FeatureMatching
 from jaxgan.tricks.gradient_penalty import GradientPenalty
 from jaxgan.tricks.historical_averaging import HistoricalAveraging
 from jaxgan.tricks.instance_noise import InstanceNoise
+from jaxgan.tricks.packing import Packing
 from jaxgan.tricks.plugin import LossTerm, Plugin
 from jaxgan.tricks.replay import Replay
+from jaxgan.tricks.unrolled import Unrolled
 
-PLUGINS: Tuple[Type[Plugin], ...] = (Replay, Augmentation, InstanceNoise, Balance,
+PLUGINS: Tuple[Type[Plugin], ...] = (Replay, Augmentation, InstanceNoise, Packing, Balance,
                                      GradientPenalty, FeatureMatching, WeightClip,
-                                     HistoricalAveraging, GeneratorEma)
+                                     HistoricalAveraging, GeneratorEma, Unrolled)
 
 P = TypeVar("P", bound=Plugin)
 
@@ -49,6 +54,16 @@ def from_config(config) -> Tuple[Plugin, ...]:
 def find(plugins: Tuple[Plugin, ...], cls: Type[P]) -> Optional[P]:
   """The plug-in of class `cls` among `plugins`, or None."""
   return next((p for p in plugins if isinstance(p, cls)), None)
+
+
+def d_input_shape(plugins: Tuple[Plugin, ...], image_shape: Tuple[int, int, int]
+                  ) -> Tuple[int, int, int]:
+  """The (H, W, C) of the inputs D sees for data of `image_shape`, after every plug-in's
+  `d_input`."""
+  shape = tuple(image_shape)
+  for plugin in plugins:
+    shape = tuple(plugin.d_input_shape(shape))
+  return shape
 
 
 def loss_terms(plugins: Tuple[Plugin, ...], player: str) -> Tuple[LossTerm, ...]:

@@ -8,7 +8,8 @@ A plug-in is one file in jaxgan/tricks/ with one `Plugin` subclass. It owns:
   init_extras(player, ...)   the extra state it keeps in a player's `extras`;
   d_fakes(...)               what it does to the fakes D is shown (replay);
   d_input(...)               what it does to every image D sees, real or fake (noise,
-                             augmentation);
+                             augmentation, packing);
+  d_input_shape(shape)       the shape of the images D then sees (packing changes it);
   d_statistics(...)          what it records from D's logits on real images in D's update
                              (ADA's overfitting heuristic);
   loss_terms()               what it adds to a player's loss (`LossTerm`s: penalties,
@@ -151,6 +152,11 @@ class Plugin:
     """Every image batch D sees, in D's and in G's updates (`real`: real images or fakes;
     `extras`: D's, as of this update)."""
     return images
+
+  def d_input_shape(self, image_shape: Tuple[int, int, int]) -> Tuple[int, int, int]:
+    """The (H, W, C) of what `d_input` returns for images of `image_shape` (D is built and
+    checked for it)."""
+    return image_shape
 
   def d_statistics(self, extras: Dict[str, Any], real_logits: jax.Array,
                    axis_name: Optional[str]) -> Tuple[Dict[str, Any], Metrics]:
