@@ -35,7 +35,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.on_nonfinite = "stop"
 
   # The GAN family: its players, step and sampler (jaxgan.games). "standard": G from latents
-  # vs D, n_critic D updates per G update, the stabilisers below; or "module:factory".
+  # vs D, n_critic D updates per G update, the stabilisers below; "progressive" (ProGAN);
+  # "cyclegan" (unpaired translation: a two-domain dataset, jaxgan.data.domains, and a
+  # cyclegan_* architecture); or "module:factory".
   config.game = ml_collections.ConfigDict()
   config.game.name = "standard"
   config.game.kwargs = ml_collections.ConfigDict()  # the game's own settings
@@ -43,13 +45,18 @@ def get_config() -> ml_collections.ConfigDict:
   config.dataset = ml_collections.ConfigDict()
   # A tfds name; "mnist"/"fashion_mnist" also from their IDX files in local_dir; your own
   # files: "image_folder" (local_dir/<split>/[<class>/]*.png|jpg) or "npz"
-  # (local_dir/<split>.npz with "images" and optional "labels"); see jaxgan.data.
+  # (local_dir/<split>.npz with "images" and optional "labels"); see jaxgan.data. The cyclegan
+  # game reads two domains: <split>A and <split>B of these, or "digit_strokes" (from MNIST).
   config.dataset.name = "mnist"
   config.dataset.split = "train"    # tfds split syntax; for local files train/test/train+test
   config.dataset.local_dir = ""     # folder with the original files; when set, no download
   config.dataset.data_dir = ""      # tfds data_dir ("" = tfds' default ~/tensorflow_datasets)
   config.dataset.crop = 0           # side of a centred square crop (0 = none), e.g. CelebA 108
   config.dataset.image_size = 0     # resize to image_size x image_size (0 = as stored)
+  # Each time an image is drawn: a random square crop of this side (0 = none) and a left-right
+  # mirror with probability 1/2 (CycleGAN's load 286, crop 256, flip).
+  config.dataset.random_crop = 0
+  config.dataset.random_flip = False
 
   config.model = ml_collections.ConfigDict()
   config.model.name = "dcgan_tutorial"   # see jaxgan.models.MODELS

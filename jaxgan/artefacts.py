@@ -13,9 +13,9 @@ import numpy as np
 
 from jaxgan import (builders, checkpointing, metric_logging, parallel, sample, state, streams,
                     visualize)
-from jaxgan.data import pipeline
+from jaxgan.data import domains, pipeline
 from jaxgan.evaluation import evaluator as evaluator_lib
-from jaxgan.evaluation import pictures, records
+from jaxgan.evaluation import pictures, records, translation
 from jaxgan.evaluation import setup as eval_setup
 
 
@@ -39,7 +39,9 @@ class RunArtefacts:
 
   def __init__(self, experiment: builders.Experiment, workdir: str,
                checkpointer: checkpointing.Checkpointer, writer: metric_logging.MetricWriter,
-               evaluator: Optional[evaluator_lib.Evaluator]):
+               evaluator: Optional[Any], examples: Optional[Dict[str, np.ndarray]] = None):
+    """examples: a translating game's held-out real images {"a": ..., "b": ...} in [-1, 1]
+    (`grid_examples`), the inputs of its grid."""
     self.experiment, self.workdir = experiment, workdir
     self.checkpointer, self.writer, self.evaluator = checkpointer, writer, evaluator
     self.is_writer = jax.process_index() == 0
@@ -47,8 +49,11 @@ class RunArtefacts:
     config = experiment.config
     game = experiment.game
     # The grid's inputs are fixed for the whole run; the evaluation's latents too.
-    self._grid_inputs = game.sample_inputs(streams.run_key(config.seed, streams.GRID_LATENTS),
-                                           config.num_grid_samples)
+    if game.translates:
+      self._grid_inputs = game.grid_inputs(examples, config.num_grid_samples)
+    else:
+      self._grid_inputs = game.sample_inputs(streams.run_key(config.seed, streams.GRID_LATENTS),
+                                             config.num_grid_samples)
     self._eval_key = eval_setup.eval_latents_key(config.seed)
     self.title = visualize.run_title(workdir, config)
 
@@ -78,7 +83,11 @@ class RunArtefacts:
     variables = self._sampling_variables(replicated)
     path = os.path.join(self.workdir, "samples", f"step_{step:07d}.png")
     title = f"{self.title}, step {step}"
-    if game.num_classes:
+    if game.translates:
+      images, columns = game.grid(variables, self._grid_inputs)
+      visualize.save_grid(images, path, columns=columns,
+                          title=f"{title}\nA | G(A) | F(G(A)) | B | F(B) | G(F(B))")
+    elif game.num_classes:
       per_class = max(1, min(10, config.num_grid_samples // game.num_classes))
       rows = {name: x[:per_class] for name, x in self._grid_inputs.items() if x is not None}
       images, classes = sample.class_rows(game, variables, rows)
@@ -123,10 +132,14 @@ class RunArtefacts:
   def evaluate(self, step: int, replicated: Dict[str, Any]) -> None:
     """Scores the sampler with the run's evaluator; logged as eval_* records."""
     game, config = self.experiment.game, self.experiment.config
-    generate = sample.make_generate(game, self._sampling_variables(replicated), self._eval_key,
-                                    config.eval.batch_size)
-    classes = (lambda n: sample.requested_classes(game, n)) if game.num_classes else None
-    scalars = evaluator_lib.scalars(self.evaluator.evaluate_generator(generate, classes))
+    variables = self._sampling_variables(replicated)
+    if game.translates:
+      scalars = {f"eval_{name}": value for name, value in self.evaluator.evaluate(
+          translation.translator(game, variables)).items()}
+    else:
+      generate = sample.make_generate(game, variables, self._eval_key, config.eval.batch_size)
+      classes = (lambda n: sample.requested_classes(game, n)) if game.num_classes else None
+      scalars = evaluator_lib.scalars(self.evaluator.evaluate_generator(generate, classes))
     provenance = self.evaluator.provenance()
     extractor = provenance["feature_extractor"]
     if "steps" in extractor:  # The classifier's: in every record, beside the numbers.
@@ -162,6 +175,14 @@ class RunArtefacts:
     frames = sorted(glob.glob(os.path.join(self.workdir, "samples", "step_*.png")))
     if frames:
       visualize.save_animation(frames, os.path.join(self.workdir, "samples.gif"))
+
+
+def grid_examples(data: Any, n: int) -> Optional[Dict[str, np.ndarray]]:
+  """For two domains (jaxgan.data.domains.DomainPair): the first n test images of each, in
+  [-1, 1] (the inputs of a translating game's grid); None for other data."""
+  if not isinstance(data, domains.DomainPair):
+    return None
+  return {name: pipeline.to_model_range(data.held_out(name).images[:n]) for name in "ab"}
 
 
 def players_of(host: Dict[str, Any]) -> Dict[str, Any]:

@@ -89,7 +89,9 @@ class JaxganStep:
     batches = experiment.game.real_batches_per_step
     images = rng.uniform(-1, 1, (jax.local_device_count(), *steps_axis, batches,
                                  per_device, *image_shape)).astype(np.float32)
-    batch = {"image": images}
+    # A translating game (cyclegan) takes a batch of each domain; uniform noise for both.
+    batch = ({"a": images, "b": images[::-1]} if experiment.game.translates
+             else {"image": images})
     if config.model.num_classes:  # A conditional model needs the images' classes too.
       batch["label"] = rng.integers(0, config.model.num_classes, images.shape[:-3],
                                     dtype=np.int32)

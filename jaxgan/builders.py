@@ -58,7 +58,7 @@ def check_numbers(config: ml_collections.ConfigDict) -> None:
       "num_grid_samples", "steps_per_dispatch")
   check_steps_per_dispatch(config)
   config_checks.non_negative(config, "g_optimizer.clip_grad_norm",
-                             "d_optimizer.clip_grad_norm")
+                             "d_optimizer.clip_grad_norm", "dataset.random_crop")
   for player in ("g_optimizer", "d_optimizer"):
     lr = config[player].learning_rate
     if not lr > 0:
@@ -178,6 +178,14 @@ def _build_pair(config: ml_collections.ConfigDict, builder: Callable, kwargs: Di
                     axis_name=axis_name, **kwargs)
   except ValueError as e:
     raise ConfigError(f"config.model: {e}") from e
+  if isinstance(built, models.TranslationPair):
+    contract.as_pair(model.name, built)
+    if model.num_classes:
+      raise ConfigError(f"config.model.name={model.name!r} is an image-to-image pair; it has no "
+                        f"class conditioning (config.model.num_classes={model.num_classes}).")
+    if axis_name is None:
+      contract.check_translation_shapes(model.name, *built, tuple(image_shape))
+    return built
   pair = models.GanPair(*contract.as_pair(model.name, built))
   if model.num_classes:
     with _conditioning_errors(config):
@@ -343,17 +351,39 @@ def build(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, int],
   resolved = resolved or resolve(config)
   image_shape = tuple(image_shape)
   parts = games.GameParts(
-      models=functools.partial(_build_pair, config, resolved.model_builder,
-                               resolved.model_kwargs, image_shape,
-                               d_image_shape=tricks.d_input_shape(resolved.plugins,
-                                                                  image_shape)),
+      models=functools.lru_cache(maxsize=None)(functools.partial(
+          _build_pair, config, resolved.model_builder, resolved.model_kwargs, image_shape,
+          d_image_shape=tricks.d_input_shape(resolved.plugins, image_shape))),
       loss_fn=resolved.loss_fn, optimizers=resolved.optimizers, plugins=resolved.plugins,
       image_shape=image_shape, latent_dim=config.model.latent_dim,
       num_classes=config.model.num_classes, n_critic=config.n_critic,
       critic_loop=config.critic_loop, update_order=config.update_order,
       batch_size=config.batch_size)
+  _check_pair_kind(config, resolved.game_factory, parts.models(None))
   game = resolved.game_factory(parts, **resolved.game_kwargs)
   return Experiment(config, image_shape, game, config.on_nonfinite == "skip")
+
+
+def is_image_to_image(config: ml_collections.ConfigDict) -> bool:
+  """Whether config.game.name is an image-to-image game (it reads two domains)."""
+  return bool(getattr(_game_factory(config)[0], "image_to_image", False))
+
+
+def _check_pair_kind(config: ml_collections.ConfigDict, factory: Callable, pair: Any) -> None:
+  """An image-to-image game (its factory's `image_to_image` is True: cyclegan) needs an
+  image-to-image pair (jaxgan.models.TranslationPair), and the other games a latent one."""
+  translates = bool(getattr(factory, "image_to_image", False))
+  if translates == isinstance(pair, models.TranslationPair):
+    return
+  image_to_image = [name for name in models.MODELS.names()
+                    if name.startswith("cyclegan_")]
+  if translates:
+    raise ConfigError(f"config.game.name={config.game.name!r} translates images, so it needs an "
+                      f"image-to-image architecture ({', '.join(image_to_image)}); "
+                      f"config.model.name={config.model.name!r} makes images from latents.")
+  raise ConfigError(f"config.model.name={config.model.name!r} is an image-to-image pair: train "
+                    f"it with config.game.name='cyclegan' (config.game.name is "
+                    f"{config.game.name!r}, a game of latents).")
 
 
 def _default_config_module():

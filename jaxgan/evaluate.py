@@ -136,6 +136,11 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
   "pictures"} and writes it to WORKDIR/eval/step_XXXXXXX.json.
   """
   run = sample.load_run(workdir, step)
+  if run.game.translates:
+    raise ValueError(f"the run in {workdir!r} translates images (config.game.name="
+                     f"{run.config.game.name!r}): it is scored while training "
+                     "(config.eval.every_steps: eval_ab_* and eval_ba_* in metrics.jsonl), or "
+                     "translate its images with python -m jaxgan.translate and score those.")
   config = run.config
   with config.unlocked():
     for key, value in (overrides or {}).items():

@@ -49,6 +49,8 @@ def describe() -> str:
   datasets = [(name, "local IDX files (config.dataset.local_dir)") for name in
               sorted(sources.IDX_DATASETS)]
   datasets += [(sources.STACKED_MNIST, "1000 modes: three MNIST digits as RGB channels")]
+  datasets += [(sources.DIGIT_STROKES, "two domains for cyclegan: MNIST digits and the same "
+                "written with a thicker pen (unpaired; a paired test set)")]
   datasets += [(name, "your own files in config.dataset.local_dir") for name in
                sources.LOCAL_FORMATS]
   datasets += [("<any tfds name>", "through tensorflow-datasets (config.dataset.data_dir)")]

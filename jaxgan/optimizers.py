@@ -43,6 +43,20 @@ def linear(learning_rate: float, total_updates: int, end_factor: float = 0.0,
                              max(total_updates - warmup_steps, 1))], [warmup_steps])
 
 
+@SCHEDULES.register("constant_then_linear")
+def constant_then_linear(learning_rate: float, total_updates: int, decay_updates: int = 0
+                         ) -> optax.Schedule:
+  """learning_rate, then a linear decay to 0 over the last `decay_updates` updates (0: the
+  second half): CycleGAN's n_epochs / n_epochs_decay policy ("linear" in the reference's
+  networks.get_scheduler), counted in updates rather than epochs."""
+  if decay_updates < 0:
+    raise ValueError(f"decay_updates must be >= 0; got {decay_updates}.")
+  decay = min(decay_updates or total_updates // 2, total_updates) or 1
+  hold = total_updates - decay
+  return optax.join_schedules([optax.constant_schedule(learning_rate),
+                               optax.linear_schedule(learning_rate, 0.0, decay)], [hold])
+
+
 @SCHEDULES.register("cosine")
 def cosine(learning_rate: float, total_updates: int, end_factor: float = 0.0,
            warmup_steps: int = 0) -> optax.Schedule:

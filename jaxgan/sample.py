@@ -151,6 +151,10 @@ def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] 
     raise ValueError(f"--num_samples must be >= 1; got {num_samples}.")
   run = load_run(workdir, step)
   game = run.game
+  if game.translates:
+    raise ValueError(f"the run in {workdir!r} translates images (config.game.name="
+                     f"{run.config.game.name!r}); use python -m jaxgan.translate --workdir=... "
+                     "--input=... --direction=a2b --output=...")
   classes = requested_classes(game, num_samples, label)  # Checks label first.
   if grid_path and classes is None:
     raise ValueError("--grid draws one row per class: this model is not class-conditional.")

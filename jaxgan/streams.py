@@ -47,6 +47,9 @@ REPLAY_SLOTS = 8          # which buffer slots the fresh fakes overwrite
 AUGMENT_REAL = 9          # augmentation of the real images D sees (config.augment)
 AUGMENT_FAKE = 10         # augmentation of the fakes D sees
 UNROLL = 11               # the simulated D updates of an unrolled G update (config.unrolled)
+TRANSLATE = 12            # the cyclegan game's generator passes (dropout), then pass i
+POOL_A = 13               # the cyclegan game's image pools: each row's swap and slot
+POOL_B = 14
 
 # Per-example sub-streams of the replay mix (folded into a row's key).
 REPLAY_USE = 0            # replace this row?

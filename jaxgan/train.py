@@ -25,7 +25,7 @@ from absl import logging
 from jaxgan import (artefacts, builders, checkpointing, metric_logging, parallel, preemption,
                     resume, run_history, state, streams, workdir_lease)
 from jaxgan.artefacts import NonFiniteError  # noqa: F401  (jaxgan.train.NonFiniteError)
-from jaxgan.data import pipeline, sources
+from jaxgan.data import domains, pipeline, sources
 from jaxgan.evaluation import setup as eval_setup
 from jaxgan.games.common import SKIPPED_STEPS
 
@@ -61,8 +61,25 @@ class _Dispatcher:
     return self._compiled[program](replicated, parallel.shard(batch), keys)
 
 
-def load_data(config: ml_collections.ConfigDict) -> sources.ImageData:
+def load_data(config: ml_collections.ConfigDict) -> Any:
+  """The run's data: an ImageData, or for an image-to-image game (cyclegan) the two domains
+  (jaxgan.data.domains.DomainPair)."""
+  if builders.is_image_to_image(config):
+    return domains.load(config.dataset)
   return sources.from_config(config.dataset)
+
+
+def make_batches(config: ml_collections.ConfigDict, data: Any, game: Any) -> Any:
+  """The run's batches by step (this process's rows): pipeline.StepBatches, or for two
+  domains domains.DomainBatches."""
+  layout = dict(seed=config.seed, global_batch_size=config.batch_size,
+                process_index=jax.process_index(), local_device_count=jax.local_device_count(),
+                global_device_count=jax.device_count(), random_crop=config.dataset.random_crop,
+                random_flip=config.dataset.random_flip)
+  if isinstance(data, domains.DomainPair):
+    return domains.DomainBatches(data, **layout)
+  return pipeline.StepBatches(data, n_critic=game.real_batches_per_step, plan=game.batch_at,
+                              **layout)
 
 
 def _non_finite_names(tree: Dict[str, Any]) -> list:
@@ -139,7 +156,8 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
   is_writer = jax.process_index() == 0
   data = load_data(config)
   builders.check_labels(config, data.num_classes, data.labels is not None)
-  experiment = builders.build(config, data.image_shape, resolved)
+  image_shape = pipeline.output_shape(data.image_shape, config.dataset.random_crop)
+  experiment = builders.build(config, image_shape, resolved)
   game = experiment.game
   states = experiment.init_states()
   logging.info("Data: %s/%s, %d images of shape %s; %d device(s), %d per device.",
@@ -159,11 +177,9 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
     run_history.record_start(workdir, config, start_step, checkpoint_config)
     metric_logging.truncate_metrics(workdir, start_step)
 
-  batches = pipeline.StepBatches(
-      data, seed=config.seed, global_batch_size=config.batch_size,
-      n_critic=game.real_batches_per_step, process_index=jax.process_index(),
-      local_device_count=jax.local_device_count(), global_device_count=jax.device_count(),
-      plan=game.batch_at)
+  batches = make_batches(config, data, game)
+  # Trained on random crops: the grids and the evaluation see the centred crop of that side.
+  data = domains.centre_cropped(data, config.dataset.random_crop)
   evaluator = None
   if config.eval.every_steps and is_writer:
     # Before compiling the step: a classifier trained here, or a bad weights file, shows up
@@ -174,7 +190,8 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
                  evaluator.reference_seconds)
   writer = metric_logging.MetricWriter(workdir, config.num_train_steps,
                                        lambda step: batches.layout(step)[0], enabled=is_writer)
-  outputs = artefacts.RunArtefacts(experiment, workdir, checkpointer, writer, evaluator)
+  outputs = artefacts.RunArtefacts(experiment, workdir, checkpointer, writer, evaluator,
+                                   artefacts.grid_examples(data, config.num_grid_samples))
   outputs.real_grid(data.images)
   run = _Run(experiment, workdir, start_step, _Dispatcher(experiment, batches), writer, outputs,
              checkpointer, lease, builders.learning_rate_schedules(config, game.players))

@@ -30,9 +30,11 @@ def tile(images: np.ndarray, columns: Optional[int] = None, pad: int = 1) -> np.
   return canvas
 
 
-def save_grid(images: np.ndarray, path: str, title: str = "") -> None:
-  """Saves a grid of images in [-1, 1], [n, H, W, C], as a PNG."""
-  grid = tile(to_uint8(images))
+def save_grid(images: np.ndarray, path: str, title: str = "",
+              columns: Optional[int] = None) -> None:
+  """Saves a grid of images in [-1, 1], [n, H, W, C], as a PNG (`columns` per row; None:
+  a square)."""
+  grid = tile(to_uint8(images), columns)
   fig, ax = plt.subplots(figsize=(6, 6 * grid.shape[0] / grid.shape[1] + (0.4 if title else 0)))
   if grid.shape[-1] == 1:
     ax.imshow(grid[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
@@ -136,7 +138,14 @@ def save_curves(records: List[Dict[str, float]], path: str,
 EVAL_PANELS = (("eval_fid",), ("eval_kid",),
                ("eval_precision", "eval_recall", "eval_density", "eval_coverage"),
                ("eval_classes_covered",), ("eval_class_kl",), ("eval_is",),
-               ("eval_class_accuracy",))
+               ("eval_class_accuracy",),
+               # A translating game's (jaxgan.evaluation.translation), with their floors.
+               ("eval_ab_fid", "eval_ab_fid_floor", "eval_ba_fid", "eval_ba_fid_floor"),
+               ("eval_ab_content", "eval_ab_content_floor", "eval_ba_content",
+                "eval_ba_content_floor"),
+               ("eval_ab_l1_pair", "eval_ba_l1_pair", "eval_ab_cycle", "eval_ba_cycle"),
+               ("eval_ab_precision", "eval_ab_coverage", "eval_ba_precision",
+                "eval_ba_coverage"))
 
 
 def save_eval_curves(records: List[Dict[str, float]], path: str, title: str = "") -> None:

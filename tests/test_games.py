@@ -53,7 +53,7 @@ def test_a_second_game_trains_resumes_samples_and_evaluates(tmp_path, mnist_dir)
 
 
 @pytest.mark.parametrize("overrides,message", [
-    ({"game.name": "gman"}, "Unknown game 'gman'. Valid game names: progressive, standard"),
+    ({"game.name": "gman"}, "Unknown game 'gman'. Valid game names: cyclegan, progressive, standard"),
     ({**TWO_CRITICS, "game.kwargs.first_wieght": 0.5},
      r"accepts \['first_weight', 'swap_weights_from'\]"),
     ({"game.kwargs.n_critics": 2}, r"config.game.kwargs has unknown setting\(s\) "

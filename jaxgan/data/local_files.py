@@ -44,12 +44,12 @@ def _join_splits(images: List[np.ndarray], local_dir: str) -> np.ndarray:
   return np.concatenate(images)
 
 
-def _image_files(folder: str) -> List[str]:
+def image_files(folder: str) -> List[str]:
   return sorted(os.path.join(folder, name) for name in os.listdir(folder)
                 if name.lower().endswith(IMAGE_EXTENSIONS))
 
 
-def _read_image(path: str, channels: Optional[int]) -> np.ndarray:
+def read_image(path: str, channels: Optional[int]) -> np.ndarray:
   """uint8 [H, W, C]: C = `channels` (1 grey, 3 RGB), or when None 1 for a greyscale file and
   3 for anything else. An unreadable file is an error naming it."""
   from PIL import Image  # Pillow comes with matplotlib.
@@ -88,15 +88,15 @@ def load_image_folder(split: str, local_dir: str, crop: int = 0, image_size: int
                        f"{part_classes} (in {folder!r}).")
     classes = part_classes
     groups: List[Tuple[Optional[int], List[str]]] = (
-        [(i, _image_files(os.path.join(folder, name))) for i, name in enumerate(subfolders)]
-        if subfolders else [(None, _image_files(folder))])
+        [(i, image_files(os.path.join(folder, name))) for i, name in enumerate(subfolders)]
+        if subfolders else [(None, image_files(folder))])
     files = [path for _, paths in groups for path in paths]
     if not files:
       raise DataUnavailableError(f"No image files ({', '.join(IMAGE_EXTENSIONS)}) in "
                                  f"{folder!r}{' or its class folders' if subfolders else ''}.")
-    first = _read_image(files[0], None)  # its channels decide the others'
+    first = read_image(files[0], None)  # its channels decide the others'
     decoded = [resize.crop_and_resize(
-        (first if i == 0 else _read_image(path, first.shape[-1]))[None], crop, image_size,
+        (first if i == 0 else read_image(path, first.shape[-1]))[None], crop, image_size,
         path)[0] for i, path in enumerate(files)]
     odd = next((i for i, image in enumerate(decoded) if image.shape != decoded[0].shape), None)
     if odd is not None:

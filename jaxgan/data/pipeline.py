@@ -19,10 +19,27 @@ import numpy as np
 
 from jaxgan.data.sources import ImageData
 
+_CROP_AND_FLIP = 1  # The crop-and-flip generators' last seed word (the shuffles' have none).
+
 
 def to_model_range(images_uint8: np.ndarray) -> np.ndarray:
   """uint8 pixels [0, 255] -> float32 in [-1, 1] (the generator's tanh range)."""
   return images_uint8.astype(np.float32) * np.float32(1 / 127.5) - np.float32(1.0)
+
+
+def output_shape(image_shape: Tuple[int, int, int], random_crop: int) -> Tuple[int, int, int]:
+  """The shape of the batches' images from stored images of `image_shape`
+  (config.dataset.random_crop)."""
+  height, width, channels = image_shape
+  return (random_crop, random_crop, channels) if random_crop else (height, width, channels)
+
+
+def centre_crop(images: np.ndarray, side: int) -> np.ndarray:
+  """The centred side x side square of uint8 images [N, H, W, C] (what the grids and the
+  evaluation see of a dataset trained on random crops of that side)."""
+  height, width = images.shape[1:3]
+  top, left = (height - side) // 2, (width - side) // 2
+  return images[:, top:top + side, left:left + side]
 
 
 class StepBatches:
@@ -34,11 +51,18 @@ class StepBatches:
 
   plan: `Game.batch_at` of a game whose batch changes during the run: step -> (examples
   before the step, its global batch), or None for global_batch_size.
+  stream: for a game with several data streams (jaxgan.data.domains), this one's id: epoch e
+    is then shuffled by a generator seeded with (seed, stream, e); None: (seed, e).
+  random_crop, random_flip: each drawn example cropped to a random random_crop x random_crop
+    square (0: none) and mirrored left-right with probability 1/2 (the CycleGAN reference's
+    load-then-crop preprocessing), the draws a function of (seed, stream, its position in the
+    stream): every draw of an image is cropped anew, the same on any device layout.
   """
 
   def __init__(self, data: ImageData, *, seed: int, global_batch_size: int, n_critic: int,
                process_index: int, local_device_count: int, global_device_count: int,
-               plan: Optional[Callable[[int], Optional[Tuple[int, int]]]] = None):
+               plan: Optional[Callable[[int], Optional[Tuple[int, int]]]] = None,
+               stream: Optional[int] = None, random_crop: int = 0, random_flip: bool = False):
     if global_batch_size % global_device_count:
       raise ValueError(f"batch size {global_batch_size} does not divide over "
                        f"{global_device_count} devices.")
@@ -50,6 +74,12 @@ class StepBatches:
     self._process_index, self._global_devices = process_index, global_device_count
     self._plan = plan
     self._permutations: Dict[int, np.ndarray] = {}
+    self._stream = stream
+    height, width = data.image_shape[:2]
+    if random_crop and (random_crop > height or random_crop > width):
+      raise ValueError(f"config.dataset.random_crop={random_crop} is larger than the images "
+                       f"({height}x{width}).")
+    self.random_crop, self.random_flip = random_crop, random_flip
 
   def layout(self, step: int) -> Tuple[int, int]:
     """(examples of the stream before step `step`, its global batch of one D update)."""
@@ -68,16 +98,20 @@ class StepBatches:
     if epoch not in self._permutations:
       if len(self._permutations) > 4:  # Steps move forward; keep only recent epochs.
         self._permutations.pop(min(self._permutations))
-      rng = np.random.default_rng([self.seed, epoch])
+      seeds = [self.seed, epoch] if self._stream is None else [self.seed, self._stream, epoch]
+      rng = np.random.default_rng(seeds)
       self._permutations[epoch] = rng.permutation(len(self.data.images))
     return self._permutations[epoch]
+
+  def positions(self, step: int) -> np.ndarray:
+    """Positions in the stream [n_critic, rows of this process] of train step `step`."""
+    first, batch = self.layout(step)
+    return first + np.arange(self.n_critic)[:, None] * batch + self._rows(batch)[None, :]
 
   def example_indices(self, step: int) -> np.ndarray:
     """Dataset indices [n_critic, rows of this process] for train step `step`."""
     n = len(self.data.images)
-    first, batch = self.layout(step)
-    positions = (first + np.arange(self.n_critic)[:, None] * batch
-                 + self._rows(batch)[None, :])
+    positions = self.positions(step)
     epochs, offsets = np.divmod(positions, n)
     out = np.empty_like(positions)
     for epoch in np.unique(epochs):
@@ -92,10 +126,25 @@ class StepBatches:
     def arrange(x):  # [n_critic, rows, ...] -> [devices, n_critic, per_device, ...]
       return np.swapaxes(x.reshape(shape + x.shape[2:]), 0, 1)
 
-    out = {"image": arrange(to_model_range(self.data.images[indices]))}
+    images = self.data.images[indices]
+    if self.random_crop or self.random_flip:
+      images = self._crop_and_flip(images, self.positions(step))
+    out = {"image": arrange(to_model_range(images))}
     if self.data.labels is not None:
       out["label"] = arrange(self.data.labels[indices])
     return out
+
+  def _crop_and_flip(self, images: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """images uint8 [..., H, W, C] at stream `positions` [...] -> cropped and flipped."""
+    height, width = images.shape[-3:-1]
+    side_h, side_w = (self.random_crop, self.random_crop) if self.random_crop else (height, width)
+    flat, out = images.reshape(-1, *images.shape[-3:]), []
+    for image, position in zip(flat, positions.reshape(-1)):
+      rng = np.random.default_rng([self.seed, self._stream or 0, int(position), _CROP_AND_FLIP])
+      top, left = rng.integers(height - side_h + 1), rng.integers(width - side_w + 1)
+      image = image[top:top + side_h, left:left + side_w]
+      out.append(image[:, ::-1] if self.random_flip and rng.random() < 0.5 else image)
+    return np.stack(out).reshape(*images.shape[:-3], side_h, side_w, images.shape[-1])
 
   def consecutive(self, step: int, n: int) -> Dict[str, np.ndarray]:
     """The batches of steps step .. step + n - 1 for one call of `games.common.run_steps`:

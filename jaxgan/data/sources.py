@@ -26,6 +26,10 @@ IDX_DATASETS = {
 # Built from MNIST by jaxgan (not a tfds name): three digits as the RGB channels, 1000 modes.
 STACKED_MNIST = "stacked_mnist"
 
+# Built from MNIST by jaxgan for the cyclegan game (jaxgan.data.domains): two domains, digits
+# as written and written with a thicker pen.
+DIGIT_STROKES = "digit_strokes"
+
 # Researchers' own files in config.dataset.local_dir (jaxgan.data.local_files).
 LOCAL_FORMATS = ("image_folder", "npz")
 
@@ -205,6 +209,9 @@ def load(name: str, split: str, local_dir: Optional[str], data_dir: Optional[str
   """
   from jaxgan.data import local_files, resize  # They import this module.
 
+  if name == DIGIT_STROKES:
+    raise ValueError(f"config.dataset.name={name!r} is a pair of domains: it is read by an "
+                     "image-to-image game (config.game.name='cyclegan').")
   if name in LOCAL_FORMATS:
     if not local_dir:
       raise ValueError(f"config.dataset.name={name!r} reads your own files: set "

@@ -12,8 +12,8 @@ import jax
 import ml_collections
 
 from jaxgan import classifier, streams
-from jaxgan.data import sources
-from jaxgan.evaluation import evaluator, features
+from jaxgan.data import domains, sources
+from jaxgan.evaluation import evaluator, features, translation
 
 
 def classifier_dir(config: ml_collections.ConfigDict, train_data: sources.ImageData,
@@ -45,11 +45,32 @@ def make_extractor(config: ml_collections.ConfigDict, data: sources.ImageData) -
                                      batch_size=config.eval.batch_size)
 
 
-def make_evaluator(config: ml_collections.ConfigDict, data: sources.ImageData
-                   ) -> evaluator.Evaluator:
+def make_evaluator(config: ml_collections.ConfigDict, data: Any) -> Any:
+  """The run's evaluator: an Evaluator of generated images, or for two domains
+  (jaxgan.data.domains.DomainPair) a TranslationEvaluator."""
+  if isinstance(data, domains.DomainPair):
+    return _translation_evaluator(config, data)
   return evaluator.Evaluator(
       make_extractor(config, data), data.images, num_samples=config.eval.num_samples,
       seed=config.seed, kid_subsets=config.eval.kid_subsets,
+      kid_subset_size=config.eval.kid_subset_size,
+      precision_recall_k=config.eval.precision_recall_k,
+      density_coverage_k=config.eval.density_coverage_k)
+
+
+def _translation_evaluator(config: ml_collections.ConfigDict, pair: domains.DomainPair
+                           ) -> translation.TranslationEvaluator:
+  """Scores both directions; a classifier extractor is trained on both domains' labels."""
+  classes = translation.labelled_union(pair)
+  if classes is None and config.eval.feature_extractor == "classifier":
+    raise ValueError(
+        f"config.eval.feature_extractor='classifier' trains a classifier on labelled images, "
+        f"but the domains of {config.dataset.name!r} are unlabelled: use "
+        "feature_extractor='inception' (README 'Evaluation'), or config.eval.every_steps=0.")
+  extractor = make_extractor(config, classes if classes is not None else pair.a)
+  return translation.TranslationEvaluator(
+      extractor, pair, num_samples=config.eval.num_samples, seed=config.seed,
+      batch_size=config.eval.batch_size, kid_subsets=config.eval.kid_subsets,
       kid_subset_size=config.eval.kid_subset_size,
       precision_recall_k=config.eval.precision_recall_k,
       density_coverage_k=config.eval.density_coverage_k)

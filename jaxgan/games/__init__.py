@@ -4,7 +4,7 @@
 "module:attribute" names a factory of your own (tests/two_critics_game.py is one, written
 only against the protocol).
 """
-from jaxgan.games import progressive, standard
+from jaxgan.games import cyclegan, progressive, standard
 from jaxgan.games.protocol import Game, GameParts
 from jaxgan.registry import Registry
 
@@ -13,3 +13,4 @@ __all__ = ["GAMES", "Game", "GameParts"]
 GAMES = Registry("game")
 GAMES.register("standard")(standard.build)
 GAMES.register("progressive")(progressive.build)
+GAMES.register("cyclegan")(cyclegan.build)

@@ -74,6 +74,10 @@ class Game(abc.ABC):
   num_classes: int = 0
   real_batches_per_step: int = 1
   latent_dim: Optional[int] = None
+  # An image-to-image game (cyclegan): its inputs are real images, so the loop makes its
+  # sample grid with `grid_inputs` and `grid` (not `sample_inputs`) and scores translations
+  # (jaxgan.evaluation.translation); its factory says so with `image_to_image = True`.
+  translates: bool = False
 
   @abc.abstractmethod
   def init_players(self, key: jax.Array) -> Players:
@@ -119,6 +123,16 @@ class Game(abc.ABC):
     end of each resolution of a growing game), drawn side by side in WORKDIR/milestones.png
     at the end. {} for most games."""
     return {}
+
+  def grid_inputs(self, examples: Dict[str, np.ndarray], n: int) -> Dict[str, np.ndarray]:
+    """A translating game's fixed grid inputs from held-out real images {"a": [m, H, W, C],
+    "b": ...} in [-1, 1], for a grid of about `n` images."""
+    raise NotImplementedError(f"{type(self).__name__} does not translate images.")
+
+  def grid(self, variables: Any, inputs: Dict[str, np.ndarray]) -> Tuple[np.ndarray, int]:
+    """A translating game's sample grid from `grid_inputs`: (images [n, H, W, C] in [-1, 1],
+    columns per row)."""
+    raise NotImplementedError(f"{type(self).__name__} does not translate images.")
 
   @abc.abstractmethod
   def sample_inputs(self, key: jax.Array, n: int,

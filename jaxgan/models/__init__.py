@@ -20,15 +20,22 @@ from typing import NamedTuple, Optional, Tuple
 
 import flax.linen as nn
 
-from jaxgan.models import (dcgan, dcgan_keras, dcgan_radford, mlp, progan, resampling, resnet,
-                           stacked_dcgan, toy2d,
-                           tiny)
+from jaxgan.models import (cyclegan, dcgan, dcgan_keras, dcgan_radford, mlp, progan, resampling,
+                           resnet, stacked_dcgan, tiny, toy2d)
 from jaxgan.registry import Registry
 
 MODELS = Registry("architecture")
 
 
 class GanPair(NamedTuple):
+  generator: nn.Module
+  discriminator: nn.Module
+
+
+class TranslationPair(NamedTuple):
+  """An image-to-image pair (the cyclegan game's): G(x [n, H, W, C], train) -> images of the
+  same shape in [-1, 1]; D(x, train) -> patch logits [n, h, w] (or [n]). Checked by
+  jaxgan.models.contract.check_translation_shapes; the latent-to-image games refuse it."""
   generator: nn.Module
   discriminator: nn.Module
 
@@ -251,3 +258,40 @@ def build_tiny(*, image_shape, latent_dim: int, axis_name: Optional[str],
                              minibatch_stddev_group=minibatch_stddev_group,
                              minibatch_discrimination=minibatch_discrimination,
                              axis_name=axis_name))
+
+
+def _check_side(name: str, image_shape, multiple: int) -> None:
+  height, width = image_shape[:2]
+  if height % multiple or width % multiple:
+    raise ValueError(f"Architecture {name!r} needs H and W multiples of {multiple}; the "
+                     f"dataset's images are {tuple(image_shape)} (config.dataset.image_size or "
+                     "random_crop can make them so).")
+
+
+@MODELS.register("cyclegan_resnet")
+def build_cyclegan_resnet(*, image_shape, latent_dim: int, axis_name: Optional[str],
+                          ngf: int = 64, ndf: int = 64, n_blocks: int = 9, n_layers: int = 3,
+                          dropout: bool = False) -> TranslationPair:
+  """CycleGAN's ResNet generator (n_blocks 9: the reference's resnet_9blocks, 6:
+  resnet_6blocks) and PatchGAN discriminator (n_layers 3: 70x70); see
+  `jaxgan.models.cyclegan`. Image-to-image: config.game.name="cyclegan"."""
+  del latent_dim
+  _check_side("cyclegan_resnet", image_shape, 4)
+  return TranslationPair(
+      cyclegan.ResnetGenerator(channels=image_shape[-1], ngf=ngf, n_blocks=n_blocks,
+                               dropout=dropout, axis_name=axis_name),
+      cyclegan.PatchDiscriminator(ndf=ndf, n_layers=n_layers, axis_name=axis_name))
+
+
+@MODELS.register("cyclegan_unet")
+def build_cyclegan_unet(*, image_shape, latent_dim: int, axis_name: Optional[str],
+                        ngf: int = 64, ndf: int = 64, num_downs: int = 8, n_layers: int = 3,
+                        dropout: bool = False) -> TranslationPair:
+  """CycleGAN's U-Net generator (num_downs 8: unet_256, 7: unet_128) and PatchGAN
+  discriminator; see `jaxgan.models.cyclegan`. Image-to-image: config.game.name="cyclegan"."""
+  del latent_dim
+  _check_side("cyclegan_unet", image_shape, 2 ** num_downs)
+  return TranslationPair(
+      cyclegan.UnetGenerator(channels=image_shape[-1], num_downs=num_downs, ngf=ngf,
+                             dropout=dropout, axis_name=axis_name),
+      cyclegan.PatchDiscriminator(ndf=ndf, n_layers=n_layers, axis_name=axis_name))

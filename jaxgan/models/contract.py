@@ -130,3 +130,28 @@ def _abstract(name: str, role: str, fn: Callable[[], Any], what: str) -> Any:
   except (TypeError, ValueError) as e:
     raise ConfigError(f"config.model.name={name!r}: the {role} fails on {what}: "
                       f"{type(e).__name__}: {e}") from e
+
+
+def check_translation_shapes(name: str, generator: nn.Module, discriminator: nn.Module,
+                             image_shape: Tuple[int, int, int]) -> None:
+  """An image-to-image pair (jaxgan.models.TranslationPair): G keeps the images' shape, and D
+  makes logits [n] or patch logits [n, h, w] from them."""
+  n = _EXAMPLES
+  images = jnp.zeros((n, *image_shape), jnp.float32)
+
+  def run(module):
+    def apply():
+      variables = module.init(jax.random.key(0), images, train=False)
+      return module.apply(variables, images, train=False)
+    return apply
+
+  what = f"images of shape {tuple(images.shape)}"
+  out = _abstract(name, "generator", run(generator), what)
+  if not hasattr(out, "shape") or tuple(out.shape) != tuple(images.shape):
+    raise ConfigError(f"config.model.name={name!r}: an image-to-image generator must keep the "
+                      f"shape of its input {tuple(images.shape)}; it returns {_shape_of(out)}.")
+  logits = _abstract(name, "discriminator", run(discriminator), what)
+  if not hasattr(logits, "shape") or logits.ndim not in (1, 3) or logits.shape[0] != n:
+    raise ConfigError(f"config.model.name={name!r}: an image-to-image discriminator must "
+                      f"return logits [n] or patch logits [n, h, w]; it returns "
+                      f"{_shape_of(logits)} for {what}.")
