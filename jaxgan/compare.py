@@ -5,7 +5,8 @@ reads config.json, metrics.jsonl, the evaluation history (jaxgan.evaluation.reco
 latest sample grid, and writes under --output (default ./compare):
   curves.png    every training and evaluation curve, one panel per metric, one line per run;
   samples.png   each run's latest sample grid, side by side;
-  compare.md    the table printed: each run's latest evaluation, the config fields in which
+  compare.md    the table printed: each run's latest evaluation (a translating run's: both
+                directions' FID, content preservation and L1), the config fields in which
                 the runs differ, and for runs that differ only in their seed the mean ± std
                 (sample standard deviation) of every metric.
 Numbers are grouped only when their evaluations share a feature space (the same classifier
@@ -29,6 +30,11 @@ from jaxgan.evaluation import records as eval_records
 COLUMNS = (("fid", "FID", ".2f"), ("kid", "KID", ".4f"), ("precision", "precision", ".3f"),
            ("recall", "recall", ".3f"), ("coverage", "coverage", ".3f"),
            ("class_kl", "class KL", ".4f"))
+# A translating game's (cyclegan: jaxgan.evaluation.translation), both directions.
+TRANSLATION_COLUMNS = (("ab_fid", "A->B FID", ".2f"), ("ba_fid", "B->A FID", ".2f"),
+                       ("ab_content", "content A->B", ".3f"),
+                       ("ba_content", "content B->A", ".3f"),
+                       ("ab_l1_pair", "L1 A->B", ".4f"), ("ba_l1_pair", "L1 B->A", ".4f"))
 # Fields that never make two runs different experiments (where and how often they write).
 _BOOKKEEPING = tuple(f for f in resume.RESUMABLE_FIELDS if f not in ("num_train_steps", "eval"))
 
@@ -142,17 +148,24 @@ def _feature_space(run: RunSummary) -> str:
   return f"{extractor['name']} {extractor.get('id')}, n={ev['provenance']['num_samples']}"
 
 
+def columns_of(runs: Sequence[RunSummary]) -> Tuple[Tuple[str, str, str], ...]:
+  """The table's metric columns: a translation's when any run's evaluation is one."""
+  translating = any("ab_fid" in (r.evaluation or {}).get("generator", {}) for r in runs)
+  return TRANSLATION_COLUMNS if translating else COLUMNS
+
+
 def table(runs: Sequence[RunSummary]) -> str:
   """The markdown comparison (see the module docstring)."""
+  columns = columns_of(runs)
   varying = [f for f in varying_fields(runs) if f != "seed"]
-  header = ["run", "step", *(label for _, label, _ in COLUMNS), *varying, "seed",
+  header = ["run", "step", *(label for _, label, _ in columns), *varying, "seed",
             "feature space"]
   lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
   for run in runs:
     ev = run.evaluation or {}
     metrics = ev.get("generator", {})
     cells = [run.name, str(ev.get("step", "-")),
-             *(_cell(metrics.get(key), fmt) for key, _, fmt in COLUMNS),
+             *(_cell(metrics.get(key), fmt) for key, _, fmt in columns),
              *(json.dumps(run.config.get(f)) for f in varying), str(run.config.get("seed")),
              _feature_space(run)]
     lines.append("| " + " | ".join(cells) + " |")
@@ -170,7 +183,7 @@ def table(runs: Sequence[RunSummary]) -> str:
       continue
     steps = {r.evaluation["step"] for r in evaluated}
     parts = []
-    for key, label_, fmt in COLUMNS:
+    for key, label_, fmt in columns:
       values = [r.evaluation["generator"].get(key) for r in evaluated]
       if all(v is not None for v in values):
         mean, std = mean_std(values)

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from jaxgan import builders, optimizers, parallel, sample, state, streams, train, translate
+from jaxgan import (builders, compare, optimizers, parallel, sample, state, streams, train,
+                    translate)
 from jaxgan.data import domains, sources
-from jaxgan.evaluation import translation
+from jaxgan.evaluation import records, translation
 from jaxgan.games import image_pool
 from jaxgan.models import cyclegan
 from tests import cyclegan_helpers, helpers
@@ -478,3 +479,21 @@ def test_translate_reads_folders_and_arrays_and_writes_either(tmp_path):
     translate.read_inputs(str(tmp_path / "missing"))
   with pytest.raises(ValueError, match="valid: a2b, b2a"):
     translate.translate(str(tmp_path), read, "a_to_b")
+
+
+def test_compare_tables_translations_both_ways(tmp_path):
+  for seed, fid in ((0, 41.5), (1, 43.5)):
+    workdir = tmp_path / f"run{seed}"
+    os.makedirs(workdir)
+    config = cyclegan_helpers.tiny_cyclegan_config(seed=seed)
+    (workdir / "config.json").write_text(config.to_json())
+    (workdir / "metrics.jsonl").write_text('{"step": 2, "d_loss": 1.0}\n')
+    records.append(str(workdir), {"step": 2, "provenance": {"feature_extractor": {
+        "name": "classifier", "id": "c"}, "num_samples": 100}, "generator": {
+            "ab_fid": fid, "ba_fid": 33.7, "ab_content": 0.972, "ba_content": 0.965,
+            "ab_l1_pair": 0.0358, "ba_l1_pair": 0.0418}})
+  text = compare.table([compare.RunSummary(str(tmp_path / f"run{s}"), f"run{s}")
+                        for s in (0, 1)])
+  assert "| A->B FID | B->A FID | content A->B |" in text
+  assert "| run0 | 2 | 41.50 | 33.70 | 0.972 | 0.965 | 0.0358 | 0.0418 |" in text
+  assert "A->B FID 42.50 ± 1.41" in text  # Seeds averaged, as for generators.

@@ -182,5 +182,5 @@ def test_gradient_clipping_and_bad_settings():
   with pytest.raises(ValueError, match="end_factor"):
     optimizers.make_optimizer("adam", 1e-3, {}, schedule="constant",
                               schedule_kwargs={"end_factor": 0.1})
-  with pytest.raises(ValueError, match="constant, cosine, linear"):
+  with pytest.raises(ValueError, match="constant, constant_then_linear, cosine, linear"):
     optimizers.make_optimizer("adam", 1e-3, {}, schedule="step")
