@@ -15,9 +15,12 @@ Run (tfds downloads cycle_gan/horse2zebra; or your own trainA/ trainB/ folders w
 --config.dataset.name=image_folder --config.dataset.local_dir=DIR):
   python -m jaxgan.main --config=configs/cyclegan_horse2zebra.py --workdir=/tmp/horse2zebra
 
-What to expect: not run here (no accelerator was lent to the session that wrote it; on the
-2-core CPU one step of the full-size networks at 256 px takes seconds, so 266,800 are out of
-reach). The figure to compare with: CycleGAN's horse -> zebra FID 77.2 on the 120 test horses
+What to expect: not trained here (no accelerator was lent to the session that wrote it).
+One batch-1 step is 1.88 TFLOP (XLA's count: six generator passes and four discriminator
+passes, with their gradients); on the 2-core CPU it takes about 20 s (python -m
+jaxgan.benchmark --config=configs/cyclegan_horse2zebra.py --image_shape=256,256,3 --steps=2;
+3.9 GB peak memory), so the 266,800 steps (503 PFLOP) need an accelerator; its images/s and
+memory were not measured. The figure to compare with: CycleGAN's horse -> zebra FID 77.2 on the 120 test horses
 translated vs the test zebras (Park et al. 2020, "Contrastive Learning for Unpaired
 Image-to-Image Translation", Table 1). jaxgan scores it while training with Inception
 features (config.eval.feature_extractor "inception" and its weights file, README
