@@ -366,13 +366,18 @@ def build(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, int],
 
 def is_image_to_image(config: ml_collections.ConfigDict) -> bool:
   """Whether config.game.name is an image-to-image game (it reads two domains)."""
-  return bool(getattr(_game_factory(config)[0], "image_to_image", False))
+  return _translates(_game_factory(config)[0])
+
+
+def _translates(factory: Callable) -> bool:
+  """A game factory's `image_to_image` flag (True: cyclegan's)."""
+  return bool(getattr(factory, "image_to_image", False))
 
 
 def _check_pair_kind(config: ml_collections.ConfigDict, factory: Callable, pair: Any) -> None:
   """An image-to-image game (its factory's `image_to_image` is True: cyclegan) needs an
   image-to-image pair (jaxgan.models.TranslationPair), and the other games a latent one."""
-  translates = bool(getattr(factory, "image_to_image", False))
+  translates = _translates(factory)
   if translates == isinstance(pair, models.TranslationPair):
     return
   image_to_image = [name for name in models.MODELS.names()

@@ -45,7 +45,8 @@ def everything():
 
 # (H, W, C) of each recipe dataset's images as stored (before crop/resize).
 STORED_SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1),
-                 "stacked_mnist": (28, 28, 3), "cifar10": (32, 32, 3), "celeb_a": (218, 178, 3)}
+                 "stacked_mnist": (28, 28, 3), "cifar10": (32, 32, 3), "celeb_a": (218, 178, 3),
+                 "digit_strokes": (28, 28, 1), "cycle_gan/horse2zebra": (256, 256, 3)}
 
 
 def recipes():
@@ -86,7 +87,7 @@ def run_case(recipe, overrides, workdir):
   import jax
   import numpy as np
 
-  from jaxgan import metric_logging, sample, train
+  from jaxgan import builders, metric_logging, sample, train
 
   config = importlib.import_module(f"configs.{recipe}").get_config()
   for key, value in {**SHORT_RUN, **overrides}.items():
@@ -95,9 +96,12 @@ def run_case(recipe, overrides, workdir):
   rng = np.random.default_rng(0)
   data_dir = os.path.join(workdir, "data")
   os.makedirs(data_dir)
-  np.savez(os.path.join(data_dir, "train.npz"),
-           images=rng.integers(0, 256, (64, *shape), dtype=np.uint8),
-           labels=rng.integers(0, 10, (64,), dtype=np.int32))
+  # A translating recipe (cyclegan) reads two domains: trainA.npz and trainB.npz.
+  splits = ("trainA", "trainB") if builders.is_image_to_image(config) else ("train",)
+  for split in splits:
+    np.savez(os.path.join(data_dir, f"{split}.npz"),
+             images=rng.integers(0, 256, (64, *shape), dtype=np.uint8),
+             labels=rng.integers(0, 10, (64,), dtype=np.int32))
   config.dataset.name, config.dataset.local_dir, config.dataset.split = "npz", data_dir, "train"
   config.dataset.crop = config.dataset.image_size = 0
   run_dir = os.path.join(workdir, "run")

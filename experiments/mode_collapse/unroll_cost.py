@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
+from experiments import timing  # noqa: E402
 from jaxgan import builders, parallel, streams  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/stacked_mnist_metz.py")
@@ -50,14 +51,9 @@ def main(argv):
     temp = executable.memory_analysis().temp_size_in_bytes / 2**20
     states, metrics = step(states, batch, keys)
     jax.block_until_ready(metrics)
-    times = []
-    for _ in range(FLAGS.repeats):
-      start = time.time()
-      for _ in range(FLAGS.steps):
-        states, metrics = step(states, batch, keys)
-      jax.block_until_ready(metrics)
-      times.append((time.time() - start) / FLAGS.steps)
-    print(f"| {k} | {1000 * np.median(times):.0f} | {compile_s:.1f} | {temp:.1f} |", flush=True)
+    _, seconds = timing.median_step_seconds(step, states, batch, keys, FLAGS.steps,
+                                            FLAGS.repeats)
+    print(f"| {k} | {1000 * seconds:.0f} | {compile_s:.1f} | {temp:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
+from experiments import timing  # noqa: E402
 from jaxgan import builders, parallel, streams  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/progan_mnist.py")
@@ -46,14 +47,8 @@ def main(argv):
     states, metrics = step(states, batch, keys)
     jax.block_until_ready(metrics)
     compile_seconds = time.perf_counter() - start
-    times = []
-    for _ in range(FLAGS.repeats):
-      start = time.perf_counter()
-      for _ in range(FLAGS.steps):
-        states, metrics = step(states, batch, keys)
-      jax.block_until_ready(metrics)
-      times.append((time.perf_counter() - start) / FLAGS.steps)
-    seconds = float(np.median(times))
+    states, seconds = timing.median_step_seconds(step, states, batch, keys, FLAGS.steps,
+                                                 FLAGS.repeats)
     name = f"{phase.resolution}x{phase.resolution} {'fade-in' if phase.fading else 'stable'}"
     print(f"{name:<20} {phase.batch_size:>6} {compile_seconds:>14.1f} {seconds * 1000:>9.0f} "
           f"{phase.images_per_step / seconds:>9.0f}", flush=True)

@@ -170,5 +170,4 @@ class DomainBatches:
     return {name: stream.batch(step)["image"] for name, stream in self.streams.items()}
 
   def consecutive(self, step: int, n: int) -> Dict[str, np.ndarray]:
-    per_step = [self.batch(s) for s in range(step, step + n)]
-    return {name: np.stack([b[name] for b in per_step], axis=1) for name in per_step[0]}
+    return pipeline.stack_consecutive(self.batch, step, n)

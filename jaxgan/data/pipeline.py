@@ -110,9 +110,11 @@ class StepBatches:
 
   def example_indices(self, step: int) -> np.ndarray:
     """Dataset indices [n_critic, rows of this process] for train step `step`."""
-    n = len(self.data.images)
-    positions = self.positions(step)
-    epochs, offsets = np.divmod(positions, n)
+    return self._indices_at(self.positions(step))
+
+  def _indices_at(self, positions: np.ndarray) -> np.ndarray:
+    """Dataset indices of stream positions (any shape): epoch e's permutation at e's offset."""
+    epochs, offsets = np.divmod(positions, len(self.data.images))
     out = np.empty_like(positions)
     for epoch in np.unique(epochs):
       mask = epochs == epoch
@@ -120,7 +122,8 @@ class StepBatches:
     return out
 
   def batch(self, step: int) -> Dict[str, np.ndarray]:
-    indices = self.example_indices(step)
+    positions = self.positions(step)
+    indices = self._indices_at(positions)
     shape = (self.n_critic, self.local_devices, indices.shape[1] // self.local_devices)
 
     def arrange(x):  # [n_critic, rows, ...] -> [devices, n_critic, per_device, ...]
@@ -128,7 +131,7 @@ class StepBatches:
 
     images = self.data.images[indices]
     if self.random_crop or self.random_flip:
-      images = self._crop_and_flip(images, self.positions(step))
+      images = self._crop_and_flip(images, positions)
     out = {"image": arrange(to_model_range(images))}
     if self.data.labels is not None:
       out["label"] = arrange(self.data.labels[indices])
@@ -149,5 +152,12 @@ class StepBatches:
   def consecutive(self, step: int, n: int) -> Dict[str, np.ndarray]:
     """The batches of steps step .. step + n - 1 for one call of `games.common.run_steps`:
     {"image": [local_devices, n, n_critic, per_device, H, W, C], "label": ...}."""
-    per_step = [self.batch(s) for s in range(step, step + n)]
-    return {name: np.stack([b[name] for b in per_step], axis=1) for name in per_step[0]}
+    return stack_consecutive(self.batch, step, n)
+
+
+def stack_consecutive(batch: Callable[[int], Dict[str, np.ndarray]], step: int, n: int
+                      ) -> Dict[str, np.ndarray]:
+  """`batch(s)` of steps step .. step + n - 1, each array stacked on a new axis 1 (after the
+  devices' axis): the batches of one call of k steps (games.common.run_steps)."""
+  per_step = [batch(s) for s in range(step, step + n)]
+  return {name: np.stack([b[name] for b in per_step], axis=1) for name in per_step[0]}

@@ -50,12 +50,16 @@ def make_evaluator(config: ml_collections.ConfigDict, data: Any) -> Any:
   (jaxgan.data.domains.DomainPair) a TranslationEvaluator."""
   if isinstance(data, domains.DomainPair):
     return _translation_evaluator(config, data)
-  return evaluator.Evaluator(
-      make_extractor(config, data), data.images, num_samples=config.eval.num_samples,
-      seed=config.seed, kid_subsets=config.eval.kid_subsets,
-      kid_subset_size=config.eval.kid_subset_size,
-      precision_recall_k=config.eval.precision_recall_k,
-      density_coverage_k=config.eval.density_coverage_k)
+  return evaluator.Evaluator(make_extractor(config, data), data.images,
+                             **_reference_settings(config))
+
+
+def _reference_settings(config: ml_collections.ConfigDict) -> dict:
+  """config.eval's settings of the reference set and the metrics (both evaluators')."""
+  ev = config.eval
+  return dict(num_samples=ev.num_samples, seed=config.seed, kid_subsets=ev.kid_subsets,
+              kid_subset_size=ev.kid_subset_size, precision_recall_k=ev.precision_recall_k,
+              density_coverage_k=ev.density_coverage_k)
 
 
 def _translation_evaluator(config: ml_collections.ConfigDict, pair: domains.DomainPair
@@ -68,12 +72,8 @@ def _translation_evaluator(config: ml_collections.ConfigDict, pair: domains.Doma
         f"but the domains of {config.dataset.name!r} are unlabelled: use "
         "feature_extractor='inception' (README 'Evaluation'), or config.eval.every_steps=0.")
   extractor = make_extractor(config, classes if classes is not None else pair.a)
-  return translation.TranslationEvaluator(
-      extractor, pair, num_samples=config.eval.num_samples, seed=config.seed,
-      batch_size=config.eval.batch_size, kid_subsets=config.eval.kid_subsets,
-      kid_subset_size=config.eval.kid_subset_size,
-      precision_recall_k=config.eval.precision_recall_k,
-      density_coverage_k=config.eval.density_coverage_k)
+  return translation.TranslationEvaluator(extractor, pair, batch_size=config.eval.batch_size,
+                                          **_reference_settings(config))
 
 
 def eval_latents_key(seed: int) -> jax.Array:

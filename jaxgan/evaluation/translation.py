@@ -21,6 +21,7 @@ import numpy as np
 from jaxgan import sample
 from jaxgan.data import domains, pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
+from jaxgan.evaluation import metrics
 
 DIRECTIONS = {"ab": ("a", "b"), "ba": ("b", "a")}  # direction -> (source, target)
 
@@ -47,7 +48,7 @@ class TranslationEvaluator:
       result = self.targets[direction].evaluate(real)
       self.floors[f"{direction}_fid_floor"] = float(result["fid"])
       if self.sources[target].labels is not None and extractor.has_classes:
-        self.floors[f"{direction}_content_floor"] = _accuracy(
+        self.floors[f"{direction}_content_floor"] = metrics.class_accuracy(
             result["predicted_classes"], self.sources[target].labels[:n])
 
   def provenance(self) -> Dict[str, Any]:
@@ -78,15 +79,12 @@ class TranslationEvaluator:
       out[f"{direction}_cycle"] = float(np.mean(np.abs(cycled - real)))
       labels = self.sources[source].labels
       if labels is not None and self.extractor.has_classes:
-        out[f"{direction}_content"] = _accuracy(result["predicted_classes"], labels[:n])
+        out[f"{direction}_content"] = metrics.class_accuracy(result["predicted_classes"],
+                                                             labels[:n])
       if self.pair.paired_test:
         counterpart = pipeline.to_model_range(self.sources[target].images[:n])
         out[f"{direction}_l1_pair"] = float(np.mean(np.abs(translated - counterpart)))
     return out
-
-
-def _accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
-  return float(np.mean(np.asarray(predicted) == np.asarray(labels)))
 
 
 def translator(game: Any, variables: Any) -> Callable[[str, np.ndarray], np.ndarray]:

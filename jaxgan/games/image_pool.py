@@ -65,9 +65,8 @@ def query(pool: Optional[Dict[str, jax.Array]], images: jax.Array, key: jax.Arra
   rows of what D is shown out. A None pool (size 0) returns the images themselves."""
   if pool is None:
     return None, images
-  everything = parallel.device_gather(images, axis_name)
-  pool, shown = query_global(pool, everything, key)
-  if everything.shape[0] == images.shape[0]:
+  pool, shown = query_global(pool, parallel.device_gather(images, axis_name), key)
+  if parallel.one_device_axis(axis_name):
     return pool, shown
   n = images.shape[0]
   return pool, lax.dynamic_slice_in_dim(shown, lax.axis_index(axis_name) * n, n)
