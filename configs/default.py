@@ -33,6 +33,10 @@ def get_config() -> ml_collections.ConfigDict:
   # not applied, in the compiled step; counted as skipped_steps; stops if a whole log
   # interval is skipped).
   config.on_nonfinite = "stop"
+  # The dtype of the modules' activations and matmuls in training: "float32" or "bfloat16"
+  # (accelerators; parameters, optimizer state, losses, penalties, batch statistics and EMA
+  # stay float32, so checkpoints are the same either way; jaxgan.mixed_precision).
+  config.compute_dtype = "float32"
 
   # The GAN family: its players, step and sampler (jaxgan.games). "standard": G from latents
   # vs D, n_critic D updates per G update, the stabilisers below; "progressive" (ProGAN);
@@ -57,6 +61,13 @@ def get_config() -> ml_collections.ConfigDict:
   # mirror with probability 1/2 (CycleGAN's load 286, crop 256, flip).
   config.dataset.random_crop = 0
   config.dataset.random_flip = False
+  # Read rows when a batch needs them instead of the whole split at start-up (datasets larger
+  # than host memory; image_folder, or a tfds dataset prepared as ArrayRecord): the same
+  # batches either way (jaxgan.data.streaming).
+  config.dataset.streaming = False
+  # Batches prepared ahead of the step by a background thread (and put on the devices), so
+  # the accelerator does not wait for the input pipeline; 0 prepares each when it is needed.
+  config.dataset.prefetch = 2
 
   config.model = ml_collections.ConfigDict()
   config.model.name = "dcgan_tutorial"   # see jaxgan.models.MODELS

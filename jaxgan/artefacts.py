@@ -4,8 +4,6 @@ when; this says how. Only process 0 draws and evaluates; every process checkpoin
 """
 from __future__ import annotations
 
-import glob
-import os
 from typing import Any, Dict, Optional
 
 import jax
@@ -17,6 +15,7 @@ from jaxgan.data import domains, pipeline
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import pictures, records, translation
 from jaxgan.evaluation import setup as eval_setup
+from jaxgan import storage
 
 
 MILESTONE_ROWS = 8  # latents per column of milestones.png
@@ -60,12 +59,12 @@ class RunArtefacts:
   def real_grid(self, images: np.ndarray) -> None:
     """WORKDIR/samples/real.png: the first num_grid_samples real images, beside which the
     sample grids are read (written once; also to TensorBoard at step 0)."""
-    path = os.path.join(self.workdir, "samples", "real.png")
-    if not self.is_writer or os.path.exists(path) or images.ndim != 4:
+    path = storage.join(self.workdir, "samples", "real.png")
+    if not self.is_writer or storage.exists(path) or images.ndim != 4:
       return
     config = self.experiment.config
     real = pipeline.to_model_range(images[:config.num_grid_samples])
-    run_name = os.path.basename(os.path.normpath(self.workdir))
+    run_name = storage.basename(self.workdir)
     visualize.save_grid(real, path, title=f"{run_name}: real images "
                         f"({config.dataset.name}/{config.dataset.split})")
     self.writer.image("samples/real", visualize.tile(visualize.to_uint8(real)), 0)
@@ -81,7 +80,7 @@ class RunArtefacts:
       return
     game, config = self.experiment.game, self.experiment.config
     variables = self._sampling_variables(replicated)
-    path = os.path.join(self.workdir, "samples", f"step_{step:07d}.png")
+    path = storage.join(self.workdir, "samples", f"step_{step:07d}.png")
     title = f"{self.title}, step {step}"
     if game.translates:
       images, columns = game.grid(variables, self._grid_inputs)
@@ -109,9 +108,9 @@ class RunArtefacts:
     inputs = {name: x[:MILESTONE_ROWS] for name, x in self._grid_inputs.items()
               if x is not None}
     images = sample.jitted_generate(game)(self._sampling_variables(replicated), inputs)
-    path = os.path.join(self.workdir, "samples", "milestones", f"step_{step:07d}.npz")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    np.savez(path, images=visualize.to_uint8(np.asarray(images)), label=label)
+    path = storage.join(self.workdir, "samples", "milestones", f"step_{step:07d}.npz")
+    storage.make_parent(path)
+    storage.save_npz(path, images=visualize.to_uint8(np.asarray(images)), label=label)
 
   def _milestones_picture(self) -> None:
     """WORKDIR/milestones.png: this run's milestones side by side (one fixed latent per
@@ -120,13 +119,12 @@ class RunArtefacts:
     config = self.experiment.config
     columns = []
     for step, label in sorted(self.experiment.game.milestones(config.num_train_steps).items()):
-      path = os.path.join(self.workdir, "samples", "milestones", f"step_{step:07d}.npz")
-      if os.path.isfile(path):
-        with np.load(path) as saved:
-          columns.append((f"{label}\nstep {step}", saved["images"]))
+      path = storage.join(self.workdir, "samples", "milestones", f"step_{step:07d}.npz")
+      if storage.isfile(path):
+        columns.append((f"{label}\nstep {step}", storage.load_npz(path)["images"]))
     if not columns:
       return
-    visualize.save_columns(columns, os.path.join(self.workdir, "milestones.png"),
+    visualize.save_columns(columns, storage.join(self.workdir, "milestones.png"),
                            title=f"{self.title}: the same latents at each milestone")
 
   def evaluate(self, step: int, replicated: Dict[str, Any]) -> None:
@@ -167,14 +165,14 @@ class RunArtefacts:
       return
     records = metric_logging.read_metrics(self.workdir)
     if records:
-      visualize.save_curves(records, os.path.join(self.workdir, "curves.png"),
+      visualize.save_curves(records, storage.join(self.workdir, "curves.png"),
                             title=self.title)
-      visualize.save_eval_curves(records, os.path.join(self.workdir, "eval_curves.png"),
+      visualize.save_eval_curves(records, storage.join(self.workdir, "eval_curves.png"),
                                  title=self.title)
     self._milestones_picture()
-    frames = sorted(glob.glob(os.path.join(self.workdir, "samples", "step_*.png")))
+    frames = sorted(storage.glob(storage.join(self.workdir, "samples", "step_*.png")))
     if frames:
-      visualize.save_animation(frames, os.path.join(self.workdir, "samples.gif"))
+      visualize.save_animation(frames, storage.join(self.workdir, "samples.gif"))
 
 
 def grid_examples(data: Any, n: int) -> Optional[Dict[str, np.ndarray]]:

@@ -38,7 +38,7 @@ from typing import Dict, List, Optional, Tuple
 from absl import app, flags
 from ml_collections import config_flags
 
-from jaxgan import compilation_cache, config_overrides
+from jaxgan import compilation_cache, config_overrides, storage
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/dcgan.py", "Config to benchmark.",
@@ -328,8 +328,7 @@ def main(argv):
   print(f"\ninput pipeline alone: {pipeline_rate:.0f} images/s "
         f"({pipeline_rate / jax_median:.0f}x the train step)")
   if FLAGS.output_json:
-    with open(FLAGS.output_json, "w") as f:
-      json.dump(figures, f, indent=2)
+    storage.write_atomically(FLAGS.output_json, json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

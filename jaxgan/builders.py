@@ -22,7 +22,8 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from jaxgan import config_checks, games, losses, models, optimizers, state, streams, tricks
+from jaxgan import (config_checks, games, losses, mixed_precision, models, optimizers, state,
+                    storage, streams, tricks)
 from jaxgan.config_checks import ConfigError  # noqa: F401  (jaxgan.builders.ConfigError)
 from jaxgan.evaluation import evaluator
 from jaxgan.models import conditional, contract
@@ -58,12 +59,14 @@ def check_numbers(config: ml_collections.ConfigDict) -> None:
       "num_grid_samples", "steps_per_dispatch")
   check_steps_per_dispatch(config)
   config_checks.non_negative(config, "g_optimizer.clip_grad_norm",
-                             "d_optimizer.clip_grad_norm", "dataset.random_crop")
+                             "d_optimizer.clip_grad_norm", "dataset.random_crop",
+                             "dataset.prefetch")
   for player in ("g_optimizer", "d_optimizer"):
     lr = config[player].learning_rate
     if not lr > 0:
       raise ConfigError(f"config.{player}.learning_rate must be > 0; got {lr!r}.")
-  for name, valid in (("on_nonfinite", ON_NONFINITE), ("critic_loop", CRITIC_LOOPS)):
+  for name, valid in (("on_nonfinite", ON_NONFINITE), ("critic_loop", CRITIC_LOOPS),
+                      ("compute_dtype", mixed_precision.COMPUTE_DTYPES)):
     if config[name] not in valid:
       raise ConfigError(f"config.{name} must be one of {valid}; got {config[name]!r}.")
   check_eval(config)
@@ -100,7 +103,7 @@ def check_eval(config: ml_collections.ConfigDict) -> None:
     raise ConfigError(f"config.eval.feature_extractor={ev.feature_extractor!r}; valid: "
                       f"{', '.join(FEATURE_EXTRACTORS)}.")
   if (ev.feature_extractor == "inception" and ev.every_steps
-      and not os.path.isfile(os.path.expanduser(ev.inception_weights))):
+      and not storage.isfile(storage.expand_user(ev.inception_weights))):
     raise ConfigError(
         f"config.eval.feature_extractor='inception' needs config.eval.inception_weights, a "
         f"local .npz (got {ev.inception_weights!r}, not a file). README 'Evaluation' says how "
@@ -335,6 +338,8 @@ class Experiment(NamedTuple):
   def init_states(self) -> Dict[str, Any]:
     """Fresh states {player: PlayerState, ..., "run": RunState} from config.seed."""
     players = self.game.init_players(streams.run_key(self.seed, streams.INIT))
+    dtype = None if self.config.compute_dtype == "float32" else self.config.compute_dtype
+    players = {name: player.replace(compute_dtype=dtype) for name, player in players.items()}
     return {**players, state.RUN: state.RunState.create()}
 
   def pmapped_step(self, steps_per_call: int = 1, cpu_options: bool = True,

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from typing import Any, Dict, Optional, Tuple
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+
+from jaxgan import storage
+
+# URI schemes orbax (epath for its metadata, TensorStore for the arrays) can write besides
+# local paths. Any other scheme, e.g. hdfs:// or TensorFlow's ram://, is refused up front.
+ORBAX_SCHEMES = ("gs", "s3")
 
 
 class IncompatibleCheckpointError(RuntimeError):
@@ -41,9 +45,7 @@ class WorkdirError(RuntimeError):
 def check_writable(workdir: str) -> None:
   """Creates `workdir` and writes a probe file there, or fails naming the directory."""
   try:
-    os.makedirs(workdir, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=workdir, prefix=".write_probe"):
-      pass
+    storage.check_writable(workdir)
   except OSError as e:
     raise WorkdirError(f"Cannot write to --workdir={workdir}: {e}. Choose a directory this "
                        "user can create files in.") from e
@@ -51,7 +53,10 @@ def check_writable(workdir: str) -> None:
 
 def check_free_space(workdir: str, state: Any) -> None:
   """Fails when `workdir`'s disk cannot hold one checkpoint of `state` (its arrays' bytes
-  plus 1 MiB of metadata), rather than after the first checkpoint interval."""
+  plus 1 MiB of metadata), rather than after the first checkpoint interval. Remote storage
+  (gs://) has no such limit to check."""
+  if storage.is_remote(workdir):
+    return
   needed = sum(np.asarray(x).nbytes for x in jax.tree.leaves(state)) + (1 << 20)
   free = shutil.disk_usage(workdir).free
   if free < needed:
@@ -86,8 +91,19 @@ def _describe_mismatch(saved: Dict[str, str], current: Dict[str, str]) -> str:
 
 
 def checkpoint_directory(workdir: str) -> str:
-  """WORKDIR/checkpoints, absolute (orbax needs absolute paths)."""
-  return os.path.join(os.path.abspath(workdir), "checkpoints")
+  """WORKDIR/checkpoints, absolute (orbax needs absolute paths); a URI stays one."""
+  return orbax_directory(storage.join(storage.absolute(workdir), "checkpoints"))
+
+
+def orbax_directory(directory: str) -> str:
+  """`directory` once checked that orbax can write there (a local path, or a URI of
+  ORBAX_SCHEMES). The remote-workdir test replaces this to put checkpoints of a ram://
+  workdir in a local folder, as orbax cannot write ram://."""
+  if storage.is_remote(directory) and storage.scheme(directory) not in ORBAX_SCHEMES:
+    raise WorkdirError(
+        f"Checkpoints cannot be written to {directory}: orbax writes local paths and "
+        f"{', '.join(s + '://' for s in ORBAX_SCHEMES)} only. Choose a workdir there.")
+  return directory
 
 
 class Checkpointer:
@@ -185,8 +201,8 @@ class Checkpointer:
     return step, restored
 
   def _corrupt(self, step: int, what: str) -> Exception:
-    path = os.path.join(self.directory, str(step))
-    if not os.path.isdir(path):
+    path = storage.join(self.directory, str(step))
+    if not storage.isdir(path):
       return CheckpointDeletedError(
           f"The checkpoint of step {step} ({path}) was deleted while it was read: a run "
           "training in this workdir keeps only its newest checkpoints. Read the latest "

@@ -16,7 +16,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 import time
 from typing import Any, Dict, Tuple
 
@@ -30,6 +29,7 @@ from absl import app, flags, logging
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import batching
 from jaxgan.models.classifier import Classifier
+from jaxgan import storage
 
 VARIABLES_FILE = "classifier.msgpack"
 META_FILE = "classifier.json"
@@ -130,7 +130,7 @@ def identity(payload: bytes) -> str:
 
 def save(directory: str, variables: Any, meta: Dict[str, Any]) -> None:
   """Writes the classifier; meta["id"] is set to its `identity`."""
-  os.makedirs(directory, exist_ok=True)
+  storage.makedirs(directory)
   payload = flax.serialization.to_bytes(variables)
   meta["id"] = identity(payload)
   # Variables first, meta last: a directory with a meta file holds a complete classifier.
@@ -138,14 +138,11 @@ def save(directory: str, variables: Any, meta: Dict[str, Any]) -> None:
   # saving at once (a training run and jaxgan.evaluate) leave one complete copy.
   for name, data in ((VARIABLES_FILE, payload),
                      (META_FILE, json.dumps(meta, indent=1).encode())):
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
-    with os.fdopen(fd, "wb") as f:
-      f.write(data)
-    os.replace(tmp, os.path.join(directory, name))
+    storage.write_atomically(storage.join(directory, name), data)
 
 
 def exists(directory: str) -> bool:
-  return os.path.exists(os.path.join(directory, META_FILE))
+  return storage.exists(storage.join(directory, META_FILE))
 
 
 def load(directory: str) -> Tuple[Classifier, Any, Dict[str, Any]]:
@@ -153,21 +150,19 @@ def load(directory: str) -> Tuple[Classifier, Any, Dict[str, Any]]:
   if not exists(directory):
     raise ClassifierError(f"No classifier in {directory!r} ({META_FILE} missing); train one "
                           "with python -m jaxgan.classifier --workdir=... .")
-  with open(os.path.join(directory, META_FILE)) as f:
-    meta = json.load(f)
+  meta = json.loads(storage.read_text(storage.join(directory, META_FILE)))
   module = Classifier(num_classes=meta["num_classes"], feature_dim=meta["feature_dim"])
   target = module.init(jax.random.PRNGKey(0), jnp.zeros((1, *meta["image_shape"])),
                        train=False)
-  with open(os.path.join(directory, VARIABLES_FILE), "rb") as f:
-    payload = f.read()
+  payload = storage.read_bytes(storage.join(directory, VARIABLES_FILE))
   try:
     variables = flax.serialization.from_bytes(target, payload)
   except Exception as e:  # msgpack and structure errors come in many types.
-    raise ClassifierError(f"{os.path.join(directory, VARIABLES_FILE)} is corrupt or does not "
+    raise ClassifierError(f"{storage.join(directory, VARIABLES_FILE)} is corrupt or does not "
                           f"match {META_FILE}: {type(e).__name__}: {e}") from e
   digest = identity(payload)
   if meta.setdefault("id", digest) != digest:  # Saved before identities: computed here.
-    raise ClassifierError(f"{os.path.join(directory, VARIABLES_FILE)} does not match "
+    raise ClassifierError(f"{storage.join(directory, VARIABLES_FILE)} does not match "
                           f"{META_FILE} (identity {digest}, recorded {meta['id']}): the "
                           "files were changed or damaged; delete the folder to retrain.")
   return module, variables, meta
@@ -217,14 +212,19 @@ def cache_root() -> str:
   """The shared classifier cache: $JAXGAN_CLASSIFIER_CACHE, else
   $XDG_CACHE_HOME/jaxgan/classifiers (~/.cache/jaxgan/classifiers)."""
   if os.environ.get(CACHE_ENV):
-    return os.path.expanduser(os.environ[CACHE_ENV])
-  base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-  return os.path.join(base, "jaxgan", "classifiers")
+    return storage.expand_user(os.environ[CACHE_ENV])
+  base = os.environ.get("XDG_CACHE_HOME") or storage.join(storage.expand_user("~"), ".cache")
+  return storage.join(base, "jaxgan", "classifiers")
 
 
 def data_fingerprint(data: sources.ImageData) -> str:
   """12 hex digits of the sha256 of the images and labels (the same split read from tfds,
-  local files or another folder is the same data)."""
+  local files or another folder is the same data). A streamed dataset (too large to hash) is
+  named by its source and size instead."""
+  from jaxgan.data import streaming  # pylint: disable=g-import-not-at-top
+  if streaming.is_streaming(data):
+    return hashlib.sha256(f"{data.images.reader.description}:{data.images.shape}".encode()
+                          ).hexdigest()[:12]
   digest = hashlib.sha256(np.ascontiguousarray(data.images).tobytes())
   if data.labels is not None:
     digest.update(np.ascontiguousarray(data.labels).tobytes())
@@ -237,7 +237,7 @@ def cache_directory(data: sources.ImageData, dataset_name: str, steps: int,
   run on the same data with the same settings is scored in the same feature space."""
   shape = "x".join(map(str, data.image_shape))
   name = "".join(c if c.isalnum() or c in "-_." else "-" for c in dataset_name) or "data"
-  return os.path.join(cache_root(),
+  return storage.join(cache_root(),
                       f"{name}_{shape}_{steps}steps_seed{seed}_{data_fingerprint(data)}")
 
 

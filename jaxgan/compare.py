@@ -15,7 +15,6 @@ feature spaces is reported run by run, with a note, instead of averaged.
 """
 from __future__ import annotations
 
-import glob
 import json
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -23,7 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from absl import app, flags
 
-from jaxgan import config_checks, metric_logging, resume, run_history, visualize
+from jaxgan import config_checks, metric_logging, resume, run_history, storage, visualize
 from jaxgan.evaluation import records as eval_records
 
 # Columns of the table: (metric as stored, label, format).
@@ -58,14 +57,14 @@ class RunSummary:
 
   def __init__(self, workdir: str, name: str):
     self.workdir, self.name = workdir, name
-    path = os.path.join(workdir, run_history.CONFIG_FILE)
-    if not os.path.exists(path):
+    path = storage.join(workdir, run_history.CONFIG_FILE)
+    if not storage.exists(path):
       raise CompareError(f"{workdir}: no {run_history.CONFIG_FILE}; not a jaxgan workdir.")
-    with open(path) as f:
+    with storage.open_file(path) as f:
       self.config = config_checks.flatten(json.load(f))
     self.records = metric_logging.read_metrics(workdir)
     self.evaluation = _latest_evaluation(workdir, self.records)
-    grids = sorted(glob.glob(os.path.join(workdir, "samples", "step_*.png")))
+    grids = sorted(storage.glob(storage.join(workdir, "samples", "step_*.png")))
     self.grid = grids[-1] if grids else None
 
   def experiment(self) -> Dict[str, Any]:
@@ -92,7 +91,7 @@ def expand(patterns: Sequence[str]) -> List[str]:
   out: List[str] = []
   for pattern in patterns:
     if any(c in pattern for c in "*?["):
-      matches = sorted(p for p in glob.glob(pattern) if os.path.isdir(p))
+      matches = sorted(p for p in storage.glob(pattern) if storage.isdir(p))
       if not matches:
         raise CompareError(f"{pattern!r} matches no folder.")
       out += matches
@@ -105,12 +104,13 @@ def expand(patterns: Sequence[str]) -> List[str]:
 
 def _names(workdirs: Sequence[str]) -> List[str]:
   """Labels: the paths without their common leading folders."""
-  parts = [os.path.normpath(w).split(os.sep) for w in workdirs]
+  parts = [(w.rstrip("/") if storage.is_remote(w) else os.path.normpath(w)).split("/")
+           for w in workdirs]
   common = 0
   while (len(parts) > 1 and all(len(p) > common + 1 for p in parts)
          and len({p[common] for p in parts}) == 1):
     common += 1
-  return [os.sep.join(p[common:]) for p in parts]
+  return ["/".join(p[common:]) for p in parts]
 
 
 def varying_fields(runs: Sequence[RunSummary]) -> List[str]:
@@ -224,7 +224,7 @@ def save_curves(runs: Sequence[RunSummary], path: str) -> Optional[str]:
     ax.grid(alpha=0.3)
   axes[0].legend(fontsize="small")
   fig.tight_layout()
-  fig.savefig(path, dpi=90)
+  storage.save_figure(fig, path, dpi=90)
   plt.close(fig)
   return path
 
@@ -232,7 +232,6 @@ def save_curves(runs: Sequence[RunSummary], path: str) -> Optional[str]:
 def save_samples(runs: Sequence[RunSummary], path: str) -> Optional[str]:
   """Each run's latest sample grid in a row of panels, titled with the run's name."""
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  from PIL import Image  # pylint: disable=g-import-not-at-top
 
   with_grid = [r for r in runs if r.grid]
   if not with_grid:
@@ -240,10 +239,10 @@ def save_samples(runs: Sequence[RunSummary], path: str) -> Optional[str]:
   fig, axes = visualize.panel_grid(len(with_grid), (4.5, 4.8))
   for ax, run in zip(axes, with_grid):
     ax.set_axis_off()
-    ax.imshow(np.asarray(Image.open(run.grid).convert("RGB")))
-    ax.set_title(f"{run.name}\n{os.path.basename(run.grid)}", fontsize="small")
+    ax.imshow(np.asarray(storage.load_image(run.grid).convert("RGB")))
+    ax.set_title(f"{run.name}\n{storage.basename(run.grid)}", fontsize="small")
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
+  storage.save_figure(fig, path, dpi=100)
   plt.close(fig)
   return path
 
@@ -253,13 +252,12 @@ def compare(patterns: Sequence[str], output: str) -> Tuple[str, List[str]]:
   the paths written)."""
   workdirs = expand(patterns)
   runs = [RunSummary(w, n) for w, n in zip(workdirs, _names(workdirs))]
-  os.makedirs(output, exist_ok=True)
+  storage.makedirs(output)
   text = table(runs)
-  written = [p for p in (save_curves(runs, os.path.join(output, "curves.png")),
-                         save_samples(runs, os.path.join(output, "samples.png"))) if p]
-  with open(os.path.join(output, "compare.md"), "w") as f:
-    f.write(text + "\n")
-  return text, written + [os.path.join(output, "compare.md")]
+  written = [p for p in (save_curves(runs, storage.join(output, "curves.png")),
+                         save_samples(runs, storage.join(output, "samples.png"))) if p]
+  storage.write_atomically(storage.join(output, "compare.md"), text + "\n")
+  return text, written + [storage.join(output, "compare.md")]
 
 
 FLAGS = flags.FLAGS

@@ -17,8 +17,6 @@ completed with configs/default.py).
 from __future__ import annotations
 
 import functools
-import glob
-import os
 import sys
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -32,6 +30,7 @@ from jaxgan import (builders, compilation_cache, config_overrides, library_logs,
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import pictures, records, setup
+from jaxgan import storage
 
 FLAGS = flags.FLAGS
 
@@ -81,7 +80,7 @@ def save_pictures(run: sample.Run, result: Dict[str, Any], evaluator: evaluator_
   game = run.game
   generate = sample.jitted_generate(game)
   variables = run.sampling_variables()
-  paths = [os.path.join(out_dir, f"{kind}_{tag}.png") for kind in
+  paths = [storage.join(out_dir, f"{kind}_{tag}.png") for kind in
            ("interpolation", "nearest_neighbours", "per_class", "class_histogram")]
   num_classes = game.num_classes
   if game.latent_dim:
@@ -110,19 +109,19 @@ def save_pictures(run: sample.Run, result: Dict[str, Any], evaluator: evaluator_
   else:
     paths.remove(paths[-1])
   if num_classes:
-    paths.append(os.path.join(out_dir, f"requested_class_{tag}.png"))
+    paths.append(storage.join(out_dir, f"requested_class_{tag}.png"))
     accuracy = result.get("class_accuracy")
     pictures.save_per_class_grid(
         result["images"], result["requested_classes"], num_classes, paths[-1],
         title=f"{name}: samples by requested class" + (
             "" if accuracy is None else f" (classifier agrees on {accuracy:.1%})"))
-  frames = sorted(glob.glob(os.path.join(workdir, "samples", "step_*.png")))
+  frames = sorted(storage.glob(storage.join(workdir, "samples", "step_*.png")))
   if frames:
-    paths.append(os.path.join(out_dir, "samples.gif"))
+    paths.append(storage.join(out_dir, "samples.gif"))
     visualize.save_animation(frames, paths[-1])
   logged = metric_logging.read_metrics(workdir)
   if any("eval_fid" in r for r in logged):
-    paths.append(os.path.join(out_dir, "eval_curves.png"))
+    paths.append(storage.join(out_dir, "eval_curves.png"))
     visualize.save_eval_curves(logged, paths[-1], title=visualize.run_title(workdir, run.config))
   return paths
 
@@ -169,7 +168,7 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
     classes = lambda n: sample.requested_classes(game, n)
   result = evaluator.evaluate_generator(generate, classes)
   report: Dict[str, Any] = {
-      "workdir": os.path.abspath(workdir), "step": run.step, "time": records.now(),
+      "workdir": storage.absolute(workdir), "step": run.step, "time": records.now(),
       "source": "jaxgan.evaluate", "feature_extractor": evaluator.extractor.name,
       "feature_space": evaluator.extractor.describe(), "provenance": evaluator.provenance(),
       "kid_std_zero_by_construction": evaluator.kid_std_is_zero_by_construction,

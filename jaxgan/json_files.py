@@ -4,14 +4,15 @@ metrics.jsonl, eval/history.jsonl and config_history.jsonl are appended one reco
 (`append_jsonl`) and read back with a torn last line tolerated (`read_jsonl`: a process
 killed while appending leaves half a line). config.json, eval/step_N.json and a truncated
 metrics.jsonl are replaced whole (`write_atomically`: a kill leaves the old file, never half
-of a new one).
+of a new one). Paths may be local or remote (`jaxgan.storage`).
 """
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 from typing import Any, Dict, List
+
+from jaxgan import storage
 
 
 def parse_lines(lines: List[str]) -> List[Dict[str, Any]]:
@@ -31,22 +32,16 @@ def parse_lines(lines: List[str]) -> List[Dict[str, Any]]:
 
 def read_jsonl(path: str) -> List[Dict[str, Any]]:
   """The records of an append-only JSON-lines file, oldest first ([] when there is none)."""
-  if not os.path.exists(path):
+  if not storage.exists(path):
     return []
-  with open(path) as f:
-    return parse_lines(f.readlines())
+  return parse_lines(io.StringIO(storage.read_text(path)).readlines())
 
 
 def append_jsonl(path: str, record: Dict[str, Any]) -> None:
   """Appends `record` (JSON-ready) as one line."""
-  with open(path, "a") as f:
-    f.write(json.dumps(record) + "\n")
+  storage.append_text(path, json.dumps(record) + "\n")
 
 
 def write_atomically(path: str, text: str) -> None:
   """Replaces `path` with `text`: written under a temporary name beside it, then renamed."""
-  fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".",
-                             prefix=f".{os.path.basename(path)}.")
-  with os.fdopen(fd, "w") as f:
-    f.write(text)
-  os.replace(tmp, path)
+  storage.write_atomically(path, text)

@@ -31,6 +31,22 @@ compilation_cache.define_flag()
 flags.mark_flags_as_required(["config", "workdir"])
 
 
+def initialize_distributed(jax, coordinator_address, num_processes, process_id) -> None:
+  """jax.distributed.initialize: the flags where given, else JAX's detection of the cluster
+  (Cloud TPU, SLURM, Open MPI, Kubernetes; or JAX_COORDINATOR_ADDRESS in the environment)."""
+  try:
+    jax.distributed.initialize(coordinator_address=coordinator_address,
+                               num_processes=num_processes, process_id=process_id)
+  except ValueError as e:
+    if coordinator_address or num_processes is not None or process_id is not None:
+      raise
+    raise SystemExit(
+        f"--distributed found no cluster to join ({e}). On Cloud TPU, SLURM, Open MPI and "
+        "Kubernetes the processes find each other by themselves; elsewhere (several GPU hosts) "
+        "pass --coordinator_address=HOST0:PORT --num_processes=N --process_id=I on each "
+        "host.") from e
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
@@ -40,8 +56,8 @@ def main(argv):
 
   import jax
   if FLAGS.distributed:
-    jax.distributed.initialize(coordinator_address=FLAGS.coordinator_address,
-                               num_processes=FLAGS.num_processes, process_id=FLAGS.process_id)
+    initialize_distributed(jax, FLAGS.coordinator_address, FLAGS.num_processes,
+                           FLAGS.process_id)
   cache_dir = compilation_cache.enable(FLAGS.compilation_cache)
   from jaxgan import train, user_errors  # pylint: disable=g-import-not-at-top
   config = FLAGS.config

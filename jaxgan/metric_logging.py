@@ -5,14 +5,13 @@ Only process 0 writes; other processes get a writer that does nothing.
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Callable, Dict, List, Optional
 
 import numpy as np
 from absl import logging
 
-from jaxgan import json_files
+from jaxgan import json_files, storage
 
 # The metrics shown on the progress line, with short labels; all go to the files.
 _HEADLINE = (("d_loss", "d_loss"), ("g_loss", "g_loss"), ("d_real_prob", "D(x)"),
@@ -43,12 +42,12 @@ class MetricWriter:
     self.enabled = enabled
     self.total_steps = total_steps
     self.images_before = images_before
-    self.path = os.path.join(workdir, "metrics.jsonl")
+    self.path = storage.join(workdir, "metrics.jsonl")
     self._tb = None
     self._last: Optional[tuple] = None  # (step, time) of the previous write
     if enabled:
       from flax.metrics import tensorboard  # Imports TensorFlow: only when writing.
-      self._tb = tensorboard.SummaryWriter(os.path.join(workdir, "tensorboard"))
+      self._tb = tensorboard.SummaryWriter(storage.join(workdir, "tensorboard"))
 
   def start(self, step: int) -> None:
     """Marks the step and time from which throughput is measured (after compilation)."""
@@ -117,14 +116,14 @@ class MetricWriter:
 def read_metrics(workdir: str) -> List[Dict[str, float]]:
   """All records of WORKDIR/metrics.jsonl, oldest first ([] when there is none; a torn last
   line dropped)."""
-  return json_files.read_jsonl(os.path.join(workdir, "metrics.jsonl"))
+  return json_files.read_jsonl(storage.join(workdir, "metrics.jsonl"))
 
 
 def truncate_metrics(workdir: str, last_step: int) -> None:
   """Keeps the records of steps <= last_step (and drops a torn last line): a resumed run
   starts from its checkpoint, so the log must not hold steps it is about to redo."""
-  path = os.path.join(workdir, "metrics.jsonl")
-  if not os.path.exists(path):
+  path = storage.join(workdir, "metrics.jsonl")
+  if not storage.exists(path):
     return
   kept = [r for r in read_metrics(workdir) if r["step"] <= last_step]
   # A kill during the rewrite leaves the old file, never half of one.

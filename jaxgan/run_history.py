@@ -18,7 +18,6 @@ import datetime
 import hashlib
 import importlib
 import json
-import os
 import platform
 import re
 from typing import Any, Dict, List, Optional
@@ -26,7 +25,7 @@ from typing import Any, Dict, List, Optional
 import ml_collections
 from absl import logging
 
-from jaxgan import config_checks, json_files
+from jaxgan import config_checks, json_files, storage
 
 HISTORY_FILE = "config_history.jsonl"
 CONFIG_FILE = "config.json"
@@ -45,8 +44,8 @@ def user_modules(config: ml_collections.ConfigDict) -> Dict[str, str]:
         path = getattr(importlib.import_module(module_name), "__file__", None)
       except ImportError:
         continue  # The registry reports it when the config is resolved.
-      if path and os.path.isfile(path):
-        with open(path, "rb") as f:
+      if path and storage.isfile(path):
+        with storage.input_file(path) as f:
           out[module_name] = hashlib.sha256(f.read()).hexdigest()
       else:
         out[module_name] = ""
@@ -56,7 +55,7 @@ def user_modules(config: ml_collections.ConfigDict) -> Dict[str, str]:
 def read(workdir: str) -> List[Dict[str, Any]]:
   """Every start recorded in the workdir, oldest first ([] when none; a torn last line, from
   a kill while appending, is dropped)."""
-  return json_files.read_jsonl(os.path.join(workdir, HISTORY_FILE))
+  return json_files.read_jsonl(storage.join(workdir, HISTORY_FILE))
 
 
 def _versions() -> Dict[str, str]:
@@ -98,6 +97,6 @@ def record_start(workdir: str, config: ml_collections.ConfigDict, start_step: in
         logging.warning("Your module %r changed since this run's previous start (sha256 %s "
                         "-> %s): the checkpoint continues with different code than it was "
                         "trained with.", module, old[:12], digest[:12])
-  json_files.append_jsonl(os.path.join(workdir, HISTORY_FILE), entry)
-  json_files.write_atomically(os.path.join(workdir, CONFIG_FILE), config.to_json())
+  json_files.append_jsonl(storage.join(workdir, HISTORY_FILE), entry)
+  json_files.write_atomically(storage.join(workdir, CONFIG_FILE), config.to_json())
   return entry

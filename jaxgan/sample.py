@@ -12,7 +12,6 @@ asked for): every class in turn (row i: class i mod num_classes), or only class 
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
 
 import jax
@@ -23,6 +22,7 @@ from absl import app, flags, logging
 from jaxgan import (builders, checkpointing, compilation_cache, library_logs, resume, streams,
                     user_errors, visualize)
 from jaxgan.models import conditional
+from jaxgan import storage
 
 FLAGS = flags.FLAGS
 
@@ -49,7 +49,7 @@ def load_run(workdir: str, step: Optional[int] = None) -> Run:
   directory = checkpointing.checkpoint_directory(workdir)
   no_checkpoint = FileNotFoundError(f"No checkpoint under {directory}; train first "
                                     "(python -m jaxgan.main --config=... --workdir=...).")
-  if not os.path.isdir(directory):  # Checked first: the Checkpointer would create it.
+  if not storage.isdir(directory):  # Checked first: the Checkpointer would create it.
     raise no_checkpoint
   checkpointer = checkpointing.Checkpointer(workdir, keep=1_000_000)
   try:
@@ -196,9 +196,9 @@ def main(argv):
   images, classes = user_errors.run_reporting(
       generate, FLAGS.workdir, FLAGS.num_samples, FLAGS.seed, FLAGS.step, FLAGS.batch_size,
       FLAGS.label, FLAGS.grid)
-  os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
+  storage.make_parent(storage.absolute(FLAGS.output))
   arrays = {"images": images} if classes is None else {"images": images, "labels": classes}
-  np.savez_compressed(FLAGS.output, **arrays)
+  storage.save_npz(FLAGS.output, compressed=True, **arrays)
   logging.info("Wrote %s: images %s %s%s.", FLAGS.output, images.shape, images.dtype,
                "" if classes is None else ", labels")
 

@@ -5,7 +5,7 @@ checkpoint layout, and what the pmapped step carries from call to call.
 """
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import flax
 import jax
@@ -24,12 +24,16 @@ class PlayerState(train_state.TrainState):
   Attributes (beyond flax's TrainState; `step` counts this player's optimizer updates):
     model_state: the module's non-parameter collections, e.g. {"batch_stats": ...} for
       BatchNorm statistics or spectral-norm vectors; {} for a module without any.
+    compute_dtype: "bfloat16" to train its module in bf16 (config.compute_dtype), else None.
     extras: state of the plug-ins that need some (see jaxgan.tricks): e.g.
       "ema_params" (G's weight average), "param_average" (historical averaging),
       "replay_buffer"/"replay_filled" (D's experience replay). {} when none is on.
   """
   model_state: flax.core.FrozenDict[str, Any] | Dict[str, Any]
   extras: Dict[str, Any] = flax.struct.field(default_factory=dict)
+  # config.compute_dtype of the modules' training calls (jaxgan.mixed_precision); static,
+  # so not in checkpoints: every array here is float32 whichever it is.
+  compute_dtype: Optional[str] = flax.struct.field(pytree_node=False, default=None)
 
   def variables(self) -> Dict[str, Any]:
     """The variables dict that `module.apply` takes (the trained parameters)."""

@@ -15,14 +15,13 @@ they are. --dry_run prints the commands only. The config path works from any dir
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
 import sys
 from typing import Any, List, Sequence, Tuple
 
 from absl import app, flags
 
-from jaxgan import config_overrides
+from jaxgan import config_overrides, storage
 
 FLAGS = flags.FLAGS
 
@@ -58,7 +57,7 @@ def commands(config: str, root: str, vary: Sequence[Tuple[str, List[Any]]],
   """[(workdir, argv of jaxgan.main)] of the sweep."""
   out = []
   for combination in combinations(vary):
-    workdir = os.path.join(root, run_name(combination))
+    workdir = storage.join(root, run_name(combination))
     argv = [sys.executable, "-m", "jaxgan.main", f"--config={config}", f"--workdir={workdir}",
             *(f"--config.{field}={_flag_value(value)}" for field, value in combination),
             *passthrough]
@@ -88,7 +87,7 @@ def main(argv) -> None:
     print(f"[{i + 1}/{len(planned)}] python {' '.join(command[1:])}", flush=True)
     if not FLAGS.dry_run and subprocess.run(command, check=False).returncode != 0:
       failed.append(workdir)
-  print(f"Compare: python -m jaxgan.compare '{os.path.join(FLAGS.root, '*')}'")
+  print(f"Compare: python -m jaxgan.compare '{storage.join(FLAGS.root, '*')}'")
   if failed:
     sys.exit(f"{len(failed)} of {len(planned)} runs failed: {', '.join(failed)}")
 

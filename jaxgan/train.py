@@ -25,7 +25,7 @@ from absl import logging
 from jaxgan import (artefacts, builders, checkpointing, metric_logging, parallel, preemption,
                     resume, run_history, state, streams, workdir_lease)
 from jaxgan.artefacts import NonFiniteError  # noqa: F401  (jaxgan.train.NonFiniteError)
-from jaxgan.data import domains, pipeline, sources
+from jaxgan.data import domains, pipeline, prefetch, sources
 from jaxgan.evaluation import setup as eval_setup
 from jaxgan.games.common import SKIPPED_STEPS
 
@@ -42,6 +42,23 @@ class _Dispatcher:
   def __init__(self, experiment: builders.Experiment, batches: pipeline.StepBatches):
     self._experiment, self._batches = experiment, batches
     self._compiled: Dict[Tuple[Hashable, int], Any] = {}
+    self._prefetch = prefetch.Prefetcher(self._device_batch, experiment.config.dataset.prefetch)
+
+  def _device_batch(self, step: int, n: int) -> Any:
+    """The batch of the call of n steps from `step`, on this process's devices."""
+    batch = self._batches.batch(step) if n == 1 else self._batches.consecutive(step, n)
+    return parallel.shard(batch)
+
+  def _upcoming(self, step: int) -> list:
+    """The calls after the one ending before `step`, as far as prefetching looks."""
+    calls, limit = [], self._experiment.config.num_train_steps
+    while step < limit and len(calls) < self._experiment.config.dataset.prefetch:
+      calls.append((step, self.size(step)))
+      step += calls[-1][1]
+    return calls
+
+  def close(self) -> None:
+    self._prefetch.close()
 
   def size(self, step: int) -> int:
     """How many steps the next call runs, when `step` steps are done."""
@@ -57,8 +74,8 @@ class _Dispatcher:
     if program not in self._compiled:
       self._compiled[program] = self._experiment.pmapped_step(steps_per_call=n,
                                                               program=program[0])
-    batch = self._batches.batch(step) if n == 1 else self._batches.consecutive(step, n)
-    return self._compiled[program](replicated, parallel.shard(batch), keys)
+    batch = self._prefetch.get((step, n), self._upcoming(step + n))
+    return self._compiled[program](replicated, batch, keys)
 
 
 def load_data(config: ml_collections.ConfigDict) -> Any:
@@ -274,6 +291,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
     try:
       replicated, step, stopped_by = _loop(run, states)
     finally:
+      run.dispatcher.close()
       run.writer.close()
       run.checkpointer.close()
     run.artefacts.finish()

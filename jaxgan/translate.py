@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import compilation_cache, library_logs, sample, user_errors, visualize
+from jaxgan import compilation_cache, library_logs, sample, storage, user_errors, visualize
 from jaxgan.data import local_files, pipeline, sources
 
 FLAGS = flags.FLAGS
@@ -28,16 +28,16 @@ GRID_ROWS = 8
 def read_inputs(path: str) -> Tuple[np.ndarray, List[str]]:
   """(uint8 images [N, H, W, C], a name per image) from a folder of images or an .npz."""
   if path.endswith(".npz"):
-    if not os.path.isfile(path):
+    if not storage.isfile(path):
       raise FileNotFoundError(f"--input={path!r}: no such file.")
-    with np.load(path) as arrays:
-      if "images" not in arrays:
-        raise ValueError(f"--input={path!r} has no array 'images' (it has {sorted(arrays)}).")
-      images = sources.as_uint8_pixels(np.asarray(arrays["images"]), path)
+    arrays = storage.load_npz(path)
+    if "images" not in arrays:
+      raise ValueError(f"--input={path!r} has no array 'images' (it has {sorted(arrays)}).")
+    images = sources.as_uint8_pixels(np.asarray(arrays["images"]), path)
     if images.ndim == 3:
       images = images[..., None]
     return images, [f"{i:06d}" for i in range(len(images))]
-  if not os.path.isdir(path):
+  if not storage.isdir(path):
     raise FileNotFoundError(f"--input={path!r} is neither an .npz file nor a folder.")
   files = local_files.image_files(path)
   if not files:
@@ -77,14 +77,14 @@ def write_outputs(output: str, images: np.ndarray, inputs: np.ndarray, names: Li
                   ) -> None:
   """--output: an .npz (images and sources) or a folder of PNGs named as the inputs."""
   if output.endswith(".npz"):
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    np.savez_compressed(output, images=images, sources=inputs)
+    storage.make_parent(storage.absolute(output))
+    storage.save_npz(output, compressed=True, images=images, sources=inputs)
     return
   from PIL import Image  # pylint: disable=g-import-not-at-top
-  os.makedirs(output, exist_ok=True)
+  storage.makedirs(output)
   for image, name in zip(images, names):
-    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(
-        os.path.join(output, f"{name}.png"))
+    storage.save_image(Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image),
+                       storage.join(output, f"{name}.png"))
 
 
 def define_flags() -> None:

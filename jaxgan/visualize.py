@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
@@ -10,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # Files only: training runs headless.
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from jaxgan import storage
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -43,8 +43,8 @@ def save_grid(images: np.ndarray, path: str, title: str = "",
   ax.set_axis_off()
   if title:
     ax.set_title(title)
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  fig.savefig(path, bbox_inches="tight", dpi=100)
+  storage.make_parent(path)
+  storage.save_figure(fig, path, bbox_inches="tight", dpi=100)
   plt.close(fig)
 
 
@@ -64,8 +64,8 @@ def save_columns(columns: Sequence[Tuple[str, np.ndarray]], path: str, title: st
     ax.set_title(label, fontsize=9)
   if title:
     fig.suptitle(title, fontsize=10)
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  fig.savefig(path, bbox_inches="tight", dpi=100)
+  storage.make_parent(path)
+  storage.save_figure(fig, path, bbox_inches="tight", dpi=100)
   plt.close(fig)
 
 
@@ -129,8 +129,8 @@ def save_curves(records: List[Dict[str, float]], path: str,
   if title:
     fig.suptitle(title)
   fig.tight_layout()
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  fig.savefig(path, dpi=100)
+  storage.make_parent(path)
+  storage.save_figure(fig, path, dpi=100)
   plt.close(fig)
 
 
@@ -156,7 +156,7 @@ def save_eval_curves(records: List[Dict[str, float]], path: str, title: str = ""
 
 def run_title(workdir: str, config) -> str:
   """"RUN: model, loss, seed N" for pictures' titles (RUN: the workdir's folder name)."""
-  name = os.path.basename(os.path.normpath(workdir))
+  name = storage.basename(workdir)
   return f"{name}: {config.model.name}, {config.loss.name} loss, seed {config.seed}"
 
 
@@ -170,7 +170,7 @@ def save_animation(frame_paths: Sequence[str], path: str, seconds_per_frame: flo
 
   if not frame_paths:
     raise ValueError("save_animation needs at least one frame.")
-  frames = [Image.open(p).convert("RGB") for p in frame_paths]
+  frames = [storage.load_image(p).convert("RGB") for p in frame_paths]
   width = max(f.width for f in frames)
   height = max(f.height for f in frames)
   canvases = []
@@ -178,7 +178,7 @@ def save_animation(frame_paths: Sequence[str], path: str, seconds_per_frame: flo
     canvas = Image.new("RGB", (width, height), "white")
     canvas.paste(frame, ((width - frame.width) // 2, (height - frame.height) // 2))
     canvases.append(canvas.quantize(colors=255))
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  storage.make_parent(path)
   last_hold = [int(seconds_per_frame * 1000)] * (len(canvases) - 1) + [2000]
-  canvases[0].save(path, save_all=True, append_images=canvases[1:], loop=0,
+  storage.save_image(canvases[0], path, save_all=True, append_images=canvases[1:], loop=0,
                    duration=last_hold if len(canvases) > 1 else 2000)

@@ -17,8 +17,9 @@ Reading and replacing the record happens under an exclusive `flock` of `WORKDIR/
 so two runs starting together cannot both take it: POSIX filesystems, and NFS where the
 client maps flock to POSIX locks (Linux). Where flock is unsupported the record is replaced
 without that guard (one run wins; a loser learns at its next heartbeat that it lost, and
-stops). GCS has no locks: remote workdirs (the cloud issue) will need its create-if-absent
-(`ifGenerationMatch=0`) instead. A holder that finds at a heartbeat that someone took its
+stops). Remote workdirs (gs://, `jaxgan.storage`) have no locks either and take the same
+unguarded path; a guard there would need GCS's create-if-absent (`ifGenerationMatch=0`),
+which tf.io.gfile does not expose. A holder that finds at a heartbeat that someone took its
 lease over stops at the next step boundary, without checkpointing (`WorkdirInUseError`).
 
 Several processes of one run (`--distributed`): process 0 takes the lease and tells the
@@ -34,13 +35,14 @@ import json
 import os
 import socket
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from typing import Any, Dict, Iterator, Optional
 
 from absl import logging
+
+from jaxgan import storage
 
 LEASE_FILE = "lease.json"
 LOCK_FILE = "lease.lock"
@@ -94,7 +96,7 @@ class Lease:
   def __init__(self, workdir: str, timeout_seconds: float, take_over: bool = False,
                heartbeat_seconds: Optional[float] = None):
     self.workdir = workdir
-    self.path = os.path.join(workdir, LEASE_FILE)
+    self.path = storage.join(workdir, LEASE_FILE)
     self.timeout = float(timeout_seconds)
     self.take_over = take_over
     self.heartbeat_seconds = heartbeat_seconds or min(60.0, max(1.0, self.timeout / 5))
@@ -114,8 +116,7 @@ class Lease:
   def read(self) -> Optional[Dict[str, Any]]:
     """The current record, None if there is none; raises WorkdirInUseError if unreadable."""
     try:
-      with open(self.path) as f:
-        return json.load(f)
+      return json.loads(storage.read_text(self.path))
     except FileNotFoundError:
       return None
     except (OSError, ValueError) as e:
@@ -125,16 +126,15 @@ class Lease:
 
   def _write(self) -> None:
     """Replaces the record with ours, atomically (a reader sees the old or the new one)."""
-    fd, tmp = tempfile.mkstemp(dir=self.workdir, prefix=".lease.")
-    with os.fdopen(fd, "w") as f:
-      json.dump(self._record(), f)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, self.path)
+    storage.write_atomically(self.path, json.dumps(self._record()), fsync=True)
 
   @contextlib.contextmanager
   def _exclusive(self) -> Iterator[None]:
-    """Holds flock(WORKDIR/lease.lock) (waits up to 30 s for another run's short hold)."""
+    """Holds flock(WORKDIR/lease.lock) (waits up to 30 s for another run's short hold);
+    a remote workdir has no lock to hold (see the module docstring)."""
+    if storage.is_remote(self.workdir):
+      yield
+      return
     import fcntl  # pylint: disable=g-import-not-at-top (POSIX only)
     fd = os.open(os.path.join(self.workdir, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -176,7 +176,7 @@ class Lease:
 
   def acquire(self) -> None:
     """Takes the lease or raises WorkdirInUseError naming the holder and what to do."""
-    os.makedirs(self.workdir, exist_ok=True)
+    storage.makedirs(self.workdir)
     self._started = time.time()
     with self._exclusive():
       holder = self.read()
@@ -226,7 +226,7 @@ class Lease:
       with self._exclusive():
         holder = self.read()
         if holder is not None and holder.get("token") == self.token:
-          os.remove(self.path)
+          storage.remove(self.path)
     except (OSError, WorkdirInUseError) as e:
       logging.warning("Could not give back the workdir lease %s: %s", self.path, e)
 

@@ -62,16 +62,26 @@ def pmapped_run_step(experiment, num_devices: int):
 
 
 def run_pmapped_steps(num_devices: int, image_shape=(8, 8, 1), num_steps: int = 3,
-                      n_critic: int = 2, batch: int = 8, **overrides):
+                      n_critic: int = 2, batch: int = 8, float64: bool = False, **overrides):
   """`num_steps` pmapped train steps of tiny_config(**overrides) on `num_devices` devices, on
   uniform random images [batch, *image_shape] in [-1, 1] (the same global batches whatever
   the device count), with random labels when the config is conditional.
 
+  float64: every float of the states, the images and the computation in float64 (under
+  jax.enable_x64): float rounding then ~1e-16 instead of ~1e-7, which separates a layout
+  dependence of the math from summation-order noise.
+
   Returns ((g_state, d_state) after, [metrics per step], (g_state, d_state) before), on host.
   """
+  if float64:
+    with jax.enable_x64(True):
+      return run_pmapped_steps(num_devices, image_shape, num_steps, n_critic, batch,
+                               float64=False, _dtype=np.float64, **overrides)
+  dtype = overrides.pop("_dtype", np.float32)
   config = tiny_config(n_critic=n_critic, batch_size=batch, **overrides)
   experiment = builders.build(config, image_shape)
-  initial = experiment.init_states()
+  initial = jax.tree.map(lambda x: np.asarray(x, dtype) if np.issubdtype(
+      np.asarray(x).dtype, np.floating) else x, experiment.init_states())
   p_step = pmapped_run_step(experiment, num_devices)
   stack = lambda tree: jax.tree.map(lambda x: np.stack([np.asarray(x)] * num_devices), tree)
   states = stack(initial)
@@ -79,7 +89,7 @@ def run_pmapped_steps(num_devices: int, image_shape=(8, 8, 1), num_steps: int = 
   rng = np.random.default_rng(0)
   all_metrics = []
   for _ in range(num_steps):
-    images = rng.uniform(-1, 1, (n_critic, batch, *image_shape)).astype(np.float32)
+    images = rng.uniform(-1, 1, (n_critic, batch, *image_shape)).astype(dtype)
     # [n_critic, B, ...] -> [devices, n_critic, B / devices, ...]: consecutive slices.
     split = lambda x: x.reshape(n_critic, num_devices, -1, *x.shape[2:]).swapaxes(0, 1)
     batch_in = {"image": split(images)}

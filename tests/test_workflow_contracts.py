@@ -200,3 +200,30 @@ def test_the_readme_architecture_example_meets_the_contract(monkeypatch):
                                   "model.kwargs.width": "wide"})
   with pytest.raises(builders.ConfigError, match="width='wide': build_pair takes an int"):
     builders.check_config(config)
+
+
+def test_distributed_without_a_cluster_stops_with_what_to_pass(tmp_path):
+  env = {k: v for k, v in os.environ.items()
+         if not k.startswith(("SLURM_", "OMPI_", "TPU_", "JAX_COORDINATOR", "KUBERNETES_"))}
+  done = subprocess.run([sys.executable, "-m", "jaxgan.main", "--distributed",
+                         f"--config={ROOT}/configs/dcgan.py", f"--workdir={tmp_path / 'run'}"],
+                        cwd=str(tmp_path), capture_output=True, text=True, timeout=300, env=env)
+  assert done.returncode != 0
+  assert "--distributed found no cluster to join" in done.stderr
+  assert "--coordinator_address=HOST0:PORT --num_processes=N --process_id=I" in done.stderr
+  assert not (tmp_path / "run").exists()
+
+
+def test_cli_trains_from_another_directory(tmp_path):
+  """The README's command with the recipe named by an absolute path, run elsewhere: the
+  recipe's `from configs import default` resolves to its own repository."""
+  from tests import helpers
+  data = helpers.write_fake_mnist(str(tmp_path / "data"), n=16)
+  done = _run_cli([f"--config={ROOT}/configs/dcgan.py", f"--workdir={tmp_path / 'run'}",
+                   f"--config.dataset.local_dir={data}", "--config.dataset.split=test",
+                   "--config.model.name=tiny", "--config.model.latent_dim=8",
+                   "--config.batch_size=8", "--config.num_train_steps=1",
+                   "--config.eval.every_steps=0", "--config.num_grid_samples=4"],
+                  cwd=str(tmp_path))
+  assert done.returncode == 0, done.stderr[-2000:]
+  assert (tmp_path / "run" / "checkpoints" / "1").is_dir()

@@ -126,6 +126,10 @@ def _check_tfds_pair(name: str) -> None:
 def load(dataset) -> DomainPair:
   """The two domains config.dataset names (see the module docstring). A domain that is
   missing or empty, or domains of different image shapes, are errors naming the domain."""
+  if dataset.streaming:
+    raise ValueError("config.dataset.streaming=True streams one-domain datasets; the two "
+                     "domains of an image-to-image game are read into memory: set "
+                     "--config.dataset.streaming=False.")
   def split_of(split: str) -> sources.ImageData:
     try:
       return sources.load(dataset.name, split, dataset.local_dir or None,

@@ -7,9 +7,10 @@ then one big-endian uint32 per dimension, then the data, C order. MNIST uses typ
 from __future__ import annotations
 
 import gzip
-import os
+import zlib
 
 import numpy as np
+from jaxgan import storage
 
 _UBYTE = 0x08
 
@@ -31,11 +32,11 @@ def read_idx(path: str, expected_ndim: int) -> np.ndarray:
   Raises:
     IdxFormatError: bad magic number, wrong number of dimensions, or truncated/oversized data.
   """
-  opener = gzip.open if path.endswith(".gz") else open
   try:
-    with opener(path, "rb") as f:
-      raw = f.read()
-  except (OSError, EOFError) as e:  # gzip raises these for corrupt or truncated archives.
+    raw = storage.read_bytes(path)
+    if path.endswith(".gz"):
+      raw = gzip.decompress(raw)
+  except (OSError, EOFError, zlib.error) as e:  # gzip's errors for damaged archives.
     raise IdxFormatError(f"{path}: cannot be read ({e}). Is it a complete download?") from e
   if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
     raise IdxFormatError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()}).")
@@ -61,7 +62,6 @@ def write_idx(path: str, array: np.ndarray) -> None:
   """Writes a uint8 array as an IDX file (gzip when `path` ends in .gz). For tests and tools."""
   array = np.ascontiguousarray(array, dtype=np.uint8)
   header = bytes([0, 0, _UBYTE, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
-  opener = gzip.open if path.endswith(".gz") else open
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  with opener(path, "wb") as f:
-    f.write(header + array.tobytes())
+  data = header + array.tobytes()
+  storage.make_parent(path)
+  storage.write_atomically(path, gzip.compress(data) if path.endswith(".gz") else data)

@@ -12,18 +12,18 @@ Several splits join with "+", e.g. "train+test".
 """
 from __future__ import annotations
 
-import os
 from typing import List, Optional, Tuple
 
 import numpy as np
 
 from jaxgan.data.sources import DataUnavailableError, ImageData, as_uint8_pixels
+from jaxgan import storage
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
 def _require_dir(path: str, what: str) -> None:
-  if not os.path.isdir(path):
+  if not storage.isdir(path):
     raise DataUnavailableError(f"{what} {path!r} is not a folder.")
 
 
@@ -32,7 +32,7 @@ def _splits(split: str) -> List[str]:
 
 
 def _listing(folder: str) -> str:
-  names = sorted(os.listdir(folder))
+  names = sorted(storage.listdir(folder))
   return ", ".join(names[:20]) + (" ..." if len(names) > 20 else "") if names else "nothing"
 
 
@@ -45,23 +45,63 @@ def _join_splits(images: List[np.ndarray], local_dir: str) -> np.ndarray:
 
 
 def image_files(folder: str) -> List[str]:
-  return sorted(os.path.join(folder, name) for name in os.listdir(folder)
+  return sorted(storage.join(folder, name) for name in storage.listdir(folder)
                 if name.lower().endswith(IMAGE_EXTENSIONS))
 
 
 def read_image(path: str, channels: Optional[int]) -> np.ndarray:
   """uint8 [H, W, C]: C = `channels` (1 grey, 3 RGB), or when None 1 for a greyscale file and
   3 for anything else. An unreadable file is an error naming it."""
-  from PIL import Image  # Pillow comes with matplotlib.
-
   try:
-    with Image.open(path) as image:
+    with storage.load_image(path) as image:
       if channels is None:
         channels = 1 if image.mode in ("1", "L", "I", "I;16", "F") else 3
       return np.asarray(image.convert("L" if channels == 1 else "RGB")).reshape(
           image.height, image.width, channels)
   except Exception as e:  # PIL raises several types for damaged or foreign files.
     raise ValueError(f"Cannot read image {path!r}: {type(e).__name__}: {e}") from e
+
+
+def list_image_folder(split: str, local_dir: str
+                      ) -> Tuple[List[str], Optional[np.ndarray], Optional[List[str]]]:
+  """(the image files of `local_dir/<split>/[<class>/]`, their labels int32 [N] or None, the
+  class folders or None), without reading any image; see the module docstring."""
+  files, labels = [], []
+  for _, part_files, part_labels, classes in _list_splits(split, local_dir):
+    files += part_files
+    if part_labels is not None:
+      labels.append(part_labels)
+  return files, np.concatenate(labels) if labels else None, classes
+
+
+def _list_splits(split: str, local_dir: str):
+  """Per split: (its folder, its files, their labels or None, the class folders or None)."""
+  _require_dir(local_dir, "config.dataset.local_dir")
+  out, classes = [], None
+  for part in _splits(split):
+    folder = storage.join(local_dir, part)
+    if not storage.isdir(folder):
+      raise DataUnavailableError(
+          f"Split {part!r} needs the folder {folder!r}; {local_dir!r} holds "
+          f"{_listing(local_dir)}. Choose a split that is there with --config.dataset.split.")
+    subfolders = sorted(name for name in storage.listdir(folder)
+                        if storage.isdir(storage.join(folder, name)))
+    part_classes = subfolders or None
+    if classes is not None and part_classes != classes:
+      raise ValueError(f"Splits of {local_dir!r} have different classes: {classes} and "
+                       f"{part_classes} (in {folder!r}).")
+    classes = part_classes
+    groups: List[Tuple[Optional[int], List[str]]] = (
+        [(i, image_files(storage.join(folder, name))) for i, name in enumerate(subfolders)]
+        if subfolders else [(None, image_files(folder))])
+    files = [path for _, paths in groups for path in paths]
+    if not files:
+      raise DataUnavailableError(f"No image files ({', '.join(IMAGE_EXTENSIONS)}) in "
+                                 f"{folder!r}{' or its class folders' if subfolders else ''}.")
+    labels = (np.concatenate([np.full(len(paths), i, np.int32) for i, paths in groups])
+              if subfolders else None)
+    out.append((folder, files, labels, classes))
+  return out
 
 
 def load_image_folder(split: str, local_dir: str, crop: int = 0, image_size: int = 0
@@ -72,28 +112,8 @@ def load_image_folder(split: str, local_dir: str, crop: int = 0, image_size: int
   """
   from jaxgan.data import resize
 
-  _require_dir(local_dir, "config.dataset.local_dir")
   images, labels, classes = [], [], None
-  for part in _splits(split):
-    folder = os.path.join(local_dir, part)
-    if not os.path.isdir(folder):
-      raise DataUnavailableError(
-          f"Split {part!r} needs the folder {folder!r}; {local_dir!r} holds "
-          f"{_listing(local_dir)}. Choose a split that is there with --config.dataset.split.")
-    subfolders = sorted(name for name in os.listdir(folder)
-                        if os.path.isdir(os.path.join(folder, name)))
-    part_classes = subfolders or None
-    if classes is not None and part_classes != classes:
-      raise ValueError(f"Splits of {local_dir!r} have different classes: {classes} and "
-                       f"{part_classes} (in {folder!r}).")
-    classes = part_classes
-    groups: List[Tuple[Optional[int], List[str]]] = (
-        [(i, image_files(os.path.join(folder, name))) for i, name in enumerate(subfolders)]
-        if subfolders else [(None, image_files(folder))])
-    files = [path for _, paths in groups for path in paths]
-    if not files:
-      raise DataUnavailableError(f"No image files ({', '.join(IMAGE_EXTENSIONS)}) in "
-                                 f"{folder!r}{' or its class folders' if subfolders else ''}.")
+  for folder, files, part_labels, classes in _list_splits(split, local_dir):
     first = read_image(files[0], None)  # its channels decide the others'
     decoded = [resize.crop_and_resize(
         (first if i == 0 else read_image(path, first.shape[-1]))[None], crop, image_size,
@@ -105,8 +125,8 @@ def load_image_folder(split: str, local_dir: str, crop: int = 0, image_size: int
           f"{files[odd]!r} is {decoded[odd].shape}. Set "
           "--config.dataset.image_size (and --config.dataset.crop) to bring them to one size.")
     images.append(np.stack(decoded))
-    if subfolders:
-      labels.append(np.concatenate([np.full(len(paths), i, np.int32) for i, paths in groups]))
+    if part_labels is not None:
+      labels.append(part_labels)
   return ImageData(_join_splits(images, local_dir),
                    np.concatenate(labels) if classes else None,
                    num_classes=len(classes) if classes else 0)
@@ -119,13 +139,12 @@ def load_npz(split: str, local_dir: str, crop: int = 0, image_size: int = 0) -> 
   _require_dir(local_dir, "config.dataset.local_dir")
   images, labels, num_classes = [], [], 0
   for part in _splits(split):
-    path = os.path.join(local_dir, part + ".npz")
-    if not os.path.exists(path):
+    path = storage.join(local_dir, part + ".npz")
+    if not storage.exists(path):
       raise DataUnavailableError(f"Split {part!r} needs {path!r}; {local_dir!r} holds "
                                  f"{_listing(local_dir)}.")
     try:
-      with np.load(path, allow_pickle=False) as arrays:
-        contents = {key: arrays[key] for key in arrays.files}
+      contents = storage.load_npz(path)
     except Exception as e:  # zipfile/ValueError/OSError for damaged files
       raise ValueError(f"Cannot read {path!r} as .npz: {type(e).__name__}: {e}") from e
     if "images" not in contents:

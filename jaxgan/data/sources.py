@@ -8,12 +8,12 @@ pure function of (seed, step), resumable without iterator state.
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import List, Optional
 
 import numpy as np
 
 from jaxgan.data import idx
+from jaxgan import storage
 
 # Datasets whose original files are IDX: {name: {split: (images file, labels file)}}.
 IDX_DATASETS = {
@@ -56,10 +56,11 @@ def as_uint8_pixels(images: np.ndarray, source: str) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class ImageData:
-  """A whole split in memory.
+  """A split: in memory, or streamed (`jaxgan.data.streaming`: images and labels are then
+  array-likes that decode the rows they are indexed by).
 
   Attributes:
-    images: uint8 [N, H, W, C].
+    images: uint8 [N, H, W, C] (an array, or streaming.LazyRows).
     labels: int32 [N], or None for an unlabelled dataset.
     num_classes: number of classes (0 when unlabelled).
   """
@@ -75,7 +76,7 @@ class ImageData:
       raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels.")
     if len(self.images) == 0:
       raise ValueError("the dataset split is empty.")
-    if self.labels is not None and self.num_classes and (
+    if self.labels is not None and self.num_classes and isinstance(self.labels, np.ndarray) and (
         self.labels.min() < 0 or self.labels.max() >= self.num_classes):
       raise ValueError(f"labels must lie in [0, {self.num_classes}); they span "
                        f"[{self.labels.min()}, {self.labels.max()}].")
@@ -96,8 +97,8 @@ def _split_names(split: str, valid: List[str]) -> List[str]:
 
 def _find(local_dir: str, base: str) -> Optional[str]:
   for candidate in (base + ".gz", base):
-    path = os.path.join(local_dir, candidate)
-    if os.path.exists(path):
+    path = storage.join(local_dir, candidate)
+    if storage.exists(path):
       return path
   return None
 
@@ -113,14 +114,14 @@ def load_idx_dataset(name: str, split: str, local_dir: str) -> ImageData:
   if name not in IDX_DATASETS:
     raise ValueError(f"config.dataset.local_dir reads IDX files for {sorted(IDX_DATASETS)}; "
                      f"got dataset.name={name!r}.")
-  if not os.path.isdir(local_dir):
+  if not storage.isdir(local_dir):
     raise DataUnavailableError(f"config.dataset.local_dir={local_dir!r} is not a folder.")
   files = IDX_DATASETS[name]
   images, labels = [], []
   for part in _split_names(split, sorted(files)):
     found = [_find(local_dir, base) for base in files[part]]
     if None in found:
-      present = sorted(os.listdir(local_dir))
+      present = sorted(storage.listdir(local_dir))
       raise DataUnavailableError(
           f"Split {part!r} of {name} needs {files[part][0]}[.gz] and {files[part][1]}[.gz] in "
           f"{local_dir!r}; it holds {present or 'nothing'}. Add the files, or choose a split "
@@ -199,15 +200,28 @@ def load_tfds_dataset(name: str, split: str, data_dir: Optional[str], crop: int 
 
 
 def load(name: str, split: str, local_dir: Optional[str], data_dir: Optional[str],
-         crop: int = 0, image_size: int = 0) -> ImageData:
-  """The whole split, cropped and resized when asked (see `jaxgan.data.resize`).
+         crop: int = 0, image_size: int = 0, streaming: bool = False) -> ImageData:
+  """The whole split, cropped and resized when asked (see `jaxgan.data.resize`); with
+  `streaming`, a split whose rows are read on demand (image_folder and ArrayRecord tfds
+  datasets only, see `jaxgan.data.streaming`).
 
   name: a tfds name (downloaded unless prepared), "mnist"/"fashion_mnist" from their original
     IDX files when `local_dir` is set (nothing is downloaded), "stacked_mnist" (built from the
     same split of MNIST, see `jaxgan.data.stacked`), or one of LOCAL_FORMATS ("image_folder",
     "npz": your own files in `local_dir`, see `jaxgan.data.local_files`).
   """
-  from jaxgan.data import local_files, resize  # They import this module.
+  from jaxgan.data import local_files, resize, streaming as streamed  # They import this module.
+
+  if streaming:
+    if name == "image_folder" and local_dir:
+      return streamed.image_folder(split, local_dir, crop, image_size)
+    if name not in LOCAL_FORMATS and name not in (STACKED_MNIST, DIGIT_STROKES) and not local_dir:
+      return streamed.tfds_array_record(name, split, data_dir, crop, image_size)
+    raise ValueError(
+        f"config.dataset.streaming=True reads image folders (name='image_folder' with "
+        f"local_dir) and tfds datasets prepared as ArrayRecord; {name!r}"
+        f"{' from local_dir' if local_dir else ''} is read into memory: set "
+        "--config.dataset.streaming=False.")
 
   if name == DIGIT_STROKES:
     raise ValueError(f"config.dataset.name={name!r} is a pair of domains: it is read by an "
@@ -232,4 +246,4 @@ def load(name: str, split: str, local_dir: Optional[str], data_dir: Optional[str
 def from_config(dataset) -> ImageData:
   """`load` with the fields of a config's `dataset` section (configs/default.py)."""
   return load(dataset.name, dataset.split, dataset.local_dir or None, dataset.data_dir or None,
-              dataset.crop, dataset.image_size)
+              dataset.crop, dataset.image_size, dataset.streaming)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from typing import Any, Dict, Optional
 
 import jax
@@ -28,6 +27,7 @@ import numpy as np
 
 from jaxgan.evaluation import batching, metrics
 from jaxgan.models.classifier import Classifier
+from jaxgan import storage
 
 
 class ClassifierFeatures:
@@ -105,7 +105,7 @@ class InceptionFeatures:
     self.batch_size = batch_size
     self.num_classes = 1008
     self._extract = jax.jit(functools.partial(network.apply, variables))
-    with open(os.path.expanduser(weights_path), "rb") as f:
+    with storage.input_file(storage.expand_user(weights_path)) as f:
       self._id = hashlib.sha256(f.read()).hexdigest()[:16]
     self._weights = weights_path
 

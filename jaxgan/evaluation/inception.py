@@ -27,7 +27,6 @@ Weights: see `WEIGHTS_HELP` (convert pytorch-fid's .pth once with
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any, Mapping, Optional, Sequence, Union
 
 import flax
@@ -39,6 +38,7 @@ from flax import traverse_util
 from jax import lax
 
 from jaxgan.evaluation import batching
+from jaxgan import storage
 
 NUM_CLASSES = 1008     # The 2015 graph's classifier: 1000 ImageNet classes + 8 unused.
 POOL_FEATURES = 2048   # Width of the global average pool after Mixed_7c: the FID features.
@@ -380,9 +380,8 @@ def save_variables(variables: Mapping[str, Any], path: str) -> None:
   flat = _flatten(variables)
   _check_names_and_shapes({k: np.shape(v) for k, v in flat.items()}, _expected_shapes(),
                           "The variables")
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  with open(path, "wb") as f:  # A file object: np.savez would otherwise append ".npz".
+  storage.make_parent(storage.absolute(path))
+  with storage.output_file(path) as f:  # A file object: np.savez would otherwise append ".npz".
     np.savez(f, **{k: np.asarray(v, np.float32) for k, v in flat.items()})
 
 
@@ -392,9 +391,9 @@ def load_variables(path: str) -> dict[str, Any]:
   Raises FileNotFoundError (with how to obtain the weights) if `path` does not exist and
   ValueError naming the missing, unexpected or wrongly shaped arrays if it does not fit.
   """
-  if not os.path.isfile(path):
+  if not storage.isfile(path):
     raise FileNotFoundError(f"FID Inception weights not found at {path!r}. {WEIGHTS_HELP}")
-  with np.load(path, allow_pickle=False) as data:
+  with storage.input_file(path) as f, np.load(f, allow_pickle=False) as data:
     flat = {k: data[k] for k in data.files}
   if flat and all("/" not in k and "." in k for k in flat):
     raise ValueError(f"{path!r} holds torch-named arrays (e.g. {next(iter(flat))!r}), not "

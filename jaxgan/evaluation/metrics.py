@@ -31,6 +31,7 @@ from typing import Dict, Iterator, Tuple, Union
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxgan import storage
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -163,13 +164,13 @@ class FeatureStats:
     sigma = (self.covariance() if self._count >= 2 else
              np.full((self.dim, self.dim), np.nan))
     # An open file: np.savez given a name would append ".npz" to names without it.
-    with open(path, "wb") as f:
+    with storage.output_file(path) as f:
       np.savez(f, mu=self._mean, sigma=sigma, m2=self._m2, count=np.int64(self._count))
 
   @classmethod
   def load(cls, path: PathLike) -> "FeatureStats":
     """Reads a file written by `save`."""
-    with np.load(path) as data:
+    with storage.input_file(str(path)) as f, np.load(f) as data:
       missing = {"mu", "m2", "count"} - set(data.files)
       if missing:
         raise ValueError(f"{path} is not a FeatureStats file: missing {sorted(missing)}.")

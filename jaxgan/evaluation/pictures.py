@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import os
 from typing import Callable, Optional, Sequence
 
 import matplotlib
@@ -19,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxgan import visualize  # noqa: E402
+from jaxgan import storage, visualize  # noqa: E402
 
 
 def lerp(z0: np.ndarray, z1: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -52,8 +51,8 @@ def _imshow(ax, canvas: np.ndarray) -> None:
 
 
 def _save(fig, path: str) -> None:
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  fig.savefig(path, bbox_inches="tight", dpi=100)
+  storage.make_parent(path)
+  storage.save_figure(fig, path, bbox_inches="tight", dpi=100)
   plt.close(fig)
 
 

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 from typing import Any, Dict, List, Optional
 
-from jaxgan import json_files
+from jaxgan import json_files, storage
 
 HISTORY_FILE = "history.jsonl"
 BASELINES = ("real_floor", "untrained")
 
 
 def eval_dir(workdir: str) -> str:
-  return os.path.join(workdir, "eval")
+  return storage.join(workdir, "eval")
 
 
 def now() -> str:
@@ -33,13 +32,13 @@ def now() -> str:
 
 def append(workdir: str, record: Dict[str, Any]) -> None:
   """Appends `record` (JSON-ready) to WORKDIR/eval/history.jsonl."""
-  os.makedirs(eval_dir(workdir), exist_ok=True)
-  json_files.append_jsonl(os.path.join(eval_dir(workdir), HISTORY_FILE), record)
+  storage.makedirs(eval_dir(workdir))
+  json_files.append_jsonl(storage.join(eval_dir(workdir), HISTORY_FILE), record)
 
 
 def read(workdir: str) -> List[Dict[str, Any]]:
   """Every evaluation record of the workdir, oldest first (a torn last line is dropped)."""
-  return json_files.read_jsonl(os.path.join(eval_dir(workdir), HISTORY_FILE))
+  return json_files.read_jsonl(storage.join(eval_dir(workdir), HISTORY_FILE))
 
 
 def feature_space_key(record: Dict[str, Any]) -> Optional[str]:
@@ -59,7 +58,7 @@ def same_feature_space(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
 
 
 def step_path(workdir: str, step: int) -> str:
-  return os.path.join(eval_dir(workdir), f"step_{step:07d}.json")
+  return storage.join(eval_dir(workdir), f"step_{step:07d}.json")
 
 
 def write_step_report(workdir: str, report: Dict[str, Any]) -> Dict[str, Any]:
@@ -67,9 +66,9 @@ def write_step_report(workdir: str, report: Dict[str, Any]) -> Dict[str, Any]:
   one has none and both were made in the same feature space; returns what was written."""
   path = step_path(workdir, report["step"])
   previous: Optional[Dict[str, Any]] = None
-  if os.path.exists(path):
+  if storage.exists(path):
     try:
-      with open(path) as f:
+      with storage.open_file(path) as f:
         previous = json.load(f)
     except (OSError, json.JSONDecodeError):
       previous = None  # A damaged view: the history still has everything.
@@ -79,6 +78,6 @@ def write_step_report(workdir: str, report: Dict[str, Any]) -> Dict[str, Any]:
       if name not in report and name in previous:
         report[name] = previous[name]
         report.setdefault("baselines_from", previous.get("time"))
-  os.makedirs(eval_dir(workdir), exist_ok=True)
+  storage.makedirs(eval_dir(workdir))
   json_files.write_atomically(path, json.dumps(report, indent=1))
   return report

@@ -5,13 +5,12 @@ loading or the classifier's training.
 """
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import jax
 import ml_collections
 
-from jaxgan import classifier, streams
+from jaxgan import classifier, storage, streams
 from jaxgan.data import domains, sources
 from jaxgan.evaluation import evaluator, features, translation
 
@@ -20,7 +19,7 @@ def classifier_dir(config: ml_collections.ConfigDict, train_data: sources.ImageD
                    train_name: str) -> str:
   """Where the run's classifier lives: config.eval.classifier_dir, else the shared cache's
   folder for (data, image shape, config.eval.classifier_steps) (jaxgan.classifier)."""
-  return os.path.expanduser(config.eval.classifier_dir) or classifier.cache_directory(
+  return storage.expand_user(config.eval.classifier_dir) or classifier.cache_directory(
       train_data, train_name, config.eval.classifier_steps)
 
 

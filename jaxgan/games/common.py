@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from jaxgan import parallel, streams, xla_cpu
+from jaxgan import mixed_precision, parallel, streams, xla_cpu
 from jaxgan.games.protocol import Game, Metrics, Players
 from jaxgan.models import conditional, layers
 from jaxgan.state import RUN, PlayerState
@@ -34,7 +34,8 @@ def latents(key: jax.Array, n: int, latent_dim: int, axis_name: Optional[str]) -
 def apply(module: nn.Module, state: PlayerState, params: Any, x: jax.Array,
           dropout_key: jax.Array, labels: Optional[jax.Array] = None, capture: bool = False
           ) -> Tuple[jax.Array, Dict[str, Any], Optional[jax.Array]]:
-  """Runs `module` in train mode with `params` and the state's other collections.
+  """Runs `module` in train mode with `params` and the state's other collections, in the
+  player's compute dtype (jaxgan.mixed_precision: outputs and collections come back float32).
 
   Args:
     dropout_key: the "dropout" stream of the call.
@@ -44,6 +45,7 @@ def apply(module: nn.Module, state: PlayerState, params: Any, x: jax.Array,
   Returns:
     (output, the updated non-parameter collections, the features or None).
   """
+  params, x = mixed_precision.cast_inputs(state.compute_dtype, params, x)
   variables = {"params": params, **state.model_state}
   mutable = list(state.model_state.keys()) + ([layers.FEATURES_COLLECTION] if capture else [])
   out, collections = module.apply(variables, x, train=True, rngs={"dropout": dropout_key},
@@ -52,6 +54,8 @@ def apply(module: nn.Module, state: PlayerState, params: Any, x: jax.Array,
   features = None
   if capture:
     features = layers.find_features(collections.pop(layers.FEATURES_COLLECTION, {}))
+  (out, features), collections = mixed_precision.restore(
+      state.compute_dtype, (out, features), collections, state.model_state)
   return out, collections, features
 
 

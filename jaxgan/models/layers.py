@@ -94,6 +94,7 @@ class ConditionalBatchNorm(nn.Module):
                      use_bias=False)(x)
     channels = x.shape[-1]
     zeros = nn.initializers.zeros
+    codes = codes.astype(x.dtype)  # float32 one-hots would promote a bf16 layer to float32.
     gain = 1.0 + nn.Dense(channels, use_bias=False, kernel_init=zeros, name="gain")(codes)
     bias = nn.Dense(channels, use_bias=False, kernel_init=zeros, name="bias")(codes)
     shape = (x.shape[0],) + (1,) * (x.ndim - 2) + (channels,)
@@ -112,6 +113,17 @@ def expose_features(module: nn.Module, features: jax.Array) -> None:
   module.sow(FEATURES_COLLECTION, FEATURES_NAME, features)
 
 
+class SpectralNorm(nn.SpectralNorm):  # The same class name: parameter paths unchanged.
+  """flax's SpectralNorm, handing the layer its normalised kernel in the kernel's own dtype.
+
+  The power iteration runs in float32 (its vector u is float32 state), which would promote a
+  bfloat16 kernel (config.compute_dtype) and with it the whole layer to float32."""
+
+  def _spectral_normalize(self, path, vs, update_stats):
+    normalised = super()._spectral_normalize(path, vs, update_stats)
+    return normalised.astype(jnp.asarray(vs).dtype)
+
+
 def maybe_spectral_norm(layer: nn.Module, enabled: bool, x: jax.Array, train: bool
                         ) -> jax.Array:
   """Applies `layer` to x, with its kernel spectrally normalised when `enabled`.
@@ -123,7 +135,7 @@ def maybe_spectral_norm(layer: nn.Module, enabled: bool, x: jax.Array, train: bo
   """
   if not enabled:
     return layer(x)
-  return nn.SpectralNorm(layer)(x, update_stats=train)
+  return SpectralNorm(layer)(x, update_stats=train)
 
 
 def spectral_norm_wrapper(enabled: bool, train: bool

@@ -100,7 +100,8 @@ class DiscriminatorHead(nn.Module):
       return logits
     # One-hot codes times a [num_classes, F] kernel = the classes' embeddings, [n, F].
     embedding = nn.Dense(features.shape[-1], use_bias=False, name="class_embedding")
-    embedded = layers.maybe_spectral_norm(embedding, self.spectral_norm, codes, train)
+    embedded = layers.maybe_spectral_norm(embedding, self.spectral_norm, codes.astype(x.dtype),
+                                          train)
     return logits + jnp.sum(embedded * features, axis=-1)
 
 

@@ -57,13 +57,20 @@ def feature_maps(index: int, fmap_base: int, fmap_max: int, fmap_decay: float) -
   return min(int(fmap_base / 2.0 ** (index * fmap_decay)), fmap_max)
 
 
+def _as_float(x: jax.Array) -> jax.Array:
+  """x as float32 unless it is floating already (bf16 stays bf16: config.compute_dtype)."""
+  return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.float32)
+
+
 def pixel_norm(x: jax.Array, epsilon: float = 1e-8) -> jax.Array:
   """Pixelwise feature vector normalisation (section 4.2): x / sqrt(mean_c(x^2) + eps)."""
   return x * lax.rsqrt(jnp.mean(jnp.square(x), axis=-1, keepdims=True) + epsilon)
 
 
 def lerp(old: jax.Array, new: jax.Array, alpha: jax.Array) -> jax.Array:
-  """alpha * new + (1 - alpha) * old; exactly `new` at alpha = 1 and `old` at alpha = 0."""
+  """alpha * new + (1 - alpha) * old; exactly `new` at alpha = 1 and `old` at alpha = 0.
+  In the images' dtype (a float32 alpha would promote bf16 activations, compute_dtype)."""
+  alpha = jnp.asarray(alpha).astype(new.dtype)
   return new * alpha + old * (1.0 - alpha)
 
 
@@ -144,7 +151,7 @@ class ProGANGenerator(_Widths):
     del train  # No layer behaves differently in training.
     stage, norm = self.current, self.use_pixel_norm
     every = self.is_initializing()  # Make every resolution's variables.
-    x = z.astype(jnp.float32)
+    x = _as_float(z)
     if self.normalize_latents:
       x = pixel_norm(x)
     n = x.shape[0]
@@ -185,7 +192,7 @@ class ProGANDiscriminator(_Widths):
     from_rgb = {s: EqualizedConv(self.nf(s + 1), 1,
                                  name=f"from_rgb_{resolution(s)}x{resolution(s)}")
                 for s in range(self.last + 1)}
-    x = x.astype(jnp.float32)
+    x = _as_float(x)
     if self.is_initializing():  # Every resolution's input layer, so its variables exist.
       for s in range(self.last + 1):
         from_rgb[s](downscale(x, 2 ** (self.last - s)))
