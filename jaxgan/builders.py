@@ -338,8 +338,8 @@ class Experiment(NamedTuple):
   def init_states(self) -> Dict[str, Any]:
     """Fresh states {player: PlayerState, ..., "run": RunState} from config.seed."""
     players = self.game.init_players(streams.run_key(self.seed, streams.INIT))
-    dtype = None if self.config.compute_dtype == "float32" else self.config.compute_dtype
-    players = {name: player.replace(compute_dtype=dtype) for name, player in players.items()}
+    players = {name: player.replace(compute_dtype=self.config.compute_dtype)
+               for name, player in players.items()}
     return {**players, state.RUN: state.RunState.create()}
 
   def pmapped_step(self, steps_per_call: int = 1, cpu_options: bool = True,

@@ -41,7 +41,7 @@ def cast_inputs(dtype: Optional[str], params: Any, x: Any) -> tuple:
 
 def restore(dtype: Optional[str], out: Any, collections: Any, stored: Any) -> tuple:
   """(out with its floats as float32, collections with each array in the dtype it has in
-  `stored`, the collections passed in) after a module call in `dtype`."""
+  `stored`) after a module call in `dtype`."""
   if dtype in (None, "float32"):
     return out, collections
   out = cast_floats(out, jnp.float32)

@@ -24,7 +24,8 @@ class PlayerState(train_state.TrainState):
   Attributes (beyond flax's TrainState; `step` counts this player's optimizer updates):
     model_state: the module's non-parameter collections, e.g. {"batch_stats": ...} for
       BatchNorm statistics or spectral-norm vectors; {} for a module without any.
-    compute_dtype: "bfloat16" to train its module in bf16 (config.compute_dtype), else None.
+    compute_dtype: config.compute_dtype of its module's training calls ("float32" or
+      "bfloat16"; None, as float32, for a state built outside an Experiment).
     extras: state of the plug-ins that need some (see jaxgan.tricks): e.g.
       "ema_params" (G's weight average), "param_average" (historical averaging),
       "replay_buffer"/"replay_filled" (D's experience replay). {} when none is on.

@@ -104,6 +104,14 @@ def _list_splits(split: str, local_dir: str):
   return out
 
 
+def read_resized(path: str, channels: Optional[int], crop: int, image_size: int
+                 ) -> np.ndarray:
+  """`read_image`, then config.dataset.crop / image_size (`jaxgan.data.resize`): uint8
+  [H', W', C], the image as the dataset serves it."""
+  from jaxgan.data import resize
+  return resize.crop_and_resize(read_image(path, channels)[None], crop, image_size, path)[0]
+
+
 def load_image_folder(split: str, local_dir: str, crop: int = 0, image_size: int = 0
                       ) -> ImageData:
   """Reads `local_dir/<split>/[<class>/]*.png|jpg|...`; see the module docstring.
@@ -115,9 +123,8 @@ def load_image_folder(split: str, local_dir: str, crop: int = 0, image_size: int
   images, labels, classes = [], [], None
   for folder, files, part_labels, classes in _list_splits(split, local_dir):
     first = read_image(files[0], None)  # its channels decide the others'
-    decoded = [resize.crop_and_resize(
-        (first if i == 0 else read_image(path, first.shape[-1]))[None], crop, image_size,
-        path)[0] for i, path in enumerate(files)]
+    decoded = ([resize.crop_and_resize(first[None], crop, image_size, files[0])[0]] +
+               [read_resized(path, first.shape[-1], crop, image_size) for path in files[1:]])
     odd = next((i for i, image in enumerate(decoded) if image.shape != decoded[0].shape), None)
     if odd is not None:
       raise ValueError(

@@ -99,17 +99,15 @@ def is_streaming(data: ImageData) -> bool:
 
 def image_folder(split: str, local_dir: str, crop: int = 0, image_size: int = 0) -> ImageData:
   """`local_dir/<split>/[<class>/]*.png|...` (jaxgan.data.local_files' layout), streamed."""
-  from jaxgan.data import local_files, resize  # pylint: disable=g-import-not-at-top
+  from jaxgan.data import local_files  # pylint: disable=g-import-not-at-top
 
   files, labels, classes = local_files.list_image_folder(split, local_dir)
-  first = resize.crop_and_resize(local_files.read_image(files[0], None)[None], crop,
-                                 image_size, files[0])[0]
+  first = local_files.read_resized(files[0], None, crop, image_size)
 
   def read(indices: np.ndarray) -> Dict[str, np.ndarray]:
     images = []
     for i in indices:
-      image = resize.crop_and_resize(local_files.read_image(files[i], first.shape[-1])[None],
-                                     crop, image_size, files[i])[0]
+      image = local_files.read_resized(files[i], first.shape[-1], crop, image_size)
       if image.shape != first.shape:
         raise ValueError(f"{files[i]!r} is {image.shape}, the folder's first image "
                          f"{first.shape}: set --config.dataset.image_size (and crop).")
