@@ -173,6 +173,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.classifier_dir = ""        # "" = the shared cache (jaxgan.classifier.cache_root)
   config.eval.classifier_steps = 1000    # training steps when the classifier is trained
   config.eval.inception_weights = ""     # .npz from python -m jaxgan.evaluation.convert_inception
+  # Keep the best checkpoint by this metric in WORKDIR/best (jaxgan/best_checkpoint.py), e.g.
+  # "fid" (lower is better) or "coverage" (higher); "" keeps none. --checkpoint=best reads it
+  # (jaxgan.sample, jaxgan.evaluate); keep_checkpoints never deletes it.
+  config.eval.best_metric = ""
   config.eval.kid_subsets = 100
   config.eval.kid_subset_size = 1000
   config.eval.precision_recall_k = 3     # Kynkaanniemi et al.'s k

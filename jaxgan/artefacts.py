@@ -127,8 +127,9 @@ class RunArtefacts:
     visualize.save_columns(columns, storage.join(self.workdir, "milestones.png"),
                            title=f"{self.title}: the same latents at each milestone")
 
-  def evaluate(self, step: int, replicated: Dict[str, Any]) -> None:
-    """Scores the sampler with the run's evaluator; logged as eval_* records."""
+  def evaluate(self, step: int, replicated: Dict[str, Any]) -> Dict[str, float]:
+    """Scores the sampler with the run's evaluator; logged as eval_* records, and returned
+    ({"eval_fid": ..., ...})."""
     game, config = self.experiment.game, self.experiment.config
     variables = self._sampling_variables(replicated)
     if game.translates:
@@ -148,16 +149,29 @@ class RunArtefacts:
         "time": records.now(), "source": "training", "step": step, "provenance": provenance,
         "generator": {k[len("eval_"):]: v for k, v in scalars.items()}})
     self.writer.start(step)  # Throughput excludes the evaluation's time.
+    return scalars
 
-  def checkpoint(self, step: int, replicated: Dict[str, Any]) -> None:
-    """Checkpoint `step`, refused (NonFiniteError) if a player's state is not finite."""
+  def _finite_host_state(self, step: int, replicated: Dict[str, Any]) -> Dict[str, Any]:
+    """Host copies of the states, refused (NonFiniteError) if a player's is not finite."""
     host = jax.device_get(parallel.unreplicate(replicated))
     bad = [name.upper() for name in self.experiment.game.players
            if not all(np.all(np.isfinite(x)) for x in jax.tree.leaves(host[name]))]
     if bad:
       raise NonFiniteError(f"Non-finite {' and '.join(bad)} state at step {step}; not saved "
                            "(the previous checkpoint is kept).")
-    self.checkpointer.save(step, host, self._config_json, self.experiment.image_shape)
+    return host
+
+  def checkpoint(self, step: int, replicated: Dict[str, Any]) -> None:
+    """Checkpoint `step`, refused (NonFiniteError) if a player's state is not finite."""
+    self.checkpointer.save(step, self._finite_host_state(step, replicated), self._config_json,
+                           self.experiment.image_shape)
+
+  def keep_if_best(self, best: Any, step: int, scalars: Optional[Dict[str, float]],
+                   replicated: Dict[str, Any]) -> None:
+    """Saves the states to WORKDIR/best when the evaluation's `scalars` (None on processes
+    other than 0) beat the best so far (`best`: a best_checkpoint.BestCheckpoint)."""
+    best.consider(step, scalars, lambda: self._finite_host_state(step, replicated),
+                  self._config_json, self.experiment.image_shape)
 
   def finish(self) -> None:
     """curves.png, eval_curves.png and samples.gif from what the run wrote."""

@@ -22,8 +22,8 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from jaxgan import (config_checks, games, losses, mixed_precision, models, optimizers, state,
-                    storage, streams, tricks)
+from jaxgan import (best_checkpoint, config_checks, games, losses, mixed_precision, models,
+                    optimizers, state, storage, streams, tricks)
 from jaxgan.config_checks import ConfigError  # noqa: F401  (jaxgan.builders.ConfigError)
 from jaxgan.evaluation import evaluator
 from jaxgan.models import conditional, contract
@@ -109,6 +109,7 @@ def check_eval(config: ml_collections.ConfigDict) -> None:
         f"local .npz (got {ev.inception_weights!r}, not a file). README 'Evaluation' says how "
         "to make it from the standard FID weights (python -m jaxgan.evaluation."
         "convert_inception); or use feature_extractor='classifier'.")
+  best_checkpoint.check(config, is_image_to_image(config), config.model.num_classes)
 
 
 def get_loss_fn(config: ml_collections.ConfigDict) -> Callable:

@@ -90,9 +90,13 @@ def _describe_mismatch(saved: Dict[str, str], current: Dict[str, str]) -> str:
   return "\n".join(shown)
 
 
-def checkpoint_directory(workdir: str) -> str:
-  """WORKDIR/checkpoints, absolute (orbax needs absolute paths); a URI stays one."""
-  return orbax_directory(storage.join(storage.absolute(workdir), "checkpoints"))
+PERIODIC = "checkpoints"  # WORKDIR/checkpoints: the periodic checkpoints, resumed from
+BEST = "best"             # WORKDIR/best: the best by config.eval.best_metric (best_checkpoint)
+
+
+def checkpoint_directory(workdir: str, subdir: str = PERIODIC) -> str:
+  """WORKDIR/<subdir>, absolute (orbax needs absolute paths); a URI stays one."""
+  return orbax_directory(storage.join(storage.absolute(workdir), subdir))
 
 
 def orbax_directory(directory: str) -> str:
@@ -107,10 +111,11 @@ def orbax_directory(directory: str) -> str:
 
 
 class Checkpointer:
-  """Saves and restores the (G, D) states of one workdir (creates WORKDIR/checkpoints)."""
+  """Saves and restores the (G, D) states of one workdir (creates WORKDIR/<subdir>:
+  "checkpoints", the periodic ones, or "best")."""
 
-  def __init__(self, workdir: str, keep: int):
-    self.directory = checkpoint_directory(workdir)
+  def __init__(self, workdir: str, keep: int, subdir: str = PERIODIC):
+    self.directory = checkpoint_directory(workdir, subdir)
     self._manager = ocp.CheckpointManager(
         self.directory,
         options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
@@ -128,11 +133,13 @@ class Checkpointer:
     return sorted(self._manager.all_steps())
 
   def save(self, step: int, state: Dict[str, Any], config_json: str,
-           image_shape: Tuple[int, int, int]) -> None:
+           image_shape: Tuple[int, int, int], extra_meta: Optional[Dict[str, Any]] = None
+           ) -> None:
     """Writes checkpoint `step` (host copies of `state`); waits until it is on disk.
 
     The meta item records the config and the image shape, so that tools (jaxgan.sample) can
-    rebuild the model from the workdir alone.
+    rebuild the model from the workdir alone, and `extra_meta` (JSON; e.g. the best
+    checkpoint's metric and value).
 
     Raises:
       WorkdirError: the write failed (a full disk, lost permissions). The unfinished write
@@ -141,7 +148,8 @@ class Checkpointer:
     """
     state = jax.device_get(state)
     meta = {"config": json.loads(config_json), "fingerprint": fingerprint(state),
-            "checksums": checksums(state), "step": int(step), "image_shape": list(image_shape)}
+            "checksums": checksums(state), "step": int(step), "image_shape": list(image_shape),
+            **(extra_meta or {})}
     previous = self.latest_step()
     try:
       self._manager.save(step, args=ocp.args.Composite(
@@ -154,8 +162,8 @@ class Checkpointer:
               else "there is no earlier checkpoint")
       raise WorkdirError(
           f"Could not write the checkpoint of step {step} under {self.directory} ({kept}): "
-          f"{type(e).__name__}: {str(e)[:400]}. Free disk space or fix permissions, then re-run the same command "
-          "to resume.") from e
+          f"{type(e).__name__}: {str(e)[:400]}. Free disk space or fix permissions, then "
+          "re-run the same command to resume.") from e
 
   def read_meta(self, step: Optional[int] = None) -> Dict[str, Any]:
     step = self.latest_step() if step is None else step

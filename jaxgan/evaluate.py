@@ -1,6 +1,6 @@
 """Evaluates a workdir's checkpoint: every metric, the floor/ceiling baselines, and pictures.
 
-  python -m jaxgan.evaluate --workdir=DIR [--step=N] [--baselines]
+  python -m jaxgan.evaluate --workdir=DIR [--checkpoint=best] [--step=N] [--baselines]
 
 Rebuilds the model and data from the config stored in the checkpoint (config.eval decides
 the feature extractor and sample size; the flags below override it), then writes
@@ -128,13 +128,15 @@ def save_pictures(run: sample.Run, result: Dict[str, Any], evaluator: evaluator_
 
 def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool = False,
                      overrides: Optional[Dict[str, Any]] = None, pictures_too: bool = True,
-                     local_dir: Optional[str] = None) -> Dict[str, Any]:
-  """Evaluates checkpoint `step` (default: latest) of `workdir`; see the module docstring.
+                     local_dir: Optional[str] = None, checkpoint: str = "latest"
+                     ) -> Dict[str, Any]:
+  """Evaluates checkpoint `step` (default: latest) of `workdir`'s periodic checkpoints, or
+  with checkpoint="best" of its best (WORKDIR/best); see the module docstring.
 
   Returns {"step", "generator": metrics, optionally "real_floor" and "untrained", "timings",
   "pictures"} and writes it to WORKDIR/eval/step_XXXXXXX.json.
   """
-  run = sample.load_run(workdir, step)
+  run = sample.load_run(workdir, step, checkpoint)
   if run.game.translates:
     raise ValueError(f"the run in {workdir!r} translates images (config.game.name="
                      f"{run.config.game.name!r}): it is scored while training "
@@ -168,8 +170,9 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
     classes = lambda n: sample.requested_classes(game, n)
   result = evaluator.evaluate_generator(generate, classes)
   report: Dict[str, Any] = {
-      "workdir": storage.absolute(workdir), "step": run.step, "time": records.now(),
-      "source": "jaxgan.evaluate", "feature_extractor": evaluator.extractor.name,
+      "workdir": storage.absolute(workdir), "step": run.step, "checkpoint": checkpoint,
+      "time": records.now(), "source": "jaxgan.evaluate",
+      "feature_extractor": evaluator.extractor.name,
       "feature_space": evaluator.extractor.describe(), "provenance": evaluator.provenance(),
       "kid_std_zero_by_construction": evaluator.kid_std_is_zero_by_construction,
       "num_samples": evaluator.num_samples, "generator": _json_ready(result),
@@ -219,6 +222,8 @@ def define_flags() -> None:
   compilation_cache.define_flag()
   flags.DEFINE_string("workdir", None, "The training run's workdir.")
   flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+  flags.DEFINE_enum("checkpoint", "latest", list(sample.CHECKPOINTS), "latest: the periodic "
+                    "checkpoints; best: WORKDIR/best (config.eval.best_metric).")
   flags.DEFINE_boolean("baselines", False, "Also evaluate real held-out images (floor) and "
                        "the untrained generator (ceiling).")
   flags.DEFINE_boolean("pictures", True, "Write the evaluation pictures.")
@@ -271,7 +276,8 @@ def main(argv, config_style: Optional[Dict[str, Any]] = None,
                     if getattr(FLAGS, name) is not None})
   local_dir = FLAGS.local_dir if FLAGS.local_dir is not None else config_local_dir
   report = user_errors.run_reporting(evaluate_workdir, FLAGS.workdir, FLAGS.step,
-                                     FLAGS.baselines, overrides, FLAGS.pictures, local_dir)
+                                     FLAGS.baselines, overrides, FLAGS.pictures, local_dir,
+                                     FLAGS.checkpoint)
   print(f"{report['workdir']}, step {report['step']}: {report['num_samples']} samples, "
         f"{report['feature_extractor']} features")
   print(report_table(report))

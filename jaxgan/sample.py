@@ -1,6 +1,7 @@
 """Writes samples from a workdir's latest checkpoint to an .npz file.
 
   python -m jaxgan.sample --workdir=DIR --num_samples=1000 --output=samples.npz
+  (--checkpoint=best: the best by config.eval.best_metric, WORKDIR/best; --step=N: that one)
 
 The file holds `images`: uint8 [num_samples, H, W, C] (pixel values 0..255). The model is
 rebuilt from the config stored in the checkpoint, so no config flag is needed.
@@ -44,14 +45,25 @@ class Run(NamedTuple):
     return self.states[self.game.sampler].sampling_variables()
 
 
-def load_run(workdir: str, step: Optional[int] = None) -> Run:
-  """Rebuilds the experiment from the config stored in the checkpoint and restores `step`."""
-  directory = checkpointing.checkpoint_directory(workdir)
-  no_checkpoint = FileNotFoundError(f"No checkpoint under {directory}; train first "
-                                    "(python -m jaxgan.main --config=... --workdir=...).")
+CHECKPOINTS = {"latest": checkpointing.PERIODIC, "best": checkpointing.BEST}  # --checkpoint
+
+
+def load_run(workdir: str, step: Optional[int] = None, checkpoint: str = "latest") -> Run:
+  """Rebuilds the experiment from the config stored in the checkpoint and restores `step`
+  (default: the newest) of the periodic checkpoints (`checkpoint="latest"`) or of the best
+  (`"best"`: WORKDIR/best, kept by config.eval.best_metric)."""
+  if checkpoint not in CHECKPOINTS:
+    raise ValueError(f"--checkpoint={checkpoint!r}; valid: {', '.join(CHECKPOINTS)}.")
+  directory = checkpointing.checkpoint_directory(workdir, CHECKPOINTS[checkpoint])
+  no_checkpoint = FileNotFoundError(
+      f"No checkpoint under {directory}; train first "
+      "(python -m jaxgan.main --config=... --workdir=...)" + (
+          ", with config.eval.best_metric set (e.g. fid) and config.eval.every_steps > 0: "
+          "the best checkpoint is kept at evaluations" if checkpoint == "best" else "") + ".")
   if not storage.isdir(directory):  # Checked first: the Checkpointer would create it.
     raise no_checkpoint
-  checkpointer = checkpointing.Checkpointer(workdir, keep=1_000_000)
+  checkpointer = checkpointing.Checkpointer(workdir, keep=1_000_000,
+                                            subdir=CHECKPOINTS[checkpoint])
   try:
     if checkpointer.latest_step() is None:
       raise no_checkpoint
@@ -143,13 +155,15 @@ def class_rows(game: Any, variables: Any, inputs: Dict[str, Any]
 
 def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] = None,
              batch_size: int = 500, label: Optional[int] = None,
-             grid_path: Optional[str] = None) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-  """From a workdir's checkpoint (G in inference mode): (uint8 images [num_samples, H, W, C],
-  their requested classes int32 [num_samples], or None for an unconditional run). `label`
-  and `grid_path` (a per-class grid PNG) need a conditional run."""
+             grid_path: Optional[str] = None, checkpoint: str = "latest"
+             ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+  """From a workdir's checkpoint (G in inference mode; `checkpoint`, `step` as in
+  `load_run`): (uint8 images [num_samples, H, W, C], their requested classes int32
+  [num_samples], or None for an unconditional run). `label` and `grid_path` (a per-class
+  grid PNG) need a conditional run."""
   if num_samples < 1:
     raise ValueError(f"--num_samples must be >= 1; got {num_samples}.")
-  run = load_run(workdir, step)
+  run = load_run(workdir, step, checkpoint)
   game = run.game
   if game.translates:
     raise ValueError(f"the run in {workdir!r} translates images (config.game.name="
@@ -182,6 +196,8 @@ def define_flags() -> None:
   flags.DEFINE_string("output", None, "Output .npz path.")
   flags.DEFINE_integer("seed", 0, "Seed of the latents (independent of the training seed).")
   flags.DEFINE_integer("step", None, "Checkpoint step to load (default: the latest).")
+  flags.DEFINE_enum("checkpoint", "latest", list(CHECKPOINTS), "latest: the periodic "
+                    "checkpoints; best: WORKDIR/best (config.eval.best_metric).")
   flags.DEFINE_integer("batch_size", 500, "Images generated per call.")
   flags.DEFINE_integer("label", None, "Conditional runs: make only this class (default: "
                        "every class in turn).")
@@ -195,7 +211,7 @@ def main(argv):
     raise app.UsageError("--workdir and --output are required.")
   images, classes = user_errors.run_reporting(
       generate, FLAGS.workdir, FLAGS.num_samples, FLAGS.seed, FLAGS.step, FLAGS.batch_size,
-      FLAGS.label, FLAGS.grid)
+      FLAGS.label, FLAGS.grid, FLAGS.checkpoint)
   storage.make_parent(storage.absolute(FLAGS.output))
   arrays = {"images": images} if classes is None else {"images": images, "labels": classes}
   storage.save_npz(FLAGS.output, compressed=True, **arrays)

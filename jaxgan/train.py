@@ -9,7 +9,8 @@
 Outputs under WORKDIR: checkpoints/, config.json and config_history.jsonl (jaxgan.run_history),
 samples/real.png, samples/step_XXXXXXX.png, samples.gif, metrics.jsonl, tensorboard/,
 curves.png, and with config.eval.every_steps > 0 evaluation records (eval_*) in
-metrics.jsonl and TensorBoard, eval/history.jsonl and eval_curves.png.
+metrics.jsonl and TensorBoard, eval/history.jsonl and eval_curves.png; with
+config.eval.best_metric also best/ (jaxgan.best_checkpoint).
 """
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from jaxgan import (artefacts, builders, checkpointing, metric_logging, parallel, preemption,
-                    resume, run_history, state, streams, workdir_lease)
+from jaxgan import (artefacts, best_checkpoint, builders, checkpointing, metric_logging,
+                    parallel, preemption, resume, run_history, state, streams, workdir_lease)
 from jaxgan.artefacts import NonFiniteError  # noqa: F401  (jaxgan.train.NonFiniteError)
 from jaxgan.data import domains, pipeline, prefetch, sources
 from jaxgan.evaluation import setup as eval_setup
@@ -144,6 +145,7 @@ class _Run:
   writer: metric_logging.MetricWriter
   artefacts: artefacts.RunArtefacts
   checkpointer: checkpointing.Checkpointer
+  best: Optional[best_checkpoint.BestCheckpoint]  # None without config.eval.best_metric
   lease: Optional[workdir_lease.Lease]  # None on processes other than 0
   learning_rates: Dict[str, Any]  # {player: rate or schedule}, logged at each log step
 
@@ -190,6 +192,7 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
   if checkpointer.latest_step() is not None:
     start_step, states, checkpoint_config = resume.restore(checkpointer, config, states)
     logging.info("Resumed from %s at step %d.", checkpointer.directory, start_step)
+  best = best_checkpoint.BestCheckpoint(workdir, config) if config.eval.best_metric else None
   if is_writer:  # Records after the checkpoint (all, without one) are of steps redone now.
     run_history.record_start(workdir, config, start_step, checkpoint_config)
     metric_logging.truncate_metrics(workdir, start_step)
@@ -211,7 +214,7 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
                                    artefacts.grid_examples(data, config.num_grid_samples))
   outputs.real_grid(data.images)
   run = _Run(experiment, workdir, start_step, _Dispatcher(experiment, batches), writer, outputs,
-             checkpointer, lease, builders.learning_rate_schedules(config, game.players))
+             checkpointer, best, lease, builders.learning_rate_schedules(config, game.players))
   return run, states
 
 
@@ -256,8 +259,12 @@ def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optio
         run.artefacts.sample_grid(step, replicated)
       if step in milestones:
         run.artefacts.milestone(step, milestones[step], replicated)
-      if run.artefacts.evaluator is not None and (step % config.eval.every_steps == 0 or last):
-        run.artefacts.evaluate(step, replicated)
+      if config.eval.every_steps and (step % config.eval.every_steps == 0 or last):
+        scalars = None  # Process 0 evaluates; the best checkpoint is written by all.
+        if run.artefacts.evaluator is not None:
+          scalars = run.artefacts.evaluate(step, replicated)
+        if run.best is not None:
+          run.artefacts.keep_if_best(run.best, step, scalars, replicated)
       stop_now = not last and stop.should_stop(step)
       save = step % config.checkpoint_every_steps == 0 or last or stop_now
       if save or not multi_process:  # One process: every step (a flag read); several: a
@@ -294,6 +301,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       run.dispatcher.close()
       run.writer.close()
       run.checkpointer.close()
+      if run.best is not None:
+        run.best.close()
     run.artefacts.finish()
   finally:
     if lease is not None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import glob
 import os
 
 import flax
@@ -111,3 +112,18 @@ class FakePlayer(flax.struct.PyTreeNode):
 def state_dicts(result):
   """{"g_state": ..., "d_state": ...} of a train_and_evaluate result, as plain state dicts."""
   return {k: flax.serialization.to_state_dict(result[k]) for k in ("g_state", "d_state")}
+
+
+def largest_data_file(checkpoint_dir: str) -> str:
+  """The largest array data file of one orbax checkpoint (WORKDIR/checkpoints/<step>)."""
+  files = glob.glob(os.path.join(checkpoint_dir, "state", "ocdbt.process_0", "d", "*"))
+  return max(files, key=os.path.getsize)
+
+
+def flip_bytes(path: str, offset: int, n: int) -> None:
+  """Inverts n bytes of a file from `offset` (damage a checksum must catch)."""
+  with open(path, "r+b") as f:
+    f.seek(offset)
+    data = f.read(n)
+    f.seek(offset)
+    f.write(bytes(b ^ 0xFF for b in data))

@@ -1,6 +1,5 @@
 """An unwritable or full workdir, or a damaged checkpoint: a clear error, and the checkpoints
 already there survive."""
-import glob
 import os
 import re
 import shutil
@@ -102,19 +101,6 @@ def test_metrics_log_drops_a_torn_last_line_and_truncates_to_the_checkpoint(tmp_
     metric_logging.read_metrics(str(tmp_path))
 
 
-def _largest_data_file(checkpoint_dir: str) -> str:
-  files = glob.glob(os.path.join(checkpoint_dir, "state", "ocdbt.process_0", "d", "*"))
-  return max(files, key=os.path.getsize)
-
-
-def _flip_bytes(path: str, offset: int, n: int) -> None:
-  with open(path, "r+b") as f:
-    f.seek(offset)
-    data = f.read(n)
-    f.seek(offset)
-    f.write(bytes(b ^ 0xFF for b in data))
-
-
 # orbax leaves a task behind when reading a truncated file fails; it reports "Event loop is
 # closed" when it runs after the checkpointer was closed (harmless).
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -127,10 +113,10 @@ def test_damaged_checkpoint_is_refused_and_the_previous_one_resumes(tmp_path, da
   config = helpers.tiny_config(mnist_dir, num_train_steps=4, keep_checkpoints=5)
   train.train_and_evaluate(config, workdir)
   checkpoints = os.path.join(workdir, "checkpoints")
-  data_file = _largest_data_file(os.path.join(checkpoints, "4"))
+  data_file = helpers.largest_data_file(os.path.join(checkpoints, "4"))
   size = os.path.getsize(data_file)
   if damage == "flipped bytes":
-    _flip_bytes(data_file, size // 2, 64)
+    helpers.flip_bytes(data_file, size // 2, 64)
   else:
     os.truncate(data_file, size // 2)
 

@@ -20,8 +20,8 @@ from typing import NamedTuple, Optional, Tuple
 
 import flax.linen as nn
 
-from jaxgan.models import (cyclegan, dcgan, dcgan_keras, dcgan_radford, mlp, progan, resampling,
-                           resnet, stacked_dcgan, tiny, toy2d)
+from jaxgan.models import (cyclegan, dcgan, dcgan_keras, dcgan_radford, mlp, normalization, progan,
+                           resampling, resnet, stacked_dcgan, tiny, toy2d)
 from jaxgan.registry import Registry
 
 MODELS = Registry("architecture")
@@ -53,20 +53,34 @@ def _require_shape(name: str, image_shape, *supported: Tuple[int, int, int]) -> 
 def build_dcgan_tutorial(*, image_shape, latent_dim: int, axis_name: Optional[str],
                          leaky_relu_slope: float = 0.3, dropout_rate: float = 0.3,
                          spectral_norm: bool = False, minibatch_stddev_group: int = 0,
-                         minibatch_discrimination: int = 0) -> GanPair:
+                         minibatch_discrimination: int = 0,
+                         generator_normalization: str = "batch", num_reference: int = 64,
+                         discriminator_normalization: str = "none") -> GanPair:
   """The TensorFlow tutorial's DCGAN (28x28x1, or 28x28x3); see `jaxgan.models.dcgan`.
 
-  D's options: spectral_norm (every D layer), minibatch_stddev_group (group size, 0 = off),
-  minibatch_discrimination (number of kernels, 0 = off); see jaxgan.models.minibatch.
+  G's options: generator_normalization ("batch", the tutorial's; "layer", "instance",
+  "virtual_batch" with num_reference reference latents; "none"). D's options:
+  discriminator_normalization ("none", the tutorial's; "layer", "instance"), spectral_norm
+  (every D layer), minibatch_stddev_group (group size, 0 = off), minibatch_discrimination
+  (number of kernels, 0 = off); see jaxgan.models.normalization and jaxgan.models.minibatch.
   """
   del latent_dim  # The first Dense layer adapts to any latent size.
   _require_shape("dcgan_tutorial", image_shape, (28, 28, 1), (28, 28, 3))
+  normalization.check("generator_normalization", generator_normalization,
+                      normalization.GENERATOR_NORMALIZATIONS)
+  normalization.check("discriminator_normalization", discriminator_normalization,
+                      normalization.DISCRIMINATOR_NORMALIZATIONS)
+  if generator_normalization == "virtual_batch" and num_reference < 1:
+    raise ValueError(f"num_reference={num_reference}: virtual batch normalisation needs a "
+                     "reference batch of at least 1 latent.")
   channels = image_shape[-1]
   return GanPair(
       dcgan.TutorialGenerator(leaky_relu_slope=leaky_relu_slope, channels=channels,
-                              axis_name=axis_name),
+                              axis_name=axis_name, normalization=generator_normalization,
+                              num_reference=num_reference),
       dcgan.TutorialDiscriminator(
           leaky_relu_slope=leaky_relu_slope, dropout_rate=dropout_rate,
+          normalization=discriminator_normalization,
           spectral_norm=spectral_norm, minibatch_stddev_group=minibatch_stddev_group,
           minibatch_discrimination=minibatch_discrimination, axis_name=axis_name))
 
