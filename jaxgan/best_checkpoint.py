@@ -2,7 +2,7 @@
 
 After every periodic evaluation of a run with config.eval.best_metric set (e.g. "fid"), the
 states are saved to WORKDIR/best when that metric beats the best so far (lower or higher is
-better by the metric: BETTER). WORKDIR/best holds one checkpoint, in the periodic
+better by the metric: BETTER_IS_LOWER). WORKDIR/best holds one checkpoint, in the periodic
 checkpoints' format, its meta naming the metric, its value and the evaluation settings it was
 measured with; keep_checkpoints never deletes it, and `python -m jaxgan.sample` / `jaxgan.
 evaluate` read it with --checkpoint=best. A new best is written beside the old one (orbax
@@ -60,12 +60,13 @@ def check(config: ml_collections.ConfigDict, translates: bool, num_classes: int)
   metric = config.eval.best_metric
   if not metric:
     return
+  classifier = config.eval.feature_extractor == "classifier"
   names = list(_ANY_FEATURES)
-  if config.eval.feature_extractor == "classifier":
+  if classifier:
     names += _CLASSIFIER_FEATURES
     names += ["class_accuracy"] if num_classes else []
   if translates:  # Both directions; the content score and the pair's L1 (when paired).
-    names += ["cycle", "l1_pair"] + (["content"] if "class_kl" in names else [])
+    names += ["cycle", "l1_pair"] + (["content"] if classifier else [])
     names = [d + name for d in TRANSLATION_DIRECTIONS for name in names]
   if metric not in names:
     raise ConfigError(f"config.eval.best_metric={metric!r} is not a metric this run's "
@@ -97,10 +98,11 @@ class BestCheckpoint:
       return
     meta = self.checkpointer.read_meta(step)
     kept = meta.get("best", {})
-    if {name: kept.get(name) for name in COMPARABLE_SETTINGS} != self.settings:
+    kept_settings = {name: kept.get(name) for name in COMPARABLE_SETTINGS}
+    if kept_settings != self.settings:
       raise BestCheckpointError(
           f"{self.checkpointer.directory} holds the best checkpoint (step {step}) by "
-          f"{ {name: kept.get(name) for name in COMPARABLE_SETTINGS} }, but this config "
+          f"{kept_settings}, but this config "
           f"evaluates {self.settings}: their values cannot be compared. Keep the run's "
           f"evaluation settings, or move the folder aside (mv {self.checkpointer.directory} "
           f"{self.checkpointer.directory}.old) to keep the best by the new ones.")

@@ -30,10 +30,6 @@ def _script_evaluations(monkeypatch, values):
   return seen
 
 
-def _g_params(run):
-  return jax.tree.leaves(run.states["g"].params)
-
-
 def _assert_same_states(a, b):
   for x, y in zip(jax.tree.leaves(a.states), jax.tree.leaves(b.states)):
     np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
@@ -77,11 +73,9 @@ def test_translation_metrics_carry_their_direction():
   config.game.name = "cyclegan"
   config.model.name = "cyclegan_resnet"
   config.eval.best_metric = "fid"
-  names = []
-  try:
+  with pytest.raises(builders.ConfigError) as error:
     best_checkpoint.check(config, translates=True, num_classes=0)
-  except builders.ConfigError as e:
-    names = str(e)
+  names = str(error.value)
   assert "ab_fid" in names and "ba_content" in names and "ab_cycle" in names
   config.eval.best_metric = "ba_cycle"
   best_checkpoint.check(config, translates=True, num_classes=0)
