@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import jax
 import numpy as np
@@ -23,6 +23,9 @@ from jaxgan import storage
 # URI schemes orbax (epath for its metadata, TensorStore for the arrays) can write besides
 # local paths. Any other scheme, e.g. hdfs:// or TensorFlow's ram://, is refused up front.
 ORBAX_SCHEMES = ("gs", "s3")
+
+# Listings of a workdir's checkpoints tried while a run training there deletes old ones.
+_LISTING_ATTEMPTS = 5
 
 
 class IncompatibleCheckpointError(RuntimeError):
@@ -116,21 +119,35 @@ class Checkpointer:
 
   def __init__(self, workdir: str, keep: int, subdir: str = PERIODIC):
     self.directory = checkpoint_directory(workdir, subdir)
-    self._manager = ocp.CheckpointManager(
+    self._manager = self._listing(lambda: ocp.CheckpointManager(
         self.directory,
         options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
-        item_names=("state", "meta"))
+        item_names=("state", "meta")))
     self._failed = False
 
   def latest_step(self) -> Optional[int]:
-    return self._manager.latest_step()
+    return self._listing(self._manager.latest_step)
 
   def reload(self) -> None:
     """Lists the checkpoints on disk again (another process may have saved or deleted some)."""
-    self._manager.reload()
+    self._listing(self._manager.reload)
 
   def all_steps(self) -> list:
-    return sorted(self._manager.all_steps())
+    return sorted(self._listing(self._manager.all_steps))
+
+  def _listing(self, list_steps: Callable[[], Any]) -> Any:
+    """`list_steps()` (an orbax call that lists the step directories and reads each one's
+    metadata), again when a step vanished between its listing and its read: a run training in
+    this workdir deletes old checkpoints (keep_checkpoints) while a reader such as
+    jaxgan.evaluate lists them. Orbax reports that as FileNotFoundError or NotADirectoryError."""
+    for attempt in range(_LISTING_ATTEMPTS):
+      try:
+        return list_steps()
+      except (FileNotFoundError, NotADirectoryError) as e:
+        if attempt == _LISTING_ATTEMPTS - 1:
+          raise CheckpointDeletedError(
+              f"Listing the checkpoints under {self.directory} failed {_LISTING_ATTEMPTS} times "
+              f"as checkpoints were deleted while they were listed ({e}). Try again.") from e
 
   def save(self, step: int, state: Dict[str, Any], config_json: str,
            image_shape: Tuple[int, int, int], extra_meta: Optional[Dict[str, Any]] = None

@@ -65,20 +65,9 @@ def load_run(workdir: str, step: Optional[int] = None, checkpoint: str = "latest
   checkpointer = checkpointing.Checkpointer(workdir, keep=1_000_000,
                                             subdir=CHECKPOINTS[checkpoint])
   try:
-    if checkpointer.latest_step() is None:
-      raise no_checkpoint
-    if step is not None and step not in checkpointer.all_steps():
-      raise FileNotFoundError(f"No checkpoint of step {step} under {checkpointer.directory}; "
-                              f"there are {checkpointer.all_steps()}.")
-    meta = checkpointer.read_meta(step)
-    config = builders.saved_config(meta["config"])
-    image_shape = tuple(meta["image_shape"])
-    experiment = builders.build(config, image_shape)
-    states = experiment.init_states()
     for attempt in range(_LATEST_ATTEMPTS):
       try:
-        loaded_step, states = resume.load(checkpointer, states, step)
-        break
+        return _load_from(checkpointer, step, no_checkpoint)
       except checkpointing.CheckpointDeletedError:
         # A run training in the workdir deleted it (keep_checkpoints) since we chose it: the
         # latest is newer now. A step asked for by number is not replaced by another.
@@ -87,6 +76,24 @@ def load_run(workdir: str, step: Optional[int] = None, checkpoint: str = "latest
         checkpointer.reload()
   finally:
     checkpointer.close()
+
+
+def _load_from(checkpointer: checkpointing.Checkpointer, step: Optional[int],
+               no_checkpoint: Exception) -> Run:
+  """Checkpoint `step` (None: the latest listed) of `checkpointer`, its model rebuilt from
+  its meta. Raises CheckpointDeletedError when a trainer deletes it while it is read."""
+  latest = checkpointer.latest_step()
+  if latest is None:
+    raise no_checkpoint
+  if step is not None and step not in checkpointer.all_steps():
+    raise FileNotFoundError(f"No checkpoint of step {step} under {checkpointer.directory}; "
+                            f"there are {checkpointer.all_steps()}.")
+  step = latest if step is None else step
+  meta = checkpointer.read_meta(step)
+  config = builders.saved_config(meta["config"])
+  image_shape = tuple(meta["image_shape"])
+  experiment = builders.build(config, image_shape)
+  loaded_step, states = resume.load(checkpointer, experiment.init_states(), step)
   return Run(config, experiment, states, loaded_step, image_shape)
 
 

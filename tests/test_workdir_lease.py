@@ -173,11 +173,40 @@ def test_a_checkpoint_deleted_under_a_reader_is_named_so_and_the_latest_read_aga
     return real_load(checkpointer, states, step)
 
   monkeypatch.setattr(resume, "load", deleted_once)
-  assert sample.load_run(workdir).step == 4 and calls == [None, None]
+  assert sample.load_run(workdir).step == 4 and calls == [4, 4]  # The latest, listed again.
   calls.clear()
   with pytest.raises(checkpointing.CheckpointDeletedError):
     sample.load_run(workdir, step=4)
   assert calls == [4]
+
+
+@pytest.mark.parametrize("error", [FileNotFoundError, NotADirectoryError])
+def test_listing_checkpoints_while_a_trainer_deletes_one_lists_again(tmp_path, mnist_dir,
+                                                                     monkeypatch, error):
+  """Orbax lists the step directories, then reads each one's metadata: a step the trainer
+  deleted in between fails the listing (FileNotFoundError or NotADirectoryError, as seen in
+  CI). The listing is made again; when it keeps failing, CheckpointDeletedError says why."""
+  workdir = str(tmp_path / "w")
+  train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=4), workdir)
+  checkpointer = checkpointing.Checkpointer(workdir, keep=3)
+  manager = type(checkpointer._manager)
+  real_reload, failures = manager.reload, []
+
+  def reload_failing(self, times):
+    if len(failures) < times:
+      failures.append(1)
+      raise error(os.path.join(workdir, "checkpoints", "1"))
+    return real_reload(self)
+
+  monkeypatch.setattr(manager, "reload", lambda self: reload_failing(self, 2))
+  checkpointer.reload()
+  assert len(failures) == 2 and checkpointer.all_steps() == [2, 4]
+  failures.clear()
+  monkeypatch.setattr(manager, "reload", lambda self: reload_failing(self, 10**6))
+  with pytest.raises(checkpointing.CheckpointDeletedError, match="deleted while they were "):
+    checkpointer.reload()
+  assert len(failures) == checkpointing._LISTING_ATTEMPTS
+  checkpointer.close()
 
 
 # --- Real processes (marker multiprocess: .ci/run runs them) ------------------------------
