@@ -74,9 +74,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.latent_dim = 100
   config.model.kwargs = ml_collections.ConfigDict()  # the architecture's own settings
   # Class-conditional GAN (jaxgan.models.conditional): num_classes > 0 turns it on (the data
-  # must have labels < num_classes). G: "concat" (one-hot joined to z) or "batch_norm"
-  # (class-conditional BatchNorm); D: "concat" (label maps joined to the image) or
-  # "projection" (projection discriminator).
+  # must have labels < num_classes). G: "concat" (one-hot joined to z), "batch_norm"
+  # (class-conditional BatchNorm) or "mapping" (embedded into stylegan2's mapping network);
+  # D: "concat" (label maps joined to the image) or "projection" (projection discriminator).
   config.model.num_classes = 0
   config.model.generator_conditioning = "concat"
   config.model.discriminator_conditioning = "concat"

@@ -21,7 +21,7 @@ from typing import NamedTuple, Optional, Tuple
 import flax.linen as nn
 
 from jaxgan.models import (cyclegan, dcgan, dcgan_keras, dcgan_radford, mlp, normalization, progan,
-                           resampling, resnet, stacked_dcgan, tiny, toy2d)
+                           resampling, resnet, stacked_dcgan, stylegan2, tiny, toy2d)
 from jaxgan.registry import Registry
 
 MODELS = Registry("architecture")
@@ -224,6 +224,44 @@ def build_progan(*, image_shape, latent_dim: int, axis_name: Optional[str],
       progan.ProGANGenerator(normalize_latents=normalize_latents, use_pixel_norm=pixel_norm,
                              **widths),
       progan.ProGANDiscriminator(minibatch_stddev_group=minibatch_stddev_group, **widths))
+
+
+@MODELS.register("stylegan2")
+def build_stylegan2(*, image_shape, latent_dim: int, axis_name: Optional[str],
+                    w_dim: int = 512, mapping_layers: int = 8,
+                    mapping_lr_multiplier: float = 0.01, w_avg_beta: float = 0.995,
+                    channel_base: int = 32768, channel_max: int = 512,
+                    mbstd_group_size: int = 4, mbstd_num_channels: int = 1,
+                    conv_clamp: Optional[float] = None, fused_modconv: bool = False,
+                    resample_taps: Tuple[float, ...] = (1, 3, 3, 1)) -> GanPair:
+  """StyleGAN2's generator (mapping + skip synthesis) and residual discriminator (Karras et
+  al., 2020) for square images of a power-of-two side; see `jaxgan.models.stylegan2`.
+
+  The defaults are the official networks' (NVlabs/stylegan2-ada-pytorch, training/networks.py):
+  w_dim 512, 8 mapping layers at learning-rate multiplier 0.01, w_avg decay 0.995, widths
+  ch(r) = min(channel_base // r, channel_max), minibatch-stddev groups of 4 with 1 channel
+  (the group must divide the per-device batch), no clamping, the [1, 3, 3, 1] filter.
+  Class-conditional: config.model.conditional with generator mode "mapping" and discriminator
+  mode "projection".
+  """
+  del latent_dim  # The mapping network takes any z size.
+  stylegan2.check_image_shape(image_shape)
+  for name, value in (("w_dim", w_dim), ("mapping_layers", mapping_layers),
+                      ("channel_base", channel_base), ("channel_max", channel_max)):
+    if value < 1:
+      raise ValueError(f"stylegan2: {name} must be >= 1; got {value}.")
+  side, channels = image_shape[0], image_shape[-1]
+  widths = dict(channel_base=channel_base, channel_max=channel_max,
+                taps=tuple(resample_taps), conv_clamp=conv_clamp)
+  if stylegan2.channels_at(side, channel_base, channel_max) < 1:
+    raise ValueError(f"stylegan2: channel_base {channel_base} gives no channels at {side}x"
+                     f"{side}; make it >= {side}.")
+  return GanPair(
+      stylegan2.StyleGAN2Generator(side, channels, w_dim, mapping_layers, mapping_lr_multiplier,
+                                   w_avg_beta, fused_modconv=fused_modconv,
+                                   axis_name=axis_name, **widths),
+      stylegan2.StyleGAN2Discriminator(side, mbstd_group_size=mbstd_group_size,
+                                       mbstd_num_channels=mbstd_num_channels, **widths))
 
 
 @MODELS.register("dcgan_stacked")

@@ -6,6 +6,8 @@
     "concat"      the course's cGAN (Mirza & Osindero, 2014): G sees [z, one_hot(y)].
     "batch_norm"  conditional BatchNorm (de Vries et al., 2017; as in SNGAN/BigGAN's G): every
                   BatchNorm of G gets a per-class scale and offset. Needs a G with BatchNorm.
+    "mapping"     StyleGAN2's: the label is embedded, normalised and concatenated with z at
+                  the input of G's mapping network. Needs a G with one (stylegan2).
   discriminator modes
     "concat"      the course's cGAN: D sees the image with num_classes more channels, the
                   one-hot label broadcast over H x W (a "label map").
@@ -27,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-GENERATOR_MODES = ("concat", "batch_norm")
+GENERATOR_MODES = ("concat", "batch_norm", "mapping")
 DISCRIMINATOR_MODES = ("concat", "projection")
 
 
@@ -78,6 +80,12 @@ def _takes_codes(module: nn.Module) -> bool:
   return "codes" in inspect.signature(type(module).__call__).parameters
 
 
+def _codes_use(generator: nn.Module) -> Optional[str]:
+  """What a generator does with `codes`: its class's CODES_USE ("mapping": StyleGAN2's), else
+  "batch_norm" when it takes them (conditional BatchNorm), else None."""
+  return getattr(type(generator), "CODES_USE", "batch_norm" if _takes_codes(generator) else None)
+
+
 def check_modes(num_classes: int, generator_mode: str, discriminator_mode: str) -> None:
   """Raises ValueError unless num_classes >= 2 and both modes are known names."""
   if not isinstance(num_classes, int) or num_classes < 2:
@@ -96,9 +104,12 @@ def condition(pair: Any, num_classes: int, generator_mode: str, discriminator_mo
   the pair lacks the conditional BatchNorm / projection head a mode needs)."""
   check_modes(num_classes, generator_mode, discriminator_mode)
   generator, discriminator = pair
-  if generator_mode == "batch_norm" and not _takes_codes(generator):
-    raise ValueError(f"{type(generator).__name__} has no class-conditional BatchNorm (it takes "
-                     "no `codes`); use generator conditioning 'concat'.")
+  takes = _codes_use(generator)
+  if generator_mode != "concat" and takes != generator_mode:
+    what = {"batch_norm": "class-conditional BatchNorm", "mapping": "mapping network"}
+    raise ValueError(f"{type(generator).__name__} has no {what[generator_mode]} to take the "
+                     f"labels; use generator conditioning 'concat'"
+                     f"{f' or {takes!r}' if takes else ''}.")
   if discriminator_mode == "projection" and not _takes_codes(discriminator):
     raise ValueError(f"{type(discriminator).__name__} has no projection head (it takes no "
                      "`codes`); use discriminator conditioning 'concat'.")
