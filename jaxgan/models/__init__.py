@@ -241,8 +241,9 @@ def build_stylegan2(*, image_shape, latent_dim: int, axis_name: Optional[str],
   w_dim 512, 8 mapping layers at learning-rate multiplier 0.01, w_avg decay 0.995, widths
   ch(r) = min(channel_base // r, channel_max), minibatch-stddev groups of 4 with 1 channel
   (the group must divide the per-device batch), no clamping, the [1, 3, 3, 1] filter.
-  Class-conditional: config.model.conditional with generator mode "mapping" and discriminator
-  mode "projection".
+  Class-conditional: config.model.num_classes > 0 with
+  config.model.generator_conditioning = "mapping" (labels embedded into the mapping's input)
+  and config.model.discriminator_conditioning = "projection".
   """
   del latent_dim  # The mapping network takes any z size.
   stylegan2.check_image_shape(image_shape)
