@@ -22,7 +22,7 @@ from absl import app, flags, logging
 
 from jaxgan import (builders, checkpointing, compilation_cache, library_logs, resume, streams,
                     user_errors, visualize)
-from jaxgan.models import conditional
+from jaxgan.models import conditional, sampling_options
 from jaxgan import storage
 
 FLAGS = flags.FLAGS
@@ -100,22 +100,28 @@ def _load_from(checkpointer: checkpointing.Checkpointer, step: Optional[int],
 _LATEST_ATTEMPTS = 5  # Reads of "the latest checkpoint" while a trainer deletes old ones.
 
 
+def jitted_generate(game: Any, options: Optional[Dict[str, Any]] = None) -> Callable:
+  """`game.generate` with the sampling `options` fixed (none: the model's defaults), jitted:
+  one compiled function per game and options."""
+  return _jitted_generate(game, tuple(sorted((options or {}).items())))
+
+
 @functools.lru_cache(maxsize=4)
-def jitted_generate(game: Any) -> Callable:
-  """`game.generate`, jitted (one compiled function per game)."""
-  return jax.jit(game.generate)
+def _jitted_generate(game: Any, options: Tuple[Tuple[str, Any], ...]) -> Callable:
+  return jax.jit(functools.partial(game.generate, **dict(options)))
 
 
 def make_generate(game: Any, variables: Any, key: jax.Array, batch_size: int,
-                  label: Optional[int] = None) -> Callable[[int], np.ndarray]:
+                  label: Optional[int] = None, options: Optional[Dict[str, Any]] = None
+                  ) -> Callable[[int], np.ndarray]:
   """`generate(n)` -> float32 images [n, H, W, C] in [-1, 1] from the game's sampler in
-  inference mode.
+  inference mode, with the sampling `options` (`jaxgan.models.sampling_options`) if given.
 
   The inputs of rows [start, start + batch_size) are drawn from fold_in(key, start), in
   batches of one compiled shape: the same key gives the same images for any n. A conditional
   game makes row i of class `requested_classes(game, n, label)[i]`.
   """
-  generate_fn = jitted_generate(game)
+  generate_fn = jitted_generate(game, options)
 
   def generate(n: int) -> np.ndarray:
     chunks = []
@@ -145,29 +151,31 @@ def requested_classes(game: Any, n: int, label: Optional[int] = None, start: int
   return np.full((n,), label, np.int32)
 
 
-def class_rows(game: Any, variables: Any, inputs: Dict[str, Any]
-               ) -> Tuple[np.ndarray, np.ndarray]:
+def class_rows(game: Any, variables: Any, inputs: Dict[str, Any],
+               options: Optional[Dict[str, Any]] = None) -> Tuple[np.ndarray, np.ndarray]:
   """One row per class of a conditional game, each from the same inputs (m samples' worth,
   e.g. {"z": [m, latent_dim]}): (images [num_classes * m, H, W, C] in [-1, 1], classes int32
-  [num_classes * m])."""
+  [num_classes * m]); `options` as in `make_generate`."""
   inputs = {name: np.asarray(x) for name, x in inputs.items()
             if name != "labels" and x is not None}
   m = len(next(iter(inputs.values())))
   classes = np.repeat(np.arange(game.num_classes, dtype=np.int32), m)
   tiled = {name: np.tile(x, (game.num_classes,) + (1,) * (x.ndim - 1))
            for name, x in inputs.items()}
-  images = jitted_generate(game)(variables, {**tiled, "labels": classes})
+  images = jitted_generate(game, options)(variables, {**tiled, "labels": classes})
   return np.asarray(images), classes
 
 
 def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] = None,
              batch_size: int = 500, label: Optional[int] = None,
-             grid_path: Optional[str] = None, checkpoint: str = "latest"
+             grid_path: Optional[str] = None, checkpoint: str = "latest",
+             options: Optional[Dict[str, Any]] = None
              ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
   """From a workdir's checkpoint (G in inference mode; `checkpoint`, `step` as in
   `load_run`): (uint8 images [num_samples, H, W, C], their requested classes int32
   [num_samples], or None for an unconditional run). `label` and `grid_path` (a per-class
-  grid PNG) need a conditional run."""
+  grid PNG) need a conditional run; `options` (`sampling_options.requested(...)`, e.g.
+  {"truncation_psi": 0.7}) a model that takes them (stylegan2)."""
   if num_samples < 1:
     raise ValueError(f"--num_samples must be >= 1; got {num_samples}.")
   run = load_run(workdir, step, checkpoint)
@@ -177,17 +185,18 @@ def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] 
                      f"{run.config.game.name!r}); use python -m jaxgan.translate --workdir=... "
                      "--input=... --direction=a2b --output=...")
   classes = requested_classes(game, num_samples, label)  # Checks label first.
+  sampling_options.check(options or {}, game.sampling_options, run.config.model.name)
   if grid_path and classes is None:
     raise ValueError("--grid draws one row per class: this model is not class-conditional.")
   logging.info("Sampling %d images from %s at step %d.", num_samples, workdir, run.step)
   key = jax.random.PRNGKey(seed)
   variables = run.sampling_variables()
-  generate_fn = make_generate(game, variables, key, batch_size, label)
+  generate_fn = make_generate(game, variables, key, batch_size, label, options)
   if grid_path:
     from jaxgan.evaluation import pictures  # matplotlib only when drawing.
     # Its own inputs (a stream no sample row uses).
     inputs = game.sample_inputs(streams.of(key, streams.GRID_LATENTS), 10)
-    images, grid_classes = class_rows(game, variables, inputs)
+    images, grid_classes = class_rows(game, variables, inputs, options)
     pictures.save_per_class_grid(images, grid_classes, game.num_classes, grid_path,
                                  title=f"{run.config.model.name}, step {run.step}: "
                                  "one row per requested class")
@@ -209,6 +218,13 @@ def define_flags() -> None:
   flags.DEFINE_integer("label", None, "Conditional runs: make only this class (default: "
                        "every class in turn).")
   flags.DEFINE_string("grid", None, "Conditional runs: also write a per-class grid PNG here.")
+  flags.DEFINE_float("truncation_psi", None, "stylegan2: the truncation trick, w_avg + psi * "
+                     "(w - w_avg) (1: none, 0: every sample the average; the papers show 0.5-0.7).")
+  flags.DEFINE_integer("truncation_cutoff", None, "stylegan2: truncate only the first N ws "
+                       "(the coarse layers; default all).")
+  flags.DEFINE_enum("noise_mode", None, list(sampling_options.SAMPLING_NOISE_MODES),
+                    "stylegan2: the per-pixel noise, const (the default: each layer's fixed "
+                    "noise, so one latent makes one image) or none.")
 
 
 def main(argv):
@@ -216,9 +232,11 @@ def main(argv):
   compilation_cache.enable(FLAGS.compilation_cache)
   if not FLAGS.workdir or not FLAGS.output:
     raise app.UsageError("--workdir and --output are required.")
+  options = user_errors.run_reporting(sampling_options.requested, FLAGS.truncation_psi,
+                                      FLAGS.truncation_cutoff, FLAGS.noise_mode)
   images, classes = user_errors.run_reporting(
       generate, FLAGS.workdir, FLAGS.num_samples, FLAGS.seed, FLAGS.step, FLAGS.batch_size,
-      FLAGS.label, FLAGS.grid, FLAGS.checkpoint)
+      FLAGS.label, FLAGS.grid, FLAGS.checkpoint, options)
   storage.make_parent(storage.absolute(FLAGS.output))
   arrays = {"images": images} if classes is None else {"images": images, "labels": classes}
   storage.save_npz(FLAGS.output, compressed=True, **arrays)

@@ -229,6 +229,12 @@ def test_cli_reports_bad_config_without_traceback(tmp_path, mnist_dir):
   assert "FileNotFoundError: No checkpoint under" in out.stderr
   assert "Traceback" not in out.stderr
   assert not (tmp_path / "empty").exists()  # nothing created by looking
+  # A sampling option out of range: named before the workdir is read.
+  out = _run_cli(["jaxgan.sample", f"--workdir={tmp_path}/empty", f"--output={tmp_path}/s.npz",
+                  "--truncation_cutoff=0"], tmp_path)
+  assert out.returncode == 1
+  assert "ValueError: truncation_cutoff must be >= 1" in out.stderr
+  assert "Traceback" not in out.stderr
 
 
 def test_sample_generate_matches_training_generator(tmp_path, mnist_dir):
@@ -236,6 +242,9 @@ def test_sample_generate_matches_training_generator(tmp_path, mnist_dir):
   result = train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=2), workdir)
   images, classes = sample.generate(workdir, num_samples=5, seed=0, batch_size=5)
   assert classes is None  # Not a conditional run.
+  with pytest.raises(ValueError, match="model 'tiny' takes no sampling option truncation_psi "
+                     r"\(its sampling options: none; stylegan2's"):
+    sample.generate(workdir, num_samples=5, options={"truncation_psi": 0.5})
   assert images.shape == (5, 28, 28, 1) and images.dtype == np.uint8
   config = helpers.tiny_config(mnist_dir)
   pair = builders.get_models(config, (28, 28, 1), axis_name=None)

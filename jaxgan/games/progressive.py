@@ -74,6 +74,7 @@ def scaled_updates(tx: optax.GradientTransformation, factor: float
 class ProgressiveGame(standard.StandardGame):
   """See the module docstring. `phase` is set on the game of one program (`for_program`);
   the game itself (phase None) trains like the last phase."""
+  sampling_options = ()  # Its generate takes none (ProGAN's generator has none).
 
   def __init__(self, parts: GameParts, stable_kimg: float, fade_kimg: float,
                initial_resolution: int, reset_optimizer: bool,

@@ -68,12 +68,16 @@ class Game(abc.ABC):
       leading axis; the standard game's n_critic).
     latent_dim: the size of a sample's latent vector {"z": [n, latent_dim]}, for a game
       whose samples come from one (interpolation pictures); None otherwise.
+    sampling_options: the keywords `generate` takes besides its inputs (e.g. StyleGAN2's
+      truncation_psi, truncation_cutoff, noise_mode): Python values fixed at compile time,
+      asked for by `python -m jaxgan.sample`; () for most games.
   """
   players: Tuple[str, ...] = ("g", "d")
   sampler: str = "g"
   num_classes: int = 0
   real_batches_per_step: int = 1
   latent_dim: Optional[int] = None
+  sampling_options: Tuple[str, ...] = ()
   # An image-to-image game (cyclegan): its inputs are real images, so the loop makes its
   # sample grid with `grid_inputs` and `grid` (not `sample_inputs`) and scores translations
   # (jaxgan.evaluation.translation); its factory says so with `image_to_image = True`.
@@ -141,6 +145,7 @@ class Game(abc.ABC):
     int32 [n]: the classes asked for (conditional games only)."""
 
   @abc.abstractmethod
-  def generate(self, variables: Any, inputs: Dict[str, jax.Array]) -> jax.Array:
+  def generate(self, variables: Any, inputs: Dict[str, jax.Array], **options) -> jax.Array:
     """Images [n, H, W, C] in [-1, 1] from `sample_inputs`, in inference mode; `variables`
-    are the sampler's `sampling_variables()`. Pure: jaxgan jits it."""
+    are the sampler's `sampling_variables()`; `options`: some of `sampling_options` (none
+    unless asked for). Pure: jaxgan jits it, with the options fixed."""

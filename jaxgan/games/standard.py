@@ -35,7 +35,7 @@ from jaxgan import parallel, streams
 from jaxgan.games import common
 from jaxgan.games.protocol import Game, GameParts, Metrics
 from jaxgan.losses import GanLoss
-from jaxgan.models import conditional
+from jaxgan.models import conditional, sampling_options
 from jaxgan.state import PlayerState, create_player
 from jaxgan.tricks import Balance, Unrolled, d_input_shape, find, loss_terms
 from jaxgan.tricks.plugin import UpdateContext, add_terms
@@ -109,10 +109,15 @@ class StandardGame(Game):
       inputs["labels"] = labels
     return inputs
 
-  def generate(self, variables, inputs):
+  @property
+  def sampling_options(self) -> Tuple[str, ...]:
+    return sampling_options.of(self.sampling_pair.generator)
+
+  def generate(self, variables, inputs, **options):
     generator = self.sampling_pair.generator
     return generator.apply(variables, inputs["z"], train=False,
-                           **conditional.label_kwargs(generator, inputs.get("labels")))
+                           **conditional.label_kwargs(generator, inputs.get("labels")),
+                           **options)
 
   # --- The train step ------------------------------------------------------------------
 

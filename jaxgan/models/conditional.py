@@ -47,17 +47,18 @@ def _codes(labels: Optional[jax.Array], num_classes: int, who: str) -> jax.Array
 
 
 class ConditionalGenerator(nn.Module):
-  """(z [n, latent_dim], labels [n]) -> images [n, H, W, C] of those classes."""
+  """(z [n, latent_dim], labels [n]) -> images [n, H, W, C] of those classes; `options`
+  (the base's sampling options, e.g. truncation_psi) go to the base."""
   base: nn.Module
   num_classes: int
   mode: str = "concat"
 
-  def __call__(self, z: jax.Array, train: bool, labels: Optional[jax.Array] = None
-               ) -> jax.Array:
+  def __call__(self, z: jax.Array, train: bool, labels: Optional[jax.Array] = None,
+               **options) -> jax.Array:
     codes = _codes(labels, self.num_classes, "generator")
     if self.mode == "concat":
-      return self.base(jnp.concatenate([z, codes.astype(z.dtype)], axis=-1), train)
-    return self.base(z, train, codes=codes)
+      return self.base(jnp.concatenate([z, codes.astype(z.dtype)], axis=-1), train, **options)
+    return self.base(z, train, codes=codes, **options)
 
 
 class ConditionalDiscriminator(nn.Module):

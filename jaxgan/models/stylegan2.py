@@ -341,6 +341,9 @@ class StyleGAN2Generator(nn.Module):
   regularisation and projection into W.
   """
   CODES_USE: ClassVar[str] = "mapping"  # jaxgan.models.conditional: labels enter the mapping.
+  # Keywords of __call__ that `python -m jaxgan.sample` may set (jaxgan.models.sampling_options).
+  SAMPLING_OPTIONS: ClassVar[Tuple[str, ...]] = ("truncation_psi", "truncation_cutoff",
+                                                 "noise_mode")
 
   resolution: int
   channels: int

@@ -1,0 +1,58 @@
+"""Sampling options: keywords a generator takes when sampling only, declared by its class.
+
+A generator class lists them in `SAMPLING_OPTIONS` (StyleGAN2's: `truncation_psi`, the
+truncation trick's pull of w towards its tracked average, 1 = none; `truncation_cutoff`, how
+many of the first ws it applies to, None = all; `noise_mode`: "const", each layer's fixed
+noise, or "none").
+Training never sets them; `python -m jaxgan.sample --truncation_psi=0.7` does, through the
+game's `generate(variables, inputs, **options)`, and `check` refuses what the run's model does
+not take before anything is compiled.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Optional, Tuple
+
+from jaxgan.models import conditional
+
+# What sampling can ask of StyleGAN2's noise inputs: inference draws no random stream (the
+# model's "random" mode is for training), so const (its default there) or none.
+SAMPLING_NOISE_MODES = ("const", "none")
+
+
+def of(generator: Any) -> Tuple[str, ...]:
+  """The sampling options `generator` (a conditional wrapper: its base) takes; () if none."""
+  base = generator.base if conditional.is_conditional(generator) else generator
+  return tuple(getattr(type(base), "SAMPLING_OPTIONS", ()))
+
+
+def requested(truncation_psi: Optional[float] = None, truncation_cutoff: Optional[int] = None,
+              noise_mode: Optional[str] = None) -> dict:
+  """The options a user set (None: not set, the model's default), checked for range."""
+  options = {}
+  if truncation_psi is not None:
+    if not math.isfinite(truncation_psi):
+      raise ValueError(f"truncation_psi must be a finite number; got {truncation_psi}.")
+    options["truncation_psi"] = float(truncation_psi)
+  if truncation_cutoff is not None:
+    if truncation_cutoff < 1:
+      raise ValueError(f"truncation_cutoff must be >= 1 (how many of the first ws are "
+                       f"truncated); got {truncation_cutoff}.")
+    options["truncation_cutoff"] = int(truncation_cutoff)
+  if noise_mode is not None:
+    if noise_mode not in SAMPLING_NOISE_MODES:
+      raise ValueError(f"noise_mode={noise_mode!r} when sampling; valid: "
+                       f"{', '.join(SAMPLING_NOISE_MODES)} (sampling draws no noise stream).")
+    options["noise_mode"] = noise_mode
+  return options
+
+
+def check(options: Mapping[str, Any], accepted: Tuple[str, ...], model_name: str) -> None:
+  """Raises ValueError naming the options the run's model (`model_name`) does not take."""
+  unknown = sorted(set(options) - set(accepted))
+  if unknown:
+    takes = ", ".join(accepted) if accepted else "none"
+    raise ValueError(f"model {model_name!r} takes no sampling option {', '.join(unknown)} "
+                     f"(its sampling options: {takes}; stylegan2's are truncation_psi, "
+                     "truncation_cutoff and noise_mode).")
