@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Optional, Tuple
 
-from jaxgan.models import conditional
+from jaxgan.models import conditional, stylegan2
 
 # What sampling can ask of StyleGAN2's noise inputs: inference draws no random stream (the
 # model's "random" mode is for training), so const (its default there) or none.
@@ -53,6 +53,6 @@ def check(options: Mapping[str, Any], accepted: Tuple[str, ...], model_name: str
   unknown = sorted(set(options) - set(accepted))
   if unknown:
     takes = ", ".join(accepted) if accepted else "none"
+    known = ", ".join(stylegan2.StyleGAN2Generator.SAMPLING_OPTIONS)
     raise ValueError(f"model {model_name!r} takes no sampling option {', '.join(unknown)} "
-                     f"(its sampling options: {takes}; stylegan2's are truncation_psi, "
-                     "truncation_cutoff and noise_mode).")
+                     f"(its sampling options: {takes}; stylegan2's are {known}).")
