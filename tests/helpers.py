@@ -103,6 +103,18 @@ def run_pmapped_steps(num_devices: int, image_shape=(8, 8, 1), num_steps: int = 
   return (final["g"], final["d"]), all_metrics, (initial["g"], initial["d"])
 
 
+def assert_states_close(a, b, atol: float = 2e-5):
+  """States (or any trees) from two *different* compiled programs of the same maths: a device
+  layout, a scanned vs an unrolled loop, a term inside lax.cond vs inline. XLA may fuse and
+  sum them in different orders, and a new XLA may change that order in one program and not
+  the other; Adam's first steps (update ~ lr * sign(grad)) magnify that rounding in near-zero
+  gradients up to ~1e-5. A real difference of maths (a layout-dependent random stream, an
+  unsynchronised BatchNorm, a missing term) moves parameters by ~lr = 2e-4 per step.
+  One program compared with itself (resume, determinism) is compared exactly instead."""
+  a, b = flax.serialization.to_state_dict(a), flax.serialization.to_state_dict(b)
+  jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-4, atol=atol), a, b)
+
+
 class FakePlayer(flax.struct.PyTreeNode):
   """A player's update count and extras only (for plug-in hooks tested alone)."""
   step: jax.Array

@@ -97,17 +97,19 @@ def test_a_game_refuses_what_it_cannot_do():
 
 def test_lazy_penalty_runs_every_k_d_updates_with_k_times_the_weight():
   """penalty.every=2: D's first update (0 before it) is penalised with weight 2 * lambda,
-  exactly as every=1 with 2 * lambda; the second is not penalised at all."""
+  as every=1 with 2 * lambda; the second is not penalised at all. (Two programs: the lazy
+  term is computed inside lax.cond, so equal to float rounding, not bit for bit.)"""
   wgan_gp = {"loss.name": "wasserstein", "penalty.name": "wgan_gp"}
   (_, lazy_d), lazy, _ = helpers.run_pmapped_steps(
       1, num_steps=2, n_critic=1, **wgan_gp, **{"penalty.weight": 1.0, "penalty.every": 2})
   (_, eager_d), eager, _ = helpers.run_pmapped_steps(
       1, num_steps=1, n_critic=1, **wgan_gp, **{"penalty.weight": 2.0})
-  assert lazy[0]["d_penalty"] == eager[0]["d_penalty"] > 0
+  assert lazy[0]["d_penalty"] == pytest.approx(eager[0]["d_penalty"], rel=1e-5)
+  assert eager[0]["d_penalty"] > 0
   assert lazy[1]["d_penalty"] == 0.0
   (_, lazy_d1), _, _ = helpers.run_pmapped_steps(
       1, num_steps=1, n_critic=1, **wgan_gp, **{"penalty.weight": 1.0, "penalty.every": 2})
-  _assert_trees_equal(lazy_d1.params, eager_d.params)
+  helpers.assert_states_close(lazy_d1.params, eager_d.params)
   assert int(lazy_d.step) == 2
 
 
@@ -119,8 +121,8 @@ def test_a_workdir_written_before_games_resumes(tmp_path, mnist_dir):
   """The old layout is read into today's states, and resuming it is resuming those states:
   bit for bit the same as a today's-layout checkpoint of the same values. Against a run
   never interrupted (steps 1-2 recomputed here) it agrees to float noise: the fixture's first
-  steps were computed by another build of XLA's machine code, possibly on another CPU; a
-  wrong step counter or lost stabiliser state would move parameters by ~lr = 2e-4."""
+  steps were computed by another build of jax and XLA, possibly on another CPU; a wrong step
+  counter or lost stabiliser state would move parameters by ~lr = 2e-4."""
   old = str(tmp_path / "old")
   shutil.copytree(os.path.join(ROOT, "tests", "data", "workdir_before_games"), old)
   run = sample.load_run(old)  # The tools read it as it is...
@@ -140,5 +142,14 @@ def test_a_workdir_written_before_games_resumes(tmp_path, mnist_dir):
                       helpers.state_dicts(resumed))
   assert sample.load_run(old).step == 4  # Now written in today's layout.
   straight = train.train_and_evaluate(config, str(tmp_path / "straight"))
+  straight, resumed = helpers.state_dicts(straight), helpers.state_dicts(resumed)
+  # The replay buffer holds fakes of the first two steps, whose latents jax 0.12.1 draws
+  # differently: the same random bits, but a new inverse error function in
+  # jax.random.normal, up to 87 ulps (2.1e-5) away from 0.12.0's for |z| in [3, 4) (1e5
+  # draws compared). One fake of the 16 (row 10) moves by up to 7.9e-6 through G (measured
+  # against 0.12.0.1 on the same machine; every parameter within 1.2e-7). Hence 2e-5 for the
+  # buffer, 10x below lr.
+  buffer = lambda states: states["d_state"]["extras"].pop("replay_buffer")
+  np.testing.assert_allclose(buffer(straight), buffer(resumed), rtol=1e-4, atol=2e-5)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
-               helpers.state_dicts(straight), helpers.state_dicts(resumed))
+               straight, resumed)

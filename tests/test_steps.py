@@ -84,11 +84,6 @@ def _run_everything(num_devices, float64=False):
   return _run(num_devices=num_devices, float64=float64, **EVERYTHING)
 
 
-def _assert_states_close(a, b, atol=2e-5):
-  a, b = flax.serialization.to_state_dict(a), flax.serialization.to_state_dict(b)
-  jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-4, atol=atol), a, b)
-
-
 # Why the float32 runs' tolerance, and why the float64 one is the sharp test (measured
 # 2026-12-02, 1 vs 2 devices, max |difference| over D's state after 3 steps): float32
 # 1.4e-5 (jax 0.10.2) and 3.0e-5 (jax 0.12.0.1): summation order differs with the layout,
@@ -105,8 +100,8 @@ def test_every_stabiliser_same_on_1_2_and_4_devices(num_devices, float64):
   (g1, d1), m1, _ = _run_everything(1, float64)
   (gn, dn), mn, _ = _run_everything(num_devices, float64)
   atol = 1e-7 if float64 else 6e-5
-  _assert_states_close(g1, gn, atol)
-  _assert_states_close(d1, dn, atol)
+  helpers.assert_states_close(g1, gn, atol)
+  helpers.assert_states_close(d1, dn, atol)
   for name in ("d_loss", "g_loss", "d_penalty", "g_feature_matching", "d_historical",
                "d_updates", "replay_filled", "instance_noise_std"):
     np.testing.assert_allclose([m[name] for m in m1], [m[name] for m in mn], rtol=2e-5,
@@ -120,8 +115,8 @@ def test_every_stabiliser_same_on_1_2_and_4_devices(num_devices, float64):
 def test_scan_critic_loop_equals_unrolled():
   (g1, d1), m1, _ = _run(num_devices=1, num_steps=2, n_critic=3)
   (g2, d2), m2, _ = _run(num_devices=1, num_steps=2, n_critic=3, critic_loop="scan")
-  _assert_states_close(g1, g2)
-  _assert_states_close(d1, d2)
+  helpers.assert_states_close(g1, g2)
+  helpers.assert_states_close(d1, d2)
   np.testing.assert_allclose(m1[-1]["d_loss"], m2[-1]["d_loss"], rtol=1e-5)
 
 
@@ -136,7 +131,7 @@ def test_balance_skips_and_repeats_d_updates():
   (_, d), m, (_, d0) = _run(num_devices=1, num_steps=1, **{
       "balance.enabled": True, "balance.skip_below": 100.0, "balance.repeat_above": 200.0})
   assert m[0]["d_updates"] == 0.0 and int(d.step) == 0
-  _assert_states_close(d.params, d0.params)
+  helpers.assert_states_close(d.params, d0.params)
   (_, d), m, _ = _run(num_devices=1, num_steps=1, **{
       "balance.enabled": True, "balance.skip_below": -200.0, "balance.repeat_above": -100.0,
       "balance.max_repeats": 2})
@@ -148,9 +143,9 @@ def test_ema_and_historical_average_follow_their_recursions():
       "ema.decay": 0.999, "historical_averaging.weight": 0.1})
   decay = min(0.999, 2 / 11)  # After G's first update (t = 1).
   expected_ema = jax.tree.map(lambda a, b: decay * a + (1 - decay) * b, g0.params, g.params)
-  _assert_states_close(g.extras["ema_params"], expected_ema)
+  helpers.assert_states_close(g.extras["ema_params"], expected_ema)
   expected_avg = jax.tree.map(lambda a, b: (a + b) / 2, g0.params, g.params)
-  _assert_states_close(g.extras["param_average"], expected_avg)
+  helpers.assert_states_close(g.extras["param_average"], expected_avg)
 
 
 def test_feature_matching_can_replace_g_loss():

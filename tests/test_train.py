@@ -250,8 +250,11 @@ def test_sample_generate_matches_training_generator(tmp_path, mnist_dir):
   pair = builders.get_models(config, (28, 28, 1), axis_name=None)
   z = jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(0), 0), (5, 8))
   expected = pair.generator.apply(result["g_state"].variables(), z, train=False)
-  np.testing.assert_array_equal(images, np.clip(np.round((np.asarray(expected) + 1) * 127.5),
-                                                0, 255).astype(np.uint8))
+  expected = np.clip(np.round((np.asarray(expected) + 1) * 127.5), 0, 255)
+  # The sampler is compiled, this apply runs op by op: two programs, equal to float rounding,
+  # which can carry a value across a rounding boundary of the uint8 grid (one level).
+  difference = np.abs(images.astype(np.int32) - expected.astype(np.int32))
+  assert difference.max() <= 1 and np.mean(difference == 0) > 0.999, np.mean(difference == 0)
 
 
 def test_nonfinite_stops_naming_step_and_keeps_finite_checkpoints(tmp_path, mnist_dir):

@@ -12,6 +12,7 @@ from typing import Callable, Optional
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from jaxgan import parallel
@@ -34,6 +35,11 @@ class ExampleDropout(nn.Module):
 
   Same maths as `flax.linen.Dropout` (keep with probability 1 - rate, scale kept units by
   1 / (1 - rate)), but the mask does not change when the batch is spread over more devices.
+  The kept units are multiplied by 1 / (1 - rate) rounded once to float32, not divided by
+  1 - rate: the same product in every program, compiled or eager. (A division by a constant
+  is what XLA rewrites into this multiplication when it compiles, so training steps compute
+  what they did; an eager division, where jax >= 0.12.1 passes the rate as an operand, is
+  1 ulp away for some units.)
 
   Attributes:
     rate: probability of zeroing a unit.
@@ -49,7 +55,9 @@ class ExampleDropout(nn.Module):
     keep_prob = 1.0 - self.rate
     keys = per_example_keys(self.make_rng("dropout"), x.shape[0], self.axis_name)
     keep = jax.vmap(lambda k: jax.random.bernoulli(k, keep_prob, x.shape[1:]))(keys)
-    return jnp.where(keep, x / keep_prob, jnp.zeros_like(x))
+    # A Python float (weakly typed: x keeps its dtype) holding the float32 reciprocal.
+    scale = float(np.float32(1.0) / np.float32(keep_prob))
+    return jnp.where(keep, x * scale, jnp.zeros_like(x))
 
 
 def batch_norm(train: bool, axis_name: Optional[str], name: Optional[str] = None,
