@@ -9,8 +9,8 @@ from typing import Any, Dict, Optional
 import jax
 import numpy as np
 
-from jaxgan import (builders, checkpointing, metric_logging, parallel, sample, state, streams,
-                    visualize)
+from jaxgan import (builders, checkpointing, errors, metric_logging, parallel, sample, state,
+                    streams, visualize)
 from jaxgan.data import domains, pipeline
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import pictures, records, translation
@@ -21,7 +21,7 @@ from jaxgan import storage
 MILESTONE_ROWS = 8  # latents per column of milestones.png
 
 
-class NonFiniteError(FloatingPointError):
+class NonFiniteError(errors.UserError, FloatingPointError):
   """Training produced NaN or Inf; the message names the step and the quantities."""
 
 

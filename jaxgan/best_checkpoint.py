@@ -21,7 +21,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from jaxgan import checkpointing
+from jaxgan import checkpointing, errors
 from jaxgan.config_checks import ConfigError
 
 # Metric (as the evaluators name them, without "eval_") -> True if lower is better. A
@@ -39,7 +39,7 @@ _CLASSIFIER_FEATURES = ("class_kl", "classes_covered")  # need the classifier's 
 COMPARABLE_SETTINGS = ("best_metric", "num_samples", "feature_extractor")
 
 
-class BestCheckpointError(RuntimeError):
+class BestCheckpointError(errors.UserError, RuntimeError):
   """WORKDIR/best was kept under other evaluation settings than this config's."""
 
 

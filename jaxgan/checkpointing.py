@@ -18,7 +18,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from jaxgan import storage
+from jaxgan import errors, storage
 
 # URI schemes orbax (epath for its metadata, TensorStore for the arrays) can write besides
 # local paths. Any other scheme, e.g. hdfs:// or TensorFlow's ram://, is refused up front.
@@ -28,20 +28,20 @@ ORBAX_SCHEMES = ("gs", "s3")
 _LISTING_ATTEMPTS = 5
 
 
-class IncompatibleCheckpointError(RuntimeError):
+class IncompatibleCheckpointError(errors.UserError, RuntimeError):
   """The workdir's checkpoint was made by a different model or optimizer."""
 
 
-class CorruptCheckpointError(RuntimeError):
+class CorruptCheckpointError(errors.UserError, RuntimeError):
   """A finished checkpoint cannot be read back as it was written."""
 
 
-class CheckpointDeletedError(FileNotFoundError):
+class CheckpointDeletedError(errors.UserError, FileNotFoundError):
   """A checkpoint was deleted while it was being read (a run in training keeps only its
   newest `keep_checkpoints`)."""
 
 
-class WorkdirError(RuntimeError):
+class WorkdirError(errors.UserError, RuntimeError):
   """The workdir cannot be written (permissions, a file in the way, a full disk)."""
 
 

@@ -29,13 +29,13 @@ from absl import app, flags, logging
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import batching
 from jaxgan.models.classifier import Classifier
-from jaxgan import storage
+from jaxgan import errors, storage
 
 VARIABLES_FILE = "classifier.msgpack"
 META_FILE = "classifier.json"
 
 
-class ClassifierError(ValueError):
+class ClassifierError(errors.UserError, ValueError):
   """The classifier cannot be trained or loaded as asked; the message says why."""
 
 
@@ -158,6 +158,7 @@ def load(directory: str) -> Tuple[Classifier, Any, Dict[str, Any]]:
   try:
     variables = flax.serialization.from_bytes(target, payload)
   except Exception as e:  # msgpack and structure errors come in many types.
+    errors.raise_if_broken_install(e, "flax")
     raise ClassifierError(f"{storage.join(directory, VARIABLES_FILE)} is corrupt or does not "
                           f"match {META_FILE}: {type(e).__name__}: {e}") from e
   digest = identity(payload)

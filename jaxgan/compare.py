@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from absl import app, flags
 
-from jaxgan import config_checks, metric_logging, resume, run_history, storage, visualize
+from jaxgan import config_checks, errors, metric_logging, resume, run_history, storage, visualize
 from jaxgan.evaluation import records as eval_records
 
 # Columns of the table: (metric as stored, label, format).
@@ -38,7 +38,7 @@ TRANSLATION_COLUMNS = (("ab_fid", "A->B FID", ".2f"), ("ba_fid", "B->A FID", ".2
 _BOOKKEEPING = tuple(f for f in resume.RESUMABLE_FIELDS if f not in ("num_train_steps", "eval"))
 
 
-class CompareError(ValueError):
+class CompareError(errors.UserError, ValueError):
   """A workdir given to compare cannot be read; the message names it."""
 
 

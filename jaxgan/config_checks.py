@@ -10,8 +10,10 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import ml_collections
 
+from jaxgan import errors
 
-class ConfigError(ValueError):
+
+class ConfigError(errors.UserError, ValueError):
   """A config field has an invalid value; the message names the field."""
 
 

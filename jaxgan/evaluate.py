@@ -25,7 +25,7 @@ import jax
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import (builders, compilation_cache, config_overrides, library_logs,
+from jaxgan import (builders, compilation_cache, config_overrides, errors, library_logs,
                     metric_logging, sample, user_errors, visualize)
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import evaluator as evaluator_lib
@@ -138,10 +138,11 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
   """
   run = sample.load_run(workdir, step, checkpoint)
   if run.game.translates:
-    raise ValueError(f"the run in {workdir!r} translates images (config.game.name="
-                     f"{run.config.game.name!r}): it is scored while training "
-                     "(config.eval.every_steps: eval_ab_* and eval_ba_* in metrics.jsonl), or "
-                     "translate its images with python -m jaxgan.translate and score those.")
+    raise errors.InvalidInputError(
+        f"the run in {workdir!r} translates images (config.game.name="
+        f"{run.config.game.name!r}): it is scored while training "
+        "(config.eval.every_steps: eval_ab_* and eval_ba_* in metrics.jsonl), or "
+        "translate its images with python -m jaxgan.translate and score those.")
   config = run.config
   with config.unlocked():
     for key, value in (overrides or {}).items():

@@ -11,6 +11,7 @@ from typing import Any, Callable, Optional
 import jax
 import numpy as np
 from jax import lax
+from jaxgan import errors
 
 AXIS_NAME = "batch"
 
@@ -23,7 +24,7 @@ def per_device_batch_size(global_batch_size: int) -> int:
   """Rows each device holds, failing clearly when the batch does not divide over devices."""
   devices = jax.device_count()
   if global_batch_size <= 0 or global_batch_size % devices:
-    raise ValueError(
+    raise errors.InvalidInputError(
         f"config.batch_size={global_batch_size} must be a positive multiple of the global "
         f"device count ({devices} devices over {jax.process_count()} process(es)), so every "
         "device gets the same number of images. Choose e.g. "

@@ -9,8 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable, Dict, List
 
+from jaxgan import errors
 
-class UnknownNameError(ValueError):
+
+class UnknownNameError(errors.UserError, ValueError):
   """Raised when a registry has no entry of that name."""
 
 
@@ -59,6 +61,14 @@ class Registry:
     module_name, _, attribute = path.partition(":")
     try:
       module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+      if e.name and not module_name.startswith(e.name):
+        raise errors.BrokenInstallError(
+            f"{module_name!r} (for {self.kind} {path!r}) imports {e.name!r}, which is not "
+            f"installed: install it (pip install {e.name.split('.')[0]}).") from e
+      raise UnknownNameError(
+          f"Cannot import module {module_name!r} for {self.kind} {path!r}: {e}. "
+          "Is the module on PYTHONPATH (or installed)?") from e
     except ImportError as e:
       raise UnknownNameError(
           f"Cannot import module {module_name!r} for {self.kind} {path!r}: {e}. "

@@ -20,8 +20,8 @@ import ml_collections
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import (builders, checkpointing, compilation_cache, library_logs, resume, streams,
-                    user_errors, visualize)
+from jaxgan import (builders, checkpointing, compilation_cache, errors, library_logs, resume,
+                    streams, user_errors, visualize)
 from jaxgan.models import conditional, sampling_options
 from jaxgan import storage
 
@@ -53,9 +53,9 @@ def load_run(workdir: str, step: Optional[int] = None, checkpoint: str = "latest
   (default: the newest) of the periodic checkpoints (`checkpoint="latest"`) or of the best
   (`"best"`: WORKDIR/best, kept by config.eval.best_metric)."""
   if checkpoint not in CHECKPOINTS:
-    raise ValueError(f"--checkpoint={checkpoint!r}; valid: {', '.join(CHECKPOINTS)}.")
+    raise errors.InvalidInputError(f"--checkpoint={checkpoint!r}; valid: {', '.join(CHECKPOINTS)}.")
   directory = checkpointing.checkpoint_directory(workdir, CHECKPOINTS[checkpoint])
-  no_checkpoint = FileNotFoundError(
+  no_checkpoint = errors.MissingFileError(
       f"No checkpoint under {directory}; train first "
       "(python -m jaxgan.main --config=... --workdir=...)" + (
           ", with config.eval.best_metric set (e.g. fid) and config.eval.every_steps > 0: "
@@ -86,8 +86,8 @@ def _load_from(checkpointer: checkpointing.Checkpointer, step: Optional[int],
   if latest is None:
     raise no_checkpoint
   if step is not None and step not in checkpointer.all_steps():
-    raise FileNotFoundError(f"No checkpoint of step {step} under {checkpointer.directory}; "
-                            f"there are {checkpointer.all_steps()}.")
+    raise errors.MissingFileError(f"No checkpoint of step {step} under {checkpointer.directory}; "
+                                  f"there are {checkpointer.all_steps()}.")
   step = latest if step is None else step
   meta = checkpointer.read_meta(step)
   config = builders.saved_config(meta["config"])
@@ -141,13 +141,13 @@ def requested_classes(game: Any, n: int, label: Optional[int] = None, start: int
   num_classes = game.num_classes
   if not num_classes:
     if label is not None:
-      raise ValueError(f"label={label}: this model is not class-conditional "
-                       "(config.model.num_classes is 0).")
+      raise errors.InvalidInputError(f"label={label}: this model is not class-conditional "
+                                     "(config.model.num_classes is 0).")
     return None
   if label is None:
     return conditional.class_labels(n, num_classes, start)
   if not 0 <= label < num_classes:
-    raise ValueError(f"label={label}: the model knows classes 0..{num_classes - 1}.")
+    raise errors.InvalidInputError(f"label={label}: the model knows classes 0..{num_classes - 1}.")
   return np.full((n,), label, np.int32)
 
 
@@ -177,17 +177,19 @@ def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] 
   grid PNG) need a conditional run; `options` (`sampling_options.requested(...)`, e.g.
   {"truncation_psi": 0.7}) a model that takes them (stylegan2)."""
   if num_samples < 1:
-    raise ValueError(f"--num_samples must be >= 1; got {num_samples}.")
+    raise errors.InvalidInputError(f"--num_samples must be >= 1; got {num_samples}.")
   run = load_run(workdir, step, checkpoint)
   game = run.game
   if game.translates:
-    raise ValueError(f"the run in {workdir!r} translates images (config.game.name="
-                     f"{run.config.game.name!r}); use python -m jaxgan.translate --workdir=... "
-                     "--input=... --direction=a2b --output=...")
+    raise errors.InvalidInputError(
+        f"the run in {workdir!r} translates images (config.game.name="
+        f"{run.config.game.name!r}); use python -m jaxgan.translate --workdir=... "
+        "--input=... --direction=a2b --output=...")
   classes = requested_classes(game, num_samples, label)  # Checks label first.
   sampling_options.check(options or {}, game.sampling_options, run.config.model.name)
   if grid_path and classes is None:
-    raise ValueError("--grid draws one row per class: this model is not class-conditional.")
+    raise errors.InvalidInputError(
+        "--grid draws one row per class: this model is not class-conditional.")
   logging.info("Sampling %d images from %s at step %d.", num_samples, workdir, run.step)
   key = jax.random.PRNGKey(seed)
   variables = run.sampling_variables()

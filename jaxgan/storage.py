@@ -31,6 +31,8 @@ from typing import IO, Iterator, List
 
 import numpy as np
 
+from jaxgan import errors
+
 
 def is_remote(path: str) -> bool:
   """True for a URI (scheme://...), False for a local path."""
@@ -193,7 +195,7 @@ def save_image(image, path: str, **save_kwargs) -> None:
   from PIL import Image  # pylint: disable=g-import-not-at-top
   image_format = Image.registered_extensions().get("." + _extension(path))
   if image_format is None:
-    raise ValueError(f"{path!r}: not an image file name (.png, .gif, .jpg, ...).")
+    raise errors.InvalidInputError(f"{path!r}: not an image file name (.png, .gif, .jpg, ...).")
   with output_file(path) as f:
     image.save(f, format=image_format, **save_kwargs)
 

@@ -202,12 +202,13 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
   data = domains.centre_cropped(data, config.dataset.random_crop)
   evaluator = None
   if config.eval.every_steps and is_writer:
-    # Before compiling the step: a classifier trained here, or a bad weights file, shows up
-    # now rather than after the first interval.
+    # Before compiling the step: a bad weights file or a saved classifier that does not fit
+    # the config fails now; training a classifier and the reference set's features wait for
+    # the first evaluation (eval_setup.DeferredEvaluator), so the first steps start at once.
     evaluator = eval_setup.make_evaluator(config, data)
-    logging.info("Evaluation every %d steps: %d samples, %s features (reference set in %.1f s).",
-                 config.eval.every_steps, evaluator.num_samples, evaluator.extractor.name,
-                 evaluator.reference_seconds)
+    logging.info("Evaluation every %d steps: %d samples, %s features; set up at the first "
+                 "evaluation: %s.", config.eval.every_steps, config.eval.num_samples,
+                 config.eval.feature_extractor, evaluator.plan)
   writer = metric_logging.MetricWriter(workdir, config.num_train_steps,
                                        lambda step: batches.layout(step)[0], enabled=is_writer)
   outputs = artefacts.RunArtefacts(experiment, workdir, checkpointer, writer, evaluator,

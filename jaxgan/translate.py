@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import compilation_cache, library_logs, sample, storage, user_errors, visualize
+from jaxgan import compilation_cache, errors, library_logs, sample, storage, user_errors, visualize
 from jaxgan.data import local_files, pipeline, sources
 
 FLAGS = flags.FLAGS
@@ -29,25 +29,27 @@ def read_inputs(path: str) -> Tuple[np.ndarray, List[str]]:
   """(uint8 images [N, H, W, C], a name per image) from a folder of images or an .npz."""
   if path.endswith(".npz"):
     if not storage.isfile(path):
-      raise FileNotFoundError(f"--input={path!r}: no such file.")
+      raise errors.MissingFileError(f"--input={path!r}: no such file.")
     arrays = storage.load_npz(path)
     if "images" not in arrays:
-      raise ValueError(f"--input={path!r} has no array 'images' (it has {sorted(arrays)}).")
+      raise errors.InvalidInputError(
+          f"--input={path!r} has no array 'images' (it has {sorted(arrays)}).")
     images = sources.as_uint8_pixels(np.asarray(arrays["images"]), path)
     if images.ndim == 3:
       images = images[..., None]
     return images, [f"{i:06d}" for i in range(len(images))]
   if not storage.isdir(path):
-    raise FileNotFoundError(f"--input={path!r} is neither an .npz file nor a folder.")
+    raise errors.MissingFileError(f"--input={path!r} is neither an .npz file nor a folder.")
   files = local_files.image_files(path)
   if not files:
-    raise ValueError(f"--input={path!r} holds no image files "
-                     f"({', '.join(local_files.IMAGE_EXTENSIONS)}).")
+    raise errors.InvalidInputError(f"--input={path!r} holds no image files "
+                                   f"({', '.join(local_files.IMAGE_EXTENSIONS)}).")
   images = [local_files.read_image(f, None) for f in files]
   shapes = sorted({x.shape for x in images})
   if len(shapes) > 1:
-    raise ValueError(f"--input={path!r}: the images differ in size ({shapes[:4]}); resize them "
-                     "to the run's image shape.")
+    raise errors.InvalidInputError(
+        f"--input={path!r}: the images differ in size ({shapes[:4]}); resize them "
+        "to the run's image shape.")
   return np.stack(images), [os.path.splitext(os.path.basename(f))[0] for f in files]
 
 
@@ -55,14 +57,16 @@ def translate(workdir: str, images: np.ndarray, direction: str, step: Optional[i
               batch_size: int = 100) -> Tuple[np.ndarray, int]:
   """(uint8 translations of uint8 `images` [N, H, W, C], the checkpoint's step)."""
   if direction not in DIRECTIONS:
-    raise ValueError(f"--direction={direction!r}; valid: {', '.join(DIRECTIONS)}.")
+    raise errors.InvalidInputError(f"--direction={direction!r}; valid: {', '.join(DIRECTIONS)}.")
   run = sample.load_run(workdir, step)
   if not run.game.translates:
-    raise ValueError(f"the run in {workdir!r} (config.game.name={run.config.game.name!r}) "
-                     "does not translate images; sample it with python -m jaxgan.sample.")
+    raise errors.InvalidInputError(
+        f"the run in {workdir!r} (config.game.name={run.config.game.name!r}) "
+        "does not translate images; sample it with python -m jaxgan.sample.")
   if tuple(images.shape[1:]) != tuple(run.image_shape):
-    raise ValueError(f"the inputs are {tuple(images.shape[1:])} images; the run was trained "
-                     f"on {tuple(run.image_shape)} (H, W, C).")
+    raise errors.InvalidInputError(
+        f"the inputs are {tuple(images.shape[1:])} images; the run was trained "
+        f"on {tuple(run.image_shape)} (H, W, C).")
   from jaxgan.evaluation import translation  # pylint: disable=g-import-not-at-top
   translate_fn = translation.translator(run.game, run.sampling_variables())
   pair_direction = "ab" if direction == "a2b" else "ba"

@@ -42,13 +42,13 @@ from typing import Any, Dict, Iterator, Optional
 
 from absl import logging
 
-from jaxgan import storage
+from jaxgan import errors, storage
 
 LEASE_FILE = "lease.json"
 LOCK_FILE = "lease.lock"
 
 
-class WorkdirInUseError(RuntimeError):
+class WorkdirInUseError(errors.UserError, RuntimeError):
   """Another live run holds the workdir's lease (or took it over from this run)."""
 
 

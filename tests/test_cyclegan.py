@@ -351,6 +351,14 @@ def test_two_domain_files_are_read_as_the_reference_lays_them_out(tmp_path):
   config.dataset.name = "cycle_gan/horse2zebr"
   with pytest.raises(ValueError, match="valid: .*cycle_gan/horse2zebra"):
     domains.load(config.dataset)
+  # A test split that is not there is optional; one that is there but unreadable is an error.
+  config.dataset.name = "npz"
+  cyclegan_helpers.write_domains(str(tmp_path), n_a=12, n_b=9)
+  os.remove(tmp_path / "testB.npz")
+  assert domains.load(config.dataset).test_b is None
+  (tmp_path / "testA.npz").write_bytes(b"not an npz file")
+  with pytest.raises(ValueError, match="domain A .split 'testA' .*Cannot read"):
+    domains.load(config.dataset)
 
 
 # --- Evaluation ------------------------------------------------------------------------

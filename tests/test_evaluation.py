@@ -237,13 +237,27 @@ def test_saved_config_fills_fields_added_later():
     partial.modle = 1
 
 
-def test_training_evaluates_periodically_then_evaluate_cli(tmp_path):
+def test_training_evaluates_periodically_then_evaluate_cli(tmp_path, monkeypatch, caplog):
   mnist = helpers.write_fake_mnist(str(tmp_path / "data"), n=96)
   workdir = str(tmp_path / "run")
   config = helpers.tiny_config(mnist, **{
       "eval.every_steps": 2, "eval.num_samples": 40, "eval.batch_size": 16,
       "eval.classifier_steps": 3, "eval.kid_subsets": 3, "eval.kid_subset_size": 20})
+  # The first run with this data on a machine: the GAN's step compiles (and runs) first, the
+  # classifier is trained when the first evaluation needs it, and the log says so.
+  monkeypatch.setenv(classifier.CACHE_ENV, str(tmp_path / "classifier_cache"))
+  events = []
+  pmapped_step, train_classifier = builders.Experiment.pmapped_step, classifier.train
+  monkeypatch.setattr(builders.Experiment, "pmapped_step", lambda self, **kw: (
+      events.append("step compiled"), pmapped_step(self, **kw))[1])
+  monkeypatch.setattr(classifier, "train", lambda *args, **kw: (
+      events.append("classifier trained"), train_classifier(*args, **kw))[1])
+  caplog.set_level("INFO")
   train.train_and_evaluate(config, workdir)
+  assert events == ["step compiled", "classifier trained"]
+  assert "Setting up the evaluation: training the evaluation classifier (3 steps on " \
+         "mnist/test" in caplog.text
+  assert "Evaluation set up in " in caplog.text
   with open(os.path.join(workdir, "metrics.jsonl")) as f:
     records = [json.loads(line) for line in f]
   evals = [r for r in records if "eval_fid" in r]
@@ -293,11 +307,17 @@ def test_training_evaluates_periodically_then_evaluate_cli(tmp_path):
   # kid_subset_size 20 < 40 samples: KID's spread is a real spread.
   assert not again["kid_std_zero_by_construction"]
 
-  # A classifier trained for other steps than the config says is refused, not reused.
+  # A classifier trained for other steps than the config says is refused, not reused, by
+  # the evaluator and by training, before its step compiles.
   with pytest.raises(classifier.ClassifierError, match="trained for 3 steps, but config.eval"
                      ".classifier_steps is 7"):
     evaluate.evaluate_workdir(workdir, overrides={"classifier_dir": cached,
                                                   "classifier_steps": 7})
+  events.clear()
+  config.eval.classifier_dir, config.eval.classifier_steps = cached, 7
+  with pytest.raises(classifier.ClassifierError, match="trained for 3 steps"):
+    train.train_and_evaluate(config, str(tmp_path / "another_run"))
+  assert events == []
   with pytest.raises(builders.ConfigError, match="no field 'num_sample' \\(did you mean "
                      "'num_samples'"):
     evaluate.evaluate_workdir(workdir, overrides={"num_sample": 10})

@@ -226,14 +226,14 @@ def test_cli_reports_bad_config_without_traceback(tmp_path, mnist_dir):
   out = _run_cli(["jaxgan.sample", f"--workdir={tmp_path}/empty", f"--output={tmp_path}/s.npz"],
                  tmp_path)
   assert out.returncode == 1
-  assert "FileNotFoundError: No checkpoint under" in out.stderr
+  assert "MissingFileError: No checkpoint under" in out.stderr
   assert "Traceback" not in out.stderr
   assert not (tmp_path / "empty").exists()  # nothing created by looking
   # A sampling option out of range: named before the workdir is read.
   out = _run_cli(["jaxgan.sample", f"--workdir={tmp_path}/empty", f"--output={tmp_path}/s.npz",
                   "--truncation_cutoff=0"], tmp_path)
   assert out.returncode == 1
-  assert "ValueError: truncation_cutoff must be >= 1" in out.stderr
+  assert "InvalidInputError: truncation_cutoff must be >= 1" in out.stderr
   assert "Traceback" not in out.stderr
 
 

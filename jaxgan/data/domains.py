@@ -21,7 +21,9 @@ import dataclasses
 from typing import Dict, Optional
 
 import numpy as np
+from absl import logging
 
+from jaxgan import errors
 from jaxgan.data import pipeline, sources
 
 DIGIT_STROKES = sources.DIGIT_STROKES
@@ -45,10 +47,11 @@ class DomainPair:
 
   def __post_init__(self):
     if self.a.image_shape != self.b.image_shape:
-      raise ValueError(f"the two domains' images differ in shape: A {self.a.image_shape}, "
-                       f"B {self.b.image_shape} (H, W, C); jaxgan converts neither: resize "
-                       "both with config.dataset.image_size, and give both the same channels "
-                       "(grey or RGB).")
+      raise errors.InvalidInputError(
+          f"the two domains' images differ in shape: A {self.a.image_shape}, "
+          f"B {self.b.image_shape} (H, W, C); jaxgan converts neither: resize "
+          "both with config.dataset.image_size, and give both the same channels "
+          "(grey or RGB).")
 
   @property
   def image_shape(self):
@@ -95,8 +98,9 @@ def digit_strokes(mnist: sources.ImageData, test_size: int = DIGIT_STROKES_TEST)
   test set (A: as written, B: thickened, labels kept); of the others, the even-indexed are
   domain A and the odd-indexed, thickened, domain B, so no training digit is in both."""
   if mnist.labels is None or len(mnist.images) < test_size + 2:
-    raise ValueError(f"digit_strokes needs more than {test_size + 2} labelled digits; the "
-                     f"split has {len(mnist.images)}.")
+    raise errors.InvalidInputError(
+        f"digit_strokes needs more than {test_size + 2} labelled digits; the "
+        f"split has {len(mnist.images)}.")
   train = slice(0, len(mnist.images) - test_size)
   images, labels, k = mnist.images[train], mnist.labels[train], mnist.num_classes
   test_images, test_labels = mnist.images[-test_size:], mnist.labels[-test_size:]
@@ -119,22 +123,24 @@ def _check_tfds_pair(name: str) -> None:
     return
   pair, valid = name.partition("/")[2], cycle_gan_pairs()
   if pair not in valid:
-    raise ValueError(f"config.dataset.name={name!r}: tfds' cycle_gan has no pair {pair!r}; "
-                     f"valid: {', '.join(f'cycle_gan/{p}' for p in valid)}.")
+    raise errors.InvalidInputError(
+        f"config.dataset.name={name!r}: tfds' cycle_gan has no pair {pair!r}; "
+        f"valid: {', '.join(f'cycle_gan/{p}' for p in valid)}.")
 
 
 def load(dataset) -> DomainPair:
   """The two domains config.dataset names (see the module docstring). A domain that is
   missing or empty, or domains of different image shapes, are errors naming the domain."""
   if dataset.streaming:
-    raise ValueError("config.dataset.streaming=True streams one-domain datasets; the two "
-                     "domains of an image-to-image game are read into memory: set "
-                     "--config.dataset.streaming=False.")
+    raise errors.InvalidInputError(
+        "config.dataset.streaming=True streams one-domain datasets; the two "
+        "domains of an image-to-image game are read into memory: set "
+        "--config.dataset.streaming=False.")
   def split_of(split: str) -> sources.ImageData:
     try:
       return sources.load(dataset.name, split, dataset.local_dir or None,
                           dataset.data_dir or None, dataset.crop, dataset.image_size)
-    except (sources.DataUnavailableError, ValueError) as e:
+    except errors.UserError as e:  # Named for its domain; anything else is a bug.
       raise type(e)(f"domain {split[-1]} (split {split!r} of {dataset.name!r}): {e}") from e
 
   if dataset.name == DIGIT_STROKES:
@@ -142,15 +148,18 @@ def load(dataset) -> DomainPair:
                          dataset.data_dir or None, dataset.crop, dataset.image_size)
     return digit_strokes(mnist)
   if "+" in dataset.split or dataset.split.endswith(("A", "B")):
-    raise ValueError(f"config.dataset.split={dataset.split!r}: a two-domain dataset names the "
-                     "split without its domain letter (e.g. 'train' reads trainA and trainB).")
+    raise errors.InvalidInputError(
+        f"config.dataset.split={dataset.split!r}: a two-domain dataset names the "
+        "split without its domain letter (e.g. 'train' reads trainA and trainB).")
   _check_tfds_pair(dataset.name)
   a, b = split_of(dataset.split + "A"), split_of(dataset.split + "B")
   tests = []
   for domain in "AB":
     try:
       tests.append(split_of("test" + domain) if dataset.split != "test" else None)
-    except (sources.DataUnavailableError, ValueError):
+    except sources.SplitNotFoundError:  # Optional: the evaluation uses the training split.
+      logging.info("%s has no test%s split: the evaluation translates the training images "
+                   "of domain %s.", dataset.name, domain, domain)
       tests.append(None)
   return DomainPair(a, b, *tests)
 

@@ -10,12 +10,12 @@ import gzip
 import zlib
 
 import numpy as np
-from jaxgan import storage
+from jaxgan import errors, storage
 
 _UBYTE = 0x08
 
 
-class IdxFormatError(ValueError):
+class IdxFormatError(errors.UserError, ValueError):
   """The file is not a well-formed unsigned-byte IDX file."""
 
 

@@ -16,8 +16,9 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from jaxgan.data.sources import DataUnavailableError, ImageData, as_uint8_pixels
-from jaxgan import storage
+from jaxgan.data.sources import (DataUnavailableError, ImageData, SplitNotFoundError,
+                                  as_uint8_pixels)
+from jaxgan import errors, storage
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
@@ -40,7 +41,8 @@ def _join_splits(images: List[np.ndarray], local_dir: str) -> np.ndarray:
   """The splits' uint8 [N_i, H, W, C] arrays as one; they must agree on (H, W, C)."""
   shapes = {part.shape[1:] for part in images}
   if len(shapes) > 1:
-    raise ValueError(f"The splits of {local_dir!r} have images of different shapes {shapes}.")
+    raise errors.InvalidInputError(
+        f"The splits of {local_dir!r} have images of different shapes {shapes}.")
   return np.concatenate(images)
 
 
@@ -59,7 +61,8 @@ def read_image(path: str, channels: Optional[int]) -> np.ndarray:
       return np.asarray(image.convert("L" if channels == 1 else "RGB")).reshape(
           image.height, image.width, channels)
   except Exception as e:  # PIL raises several types for damaged or foreign files.
-    raise ValueError(f"Cannot read image {path!r}: {type(e).__name__}: {e}") from e
+    errors.raise_if_broken_install(e, "Pillow")
+    raise errors.InvalidInputError(f"Cannot read image {path!r}: {type(e).__name__}: {e}") from e
 
 
 def list_image_folder(split: str, local_dir: str
@@ -81,15 +84,16 @@ def _list_splits(split: str, local_dir: str):
   for part in _splits(split):
     folder = storage.join(local_dir, part)
     if not storage.isdir(folder):
-      raise DataUnavailableError(
+      raise SplitNotFoundError(
           f"Split {part!r} needs the folder {folder!r}; {local_dir!r} holds "
           f"{_listing(local_dir)}. Choose a split that is there with --config.dataset.split.")
     subfolders = sorted(name for name in storage.listdir(folder)
                         if storage.isdir(storage.join(folder, name)))
     part_classes = subfolders or None
     if classes is not None and part_classes != classes:
-      raise ValueError(f"Splits of {local_dir!r} have different classes: {classes} and "
-                       f"{part_classes} (in {folder!r}).")
+      raise errors.InvalidInputError(
+          f"Splits of {local_dir!r} have different classes: {classes} and "
+          f"{part_classes} (in {folder!r}).")
     classes = part_classes
     groups: List[Tuple[Optional[int], List[str]]] = (
         [(i, image_files(storage.join(folder, name))) for i, name in enumerate(subfolders)]
@@ -127,7 +131,7 @@ def load_image_folder(split: str, local_dir: str, crop: int = 0, image_size: int
                [read_resized(path, first.shape[-1], crop, image_size) for path in files[1:]])
     odd = next((i for i, image in enumerate(decoded) if image.shape != decoded[0].shape), None)
     if odd is not None:
-      raise ValueError(
+      raise errors.InvalidInputError(
           f"Images in {folder!r} differ in size: {files[0]!r} is {decoded[0].shape} but "
           f"{files[odd]!r} is {decoded[odd].shape}. Set "
           "--config.dataset.image_size (and --config.dataset.crop) to bring them to one size.")
@@ -148,32 +152,36 @@ def load_npz(split: str, local_dir: str, crop: int = 0, image_size: int = 0) -> 
   for part in _splits(split):
     path = storage.join(local_dir, part + ".npz")
     if not storage.exists(path):
-      raise DataUnavailableError(f"Split {part!r} needs {path!r}; {local_dir!r} holds "
-                                 f"{_listing(local_dir)}.")
+      raise SplitNotFoundError(f"Split {part!r} needs {path!r}; {local_dir!r} holds "
+                               f"{_listing(local_dir)}.")
     try:
       contents = storage.load_npz(path)
     except Exception as e:  # zipfile/ValueError/OSError for damaged files
-      raise ValueError(f"Cannot read {path!r} as .npz: {type(e).__name__}: {e}") from e
+      errors.raise_if_broken_install(e, "numpy")
+      raise errors.InvalidInputError(
+          f"Cannot read {path!r} as .npz: {type(e).__name__}: {e}") from e
     if "images" not in contents:
-      raise ValueError(f"{path!r} has no 'images' array (it has: "
-                       f"{', '.join(sorted(contents)) or 'none'}).")
+      raise errors.InvalidInputError(f"{path!r} has no 'images' array (it has: "
+                                     f"{', '.join(sorted(contents)) or 'none'}).")
     part_images = as_uint8_pixels(contents["images"], path)
     if part_images.ndim == 3:
       part_images = part_images[..., None]
     if part_images.ndim != 4 or part_images.shape[-1] not in (1, 3):
-      raise ValueError(f"{path!r}: 'images' must be [N, H, W] or [N, H, W, C] with C 1 or 3; "
-                       f"got {contents['images'].shape}.")
+      raise errors.InvalidInputError(
+          f"{path!r}: 'images' must be [N, H, W] or [N, H, W, C] with C 1 or 3; "
+          f"got {contents['images'].shape}.")
     images.append(resize.crop_and_resize(part_images, crop, image_size, path))
     if "labels" in contents:
       part_labels = contents["labels"]
       if part_labels.shape != (len(part_images),) or not np.issubdtype(part_labels.dtype,
                                                                       np.integer):
-        raise ValueError(f"{path!r}: 'labels' must be integers [N={len(part_images)}]; got "
-                         f"{part_labels.dtype} {part_labels.shape}.")
+        raise errors.InvalidInputError(
+            f"{path!r}: 'labels' must be integers [N={len(part_images)}]; got "
+            f"{part_labels.dtype} {part_labels.shape}.")
       labels.append(part_labels.astype(np.int32))
       declared = int(contents["num_classes"]) if "num_classes" in contents else 0
       num_classes = max(num_classes, declared, int(part_labels.max()) + 1)
   if labels and len(labels) != len(images):
-    raise ValueError(f"Some splits of {local_dir!r} have labels and some do not.")
+    raise errors.InvalidInputError(f"Some splits of {local_dir!r} have labels and some do not.")
   return ImageData(_join_splits(images, local_dir),
                    np.concatenate(labels) if labels else None, num_classes=num_classes)

@@ -18,6 +18,8 @@ import itertools
 
 import numpy as np
 
+from jaxgan import errors
+
 
 @dataclasses.dataclass(frozen=True)
 class Mixture:
@@ -59,5 +61,5 @@ MIXTURES = {"ring": ring, "grid": grid}
 def get(name: str) -> Mixture:
   """The mixture called `name` (its published settings)."""
   if name not in MIXTURES:
-    raise ValueError(f"unknown mixture {name!r}; valid: {', '.join(MIXTURES)}.")
+    raise errors.InvalidInputError(f"unknown mixture {name!r}; valid: {', '.join(MIXTURES)}.")
   return MIXTURES[name]()

@@ -17,6 +17,7 @@ from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
+from jaxgan import errors
 from jaxgan.data.sources import ImageData
 
 _CROP_AND_FLIP = 1  # The crop-and-flip generators' last seed word (the shuffles' have none).
@@ -64,8 +65,8 @@ class StepBatches:
                plan: Optional[Callable[[int], Optional[Tuple[int, int]]]] = None,
                stream: Optional[int] = None, random_crop: int = 0, random_flip: bool = False):
     if global_batch_size % global_device_count:
-      raise ValueError(f"batch size {global_batch_size} does not divide over "
-                       f"{global_device_count} devices.")
+      raise errors.InvalidInputError(f"batch size {global_batch_size} does not divide over "
+                                     f"{global_device_count} devices.")
     self.data = data
     self.seed = seed
     self.global_batch_size = global_batch_size
@@ -77,8 +78,9 @@ class StepBatches:
     self._stream = stream
     height, width = data.image_shape[:2]
     if random_crop and (random_crop > height or random_crop > width):
-      raise ValueError(f"config.dataset.random_crop={random_crop} is larger than the images "
-                       f"({height}x{width}).")
+      raise errors.InvalidInputError(
+          f"config.dataset.random_crop={random_crop} is larger than the images "
+          f"({height}x{width}).")
     self.random_crop, self.random_flip = random_crop, random_flip
 
   def layout(self, step: int) -> Tuple[int, int]:

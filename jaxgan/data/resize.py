@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from jaxgan import errors
+
 
 def check_sizes(height: int, width: int, crop: int, image_size: int, source: str) -> None:
   """Raises ValueError when the crop does not fit or a resize would distort the aspect."""
   if crop < 0 or image_size < 0:
-    raise ValueError(f"config.dataset.crop={crop} and image_size={image_size} must be >= 0.")
+    raise errors.InvalidInputError(
+        f"config.dataset.crop={crop} and image_size={image_size} must be >= 0.")
   if crop and (crop > height or crop > width):
-    raise ValueError(f"config.dataset.crop={crop} is larger than the {height}x{width} images "
-                     f"of {source}.")
+    raise errors.InvalidInputError(
+        f"config.dataset.crop={crop} is larger than the {height}x{width} images "
+        f"of {source}.")
   if image_size and not crop and height != width:
-    raise ValueError(f"config.dataset.image_size={image_size} would stretch the {height}x"
-                     f"{width} images of {source}; set config.dataset.crop (a centred square "
-                     "side) as well.")
+    raise errors.InvalidInputError(
+        f"config.dataset.image_size={image_size} would stretch the {height}x"
+        f"{width} images of {source}; set config.dataset.crop (a centred square "
+        "side) as well.")
 
 
 def tf_crop_and_resize(images, crop: int, image_size: int):

@@ -12,8 +12,8 @@ from typing import List, Optional
 
 import numpy as np
 
+from jaxgan import errors, storage
 from jaxgan.data import idx
-from jaxgan import storage
 
 # Datasets whose original files are IDX: {name: {split: (images file, labels file)}}.
 IDX_DATASETS = {
@@ -34,8 +34,13 @@ DIGIT_STROKES = "digit_strokes"
 LOCAL_FORMATS = ("image_folder", "npz")
 
 
-class DataUnavailableError(RuntimeError):
+class DataUnavailableError(errors.UserError, RuntimeError):
   """The dataset cannot be found or fetched; the message says how to provide it."""
+
+
+class SplitNotFoundError(DataUnavailableError):
+  """The dataset has no split of that name (a local folder without it, or a tfds split name
+  the dataset does not have); the message names the splits there are."""
 
 
 def as_uint8_pixels(images: np.ndarray, source: str) -> np.ndarray:
@@ -47,11 +52,13 @@ def as_uint8_pixels(images: np.ndarray, source: str) -> np.ndarray:
     low, high = int(images.min()), int(images.max())
     if 0 <= low and high <= 255:
       return images.astype(np.uint8)
-    raise ValueError(f"{source}: pixel values must lie in [0, 255]; these {images.dtype} "
-                     f"images span [{low}, {high}].")
-  raise ValueError(f"{source}: images must be integer pixel values in [0, 255] (uint8); got "
-                   f"{images.dtype}. Convert them (e.g. np.round(x * 255).astype(np.uint8) "
-                   "for floats in [0, 1]).")
+    raise errors.InvalidInputError(
+        f"{source}: pixel values must lie in [0, 255]; these {images.dtype} "
+        f"images span [{low}, {high}].")
+  raise errors.InvalidInputError(
+      f"{source}: images must be integer pixel values in [0, 255] (uint8); got "
+      f"{images.dtype}. Convert them (e.g. np.round(x * 255).astype(np.uint8) "
+      "for floats in [0, 1]).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,16 +77,16 @@ class ImageData:
 
   def __post_init__(self):
     if self.images.dtype != np.uint8 or self.images.ndim != 4:
-      raise ValueError(f"images must be uint8 [N, H, W, C]; got {self.images.dtype} "
-                       f"{self.images.shape}.")
+      raise errors.InvalidInputError(f"images must be uint8 [N, H, W, C]; got {self.images.dtype} "
+                                     f"{self.images.shape}.")
     if self.labels is not None and len(self.labels) != len(self.images):
-      raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels.")
+      raise errors.InvalidInputError(f"{len(self.images)} images but {len(self.labels)} labels.")
     if len(self.images) == 0:
-      raise ValueError("the dataset split is empty.")
+      raise errors.InvalidInputError("the dataset split is empty.")
     if self.labels is not None and self.num_classes and isinstance(self.labels, np.ndarray) and (
         self.labels.min() < 0 or self.labels.max() >= self.num_classes):
-      raise ValueError(f"labels must lie in [0, {self.num_classes}); they span "
-                       f"[{self.labels.min()}, {self.labels.max()}].")
+      raise errors.InvalidInputError(f"labels must lie in [0, {self.num_classes}); they span "
+                                     f"[{self.labels.min()}, {self.labels.max()}].")
 
   @property
   def image_shape(self):
@@ -90,8 +97,9 @@ def _split_names(split: str, valid: List[str]) -> List[str]:
   parts = [s.strip() for s in split.split("+")]
   for part in parts:
     if part not in valid:
-      raise ValueError(f"config.dataset.split={split!r}: unknown split {part!r} for local "
-                       f"files; valid: {', '.join(valid)} (join with '+', e.g. 'train+test').")
+      raise errors.InvalidInputError(
+          f"config.dataset.split={split!r}: unknown split {part!r} for local "
+          f"files; valid: {', '.join(valid)} (join with '+', e.g. 'train+test').")
   return parts
 
 
@@ -112,8 +120,9 @@ def load_idx_dataset(name: str, split: str, local_dir: str) -> ImageData:
     local_dir: folder holding e.g. t10k-images-idx3-ubyte.gz (gzip or uncompressed).
   """
   if name not in IDX_DATASETS:
-    raise ValueError(f"config.dataset.local_dir reads IDX files for {sorted(IDX_DATASETS)}; "
-                     f"got dataset.name={name!r}.")
+    raise errors.InvalidInputError(
+        f"config.dataset.local_dir reads IDX files for {sorted(IDX_DATASETS)}; "
+        f"got dataset.name={name!r}.")
   if not storage.isdir(local_dir):
     raise DataUnavailableError(f"config.dataset.local_dir={local_dir!r} is not a folder.")
   files = IDX_DATASETS[name]
@@ -122,7 +131,7 @@ def load_idx_dataset(name: str, split: str, local_dir: str) -> ImageData:
     found = [_find(local_dir, base) for base in files[part]]
     if None in found:
       present = sorted(storage.listdir(local_dir))
-      raise DataUnavailableError(
+      raise SplitNotFoundError(
           f"Split {part!r} of {name} needs {files[part][0]}[.gz] and {files[part][1]}[.gz] in "
           f"{local_dir!r}; it holds {present or 'nothing'}. Add the files, or choose a split "
           f"that is present with --config.dataset.split.")
@@ -136,21 +145,6 @@ def load_idx_dataset(name: str, split: str, local_dir: str) -> ImageData:
   return ImageData(np.concatenate(images), np.concatenate(labels), num_classes=10)
 
 
-def _unavailable(name: str, split: str, error: Exception) -> DataUnavailableError:
-  offline_hint = ""
-  if name in IDX_DATASETS:
-    offline_hint = (" For offline use, point --config.dataset.local_dir at a folder holding "
-                    f"the original files ({', '.join(IDX_DATASETS[name]['train'])}, "
-                    f"{', '.join(IDX_DATASETS[name]['test'])}, each optionally .gz) and set "
-                    "--config.dataset.split to a split that is there.")
-  return DataUnavailableError(
-      f"tensorflow-datasets could not provide {name!r} split {split!r}: "
-      f"{type(error).__name__}: {error}. Without network access tfds cannot download it; "
-      "prepare it once where there is network (python -c \"import tensorflow_datasets as "
-      f"tfds; tfds.load('{name}')\") and copy ~/tensorflow_datasets here, or set "
-      f"--config.dataset.data_dir.{offline_hint}")
-
-
 def load_tfds_dataset(name: str, split: str, data_dir: Optional[str], crop: int = 0,
                       image_size: int = 0) -> ImageData:
   """Loads a tfds split whole ("image" uint8 [H, W, C] and optional "label" features).
@@ -162,16 +156,21 @@ def load_tfds_dataset(name: str, split: str, data_dir: Optional[str], crop: int 
 
   from jaxgan.data import resize
 
+  from jaxgan.data import tfds_errors  # pylint: disable=g-import-not-at-top (it imports this)
+
   try:
     dataset, info = tfds.load(name, split=split, data_dir=data_dir, with_info=True)
   except tfds.core.registered.DatasetNotFoundError as e:
-    raise ValueError(f"config.dataset.name={name!r} is not a tensorflow-datasets dataset. "
-                     f"{e}") from e
-  except Exception as e:  # Download failures come as many exception types.
-    raise _unavailable(name, split, e) from e
+    raise errors.InvalidInputError(f"config.dataset.name={name!r} is not a tensorflow-datasets "
+                                   f"dataset. {e}") from e
+  except Exception as e:  # Failures come as many types: tfds_errors sorts them by cause.
+    explained = tfds_errors.explain(name, split, data_dir, e)
+    if explained is None:
+      raise  # Not a known cause: a bug, with its traceback.
+    raise explained from e
   if "image" not in info.features:
-    raise ValueError(f"tfds dataset {name!r} has no 'image' feature "
-                     f"(features: {sorted(info.features)}).")
+    raise errors.InvalidInputError(f"tfds dataset {name!r} has no 'image' feature "
+                                   f"(features: {sorted(info.features)}).")
   if crop or image_size:
     height, width = info.features["image"].shape[:2]
     if height and width:  # None for datasets of mixed sizes: checked by TF per example.
@@ -183,8 +182,11 @@ def load_tfds_dataset(name: str, split: str, data_dir: Optional[str], crop: int 
     # Read in chunks of 10k rather than batch_size=-1 (one tensor of the whole split), which
     # aborts TensorFlow 2.21 inside tfds.testing.mock_data.
     chunks = list(tfds.as_numpy(dataset.batch(10_000)))
-  except Exception as e:  # unreadable or incomplete prepared files
-    raise _unavailable(name, split, e) from e
+  except Exception as e:  # Unreadable or incomplete prepared files, among others.
+    explained = tfds_errors.explain(name, split, data_dir, e)
+    if explained is None:
+      raise
+    raise explained from e
   if not chunks:
     raise DataUnavailableError(f"tfds split {name}/{split} is empty.")
   arrays = {key: np.concatenate([c[key] for c in chunks]) for key in ("image", "label")
@@ -217,19 +219,20 @@ def load(name: str, split: str, local_dir: Optional[str], data_dir: Optional[str
       return streamed.image_folder(split, local_dir, crop, image_size)
     if name not in LOCAL_FORMATS and name not in (STACKED_MNIST, DIGIT_STROKES) and not local_dir:
       return streamed.tfds_array_record(name, split, data_dir, crop, image_size)
-    raise ValueError(
+    raise errors.InvalidInputError(
         f"config.dataset.streaming=True reads image folders (name='image_folder' with "
         f"local_dir) and tfds datasets prepared as ArrayRecord; {name!r}"
         f"{' from local_dir' if local_dir else ''} is read into memory: set "
         "--config.dataset.streaming=False.")
 
   if name == DIGIT_STROKES:
-    raise ValueError(f"config.dataset.name={name!r} is a pair of domains: it is read by an "
-                     "image-to-image game (config.game.name='cyclegan').")
+    raise errors.InvalidInputError(
+        f"config.dataset.name={name!r} is a pair of domains: it is read by an "
+        "image-to-image game (config.game.name='cyclegan').")
   if name in LOCAL_FORMATS:
     if not local_dir:
-      raise ValueError(f"config.dataset.name={name!r} reads your own files: set "
-                       "--config.dataset.local_dir to their folder.")
+      raise errors.InvalidInputError(f"config.dataset.name={name!r} reads your own files: set "
+                                     "--config.dataset.local_dir to their folder.")
     reader = local_files.load_image_folder if name == "image_folder" else local_files.load_npz
     return reader(split, local_dir, crop, image_size)
   if name == STACKED_MNIST:

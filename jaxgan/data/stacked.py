@@ -13,6 +13,7 @@ from typing import Optional
 
 import numpy as np
 
+from jaxgan import errors
 from jaxgan.data.sources import ImageData
 
 NUM_MODES = 1000
@@ -34,11 +35,12 @@ def stack_digits(base: ImageData, num_images: Optional[int] = None,
     ImageData with images uint8 [num_images, 28, 28, 3] and labels (mode ids) in 0..999.
   """
   if base.labels is None or base.image_shape[-1] != 1:
-    raise ValueError("Stacked MNIST needs a labelled single-channel digit dataset; got "
-                     f"images {base.image_shape} with labels={base.labels is not None}.")
+    raise errors.InvalidInputError(
+        "Stacked MNIST needs a labelled single-channel digit dataset; got "
+        f"images {base.image_shape} with labels={base.labels is not None}.")
   num_images = len(base.images) if num_images is None else num_images
   if num_images < 1:
-    raise ValueError(f"Stacked MNIST needs num_images >= 1; got {num_images}.")
+    raise errors.InvalidInputError(f"Stacked MNIST needs num_images >= 1; got {num_images}.")
   picks = np.random.default_rng(seed).integers(0, len(base.images), (num_images, 3))
   images = np.concatenate([base.images[picks[:, c]] for c in range(3)], axis=-1)
   digits = base.labels[picks]  # [num_images, 3]

@@ -22,10 +22,11 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from jaxgan import errors
 from jaxgan.data.sources import DataUnavailableError, ImageData
 
 
-class StreamingError(RuntimeError):
+class StreamingError(errors.UserError, RuntimeError):
   """Something asked a streaming dataset for all its rows at once."""
 
 
@@ -109,8 +110,9 @@ def image_folder(split: str, local_dir: str, crop: int = 0, image_size: int = 0)
     for i in indices:
       image = local_files.read_resized(files[i], first.shape[-1], crop, image_size)
       if image.shape != first.shape:
-        raise ValueError(f"{files[i]!r} is {image.shape}, the folder's first image "
-                         f"{first.shape}: set --config.dataset.image_size (and crop).")
+        raise errors.InvalidInputError(
+            f"{files[i]!r} is {image.shape}, the folder's first image "
+            f"{first.shape}: set --config.dataset.image_size (and crop).")
       images.append(image)
     out = {"image": np.stack(images)}
     if labels is not None:
@@ -131,6 +133,7 @@ def tfds_array_record(name: str, split: str, data_dir: Optional[str], crop: int 
   try:
     source = tfds.data_source(name, split=split, data_dir=data_dir)
   except Exception as e:  # Not prepared, or prepared as TFRecord only: many types.
+    errors.raise_if_broken_install(e, "tensorflow-datasets")
     raise DataUnavailableError(
         f"config.dataset.streaming=True reads tfds datasets prepared as ArrayRecord; "
         f"{name}/{split} could not be opened so ({type(e).__name__}: {str(e)[:300]}). Prepare "
@@ -140,8 +143,8 @@ def tfds_array_record(name: str, split: str, data_dir: Optional[str], crop: int 
     raise DataUnavailableError(f"tfds split {name}/{split} is empty.")
   features = source.dataset_info.features
   if "image" not in features:
-    raise ValueError(f"tfds dataset {name!r} has no 'image' feature "
-                     f"(features: {sorted(features)}).")
+    raise errors.InvalidInputError(f"tfds dataset {name!r} has no 'image' feature "
+                                   f"(features: {sorted(features)}).")
   labelled = "label" in features
 
   def read(indices: np.ndarray) -> Dict[str, np.ndarray]:

@@ -19,6 +19,7 @@ import numpy as np
 from absl import app, flags
 from flax import traverse_util
 
+from jaxgan import errors
 from jaxgan.evaluation import inception
 
 FLAGS = flags.FLAGS
@@ -32,14 +33,14 @@ flags.mark_flags_as_required(["torch_weights", "output"])
 def read_torch_state_dict(path: str) -> dict[str, np.ndarray]:
   """Torch name -> float32 array from a .pth (via torch) or an .npz of the state dict."""
   if not os.path.isfile(path):
-    raise FileNotFoundError(f"{path!r} does not exist. {inception.WEIGHTS_HELP}")
+    raise errors.MissingFileError(f"{path!r} does not exist. {inception.WEIGHTS_HELP}")
   if path.endswith(".npz"):
     with np.load(path, allow_pickle=False) as data:
       return {k: data[k] for k in data.files}
   try:
     import torch  # pylint: disable=g-import-not-at-top
   except ImportError as e:
-    raise ImportError(
+    raise errors.BrokenInstallError(
         "Reading a .pth needs PyTorch, which is not installed here (pip install torch, the CPU "
         "build is enough), or save the state dict as an .npz where PyTorch is available: "
         "np.savez('sd.npz', **{k: v.numpy() for k, v in torch.load(PTH).items()}) and pass "
@@ -47,7 +48,8 @@ def read_torch_state_dict(path: str) -> dict[str, np.ndarray]:
   # weights_only: the file holds tensors only; never unpickle arbitrary objects.
   state_dict = torch.load(path, map_location="cpu", weights_only=True)
   if not isinstance(state_dict, dict):
-    raise ValueError(f"{path!r} holds a {type(state_dict).__name__}, not a state dict.")
+    raise errors.InvalidInputError(
+        f"{path!r} holds a {type(state_dict).__name__}, not a state dict.")
   return {k: v.detach().cpu().float().numpy() for k, v in state_dict.items()}
 
 
@@ -63,7 +65,7 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   try:
     variables = convert(FLAGS.torch_weights, FLAGS.output)
-  except (FileNotFoundError, ImportError, ValueError) as e:
+  except errors.UserError as e:  # Anything else is a bug: its traceback.
     print(f"{type(e).__name__}: {e}", file=sys.stderr)
     sys.exit(1)
   count = sum(int(np.size(v)) for v in traverse_util.flatten_dict(variables["params"]).values())

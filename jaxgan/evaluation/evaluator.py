@@ -26,6 +26,7 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
+from jaxgan import errors
 from jaxgan.data import pipeline
 from jaxgan.evaluation import metrics
 
@@ -34,6 +35,16 @@ def min_samples(precision_recall_k: int, density_coverage_k: int) -> int:
   """The fewest reference samples the k-NN metrics accept (k-th neighbours, and a disjoint
   set of the same size left for the floor)."""
   return 2 * max(precision_recall_k, density_coverage_k) + 2
+
+
+def check_num_samples(num_samples: int, precision_recall_k: int = 3,
+                      density_coverage_k: int = 5, **unused_settings) -> None:
+  """Refuses a reference set too small for the k-NN metrics (checked when a run's evaluator
+  is made, before the step compiles, and again by Evaluator)."""
+  if num_samples < min_samples(precision_recall_k, density_coverage_k):
+    raise errors.InvalidInputError(
+        f"config.eval.num_samples={num_samples} is too small for k-NN metrics "
+        f"with k={max(precision_recall_k, density_coverage_k)}.")
 
 
 class Evaluator:
@@ -49,9 +60,7 @@ class Evaluator:
       num_samples: size of the reference set (at most N).
       seed: seed of the permutation that picks the reference images.
     """
-    if num_samples < min_samples(precision_recall_k, density_coverage_k):
-      raise ValueError(f"config.eval.num_samples={num_samples} is too small for k-NN metrics "
-                       f"with k={max(precision_recall_k, density_coverage_k)}.")
+    check_num_samples(num_samples, precision_recall_k, density_coverage_k)
     self.extractor, self.seed = extractor, seed
     self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
     self.pr_k, self.dc_k = precision_recall_k, density_coverage_k

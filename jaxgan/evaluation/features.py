@@ -27,7 +27,7 @@ import numpy as np
 
 from jaxgan.evaluation import batching, metrics
 from jaxgan.models.classifier import Classifier
-from jaxgan import storage
+from jaxgan import errors, storage
 
 
 class ClassifierFeatures:
@@ -44,7 +44,8 @@ class ClassifierFeatures:
     self.per_channel = (trained_shape[-1] == 1 and image_shape[-1] == 3
                         and trained_shape[:2] == image_shape[:2])
     if not self.per_channel and trained_shape != image_shape:
-      raise ValueError(f"The classifier takes images {trained_shape}; these are {image_shape}.")
+      raise errors.InvalidInputError(
+          f"The classifier takes images {trained_shape}; these are {image_shape}.")
     self.batch_size = batch_size
     k = meta["num_classes"]
     self.num_classes = k ** 3 if self.per_channel else k

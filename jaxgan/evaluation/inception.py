@@ -38,7 +38,7 @@ from flax import traverse_util
 from jax import lax
 
 from jaxgan.evaluation import batching
-from jaxgan import storage
+from jaxgan import errors, storage
 
 NUM_CLASSES = 1008     # The 2015 graph's classifier: 1000 ImageNet classes + 8 unused.
 POOL_FEATURES = 2048   # Width of the global average pool after Mixed_7c: the FID features.
@@ -346,7 +346,8 @@ def _check_names_and_shapes(given: Mapping[str, tuple[int, ...]],
       shown = ", ".join(items[:20]) + (f", ... ({len(items)} in all)" if len(items) > 20 else "")
       problems.append(f"{len(items)} {label}: {shown}")
   if problems:
-    raise ValueError(f"{what} does not match the FID Inception-v3 layout; " + "; ".join(problems))
+    raise errors.InvalidInputError(
+        f"{what} does not match the FID Inception-v3 layout; " + "; ".join(problems))
 
 
 def torch_state_dict_to_variables(state_dict: Mapping[str, Any]) -> dict[str, Any]:
@@ -392,13 +393,14 @@ def load_variables(path: str) -> dict[str, Any]:
   ValueError naming the missing, unexpected or wrongly shaped arrays if it does not fit.
   """
   if not storage.isfile(path):
-    raise FileNotFoundError(f"FID Inception weights not found at {path!r}. {WEIGHTS_HELP}")
+    raise errors.MissingFileError(f"FID Inception weights not found at {path!r}. {WEIGHTS_HELP}")
   with storage.input_file(path) as f, np.load(f, allow_pickle=False) as data:
     flat = {k: data[k] for k in data.files}
   if flat and all("/" not in k and "." in k for k in flat):
-    raise ValueError(f"{path!r} holds torch-named arrays (e.g. {next(iter(flat))!r}), not "
-                     "jaxgan's; convert it with python -m jaxgan.evaluation.convert_inception "
-                     f"--torch_weights={path} --output=inception_fid.npz.")
+    raise errors.InvalidInputError(
+        f"{path!r} holds torch-named arrays (e.g. {next(iter(flat))!r}), not "
+        "jaxgan's; convert it with python -m jaxgan.evaluation.convert_inception "
+        f"--torch_weights={path} --output=inception_fid.npz.")
   _check_names_and_shapes({k: v.shape for k, v in flat.items()}, _expected_shapes(),
                           f"The file {path!r}")
   return traverse_util.unflatten_dict(

@@ -2,15 +2,25 @@
 
 Kept apart from the evaluator so that the metrics code does not depend on configs, data
 loading or the classifier's training.
+
+What can fail is checked when the evaluator is made, before the step compiles: a saved
+classifier that does not fit the data or config.eval.classifier_steps, Inception weights that
+cannot be read, unlabelled domains for a classifier. What takes time is done at the first
+evaluation (`DeferredEvaluator`): training the classifier (the first run with this data on a
+machine: the classifier is cached per data, shape and steps) and the reference set's
+features. So a run's first steps start at once, and the first evaluation's log says what it
+set up and how long that took.
 """
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Callable
 
 import jax
 import ml_collections
+from absl import logging
 
-from jaxgan import classifier, storage, streams
+from jaxgan import classifier, errors, storage, streams
 from jaxgan.data import domains, sources
 from jaxgan.evaluation import evaluator, features, translation
 
@@ -23,13 +33,44 @@ def classifier_dir(config: ml_collections.ConfigDict, train_data: sources.ImageD
       train_data, train_name, config.eval.classifier_steps)
 
 
+class DeferredEvaluator:
+  """An evaluator (`evaluator.Evaluator` or `translation.TranslationEvaluator`) built when it
+  is first used: any attribute read builds it, logging what was set up and how long it took.
+
+  Attributes:
+    plan: what building it will do (e.g. "training the evaluation classifier ...").
+  """
+
+  def __init__(self, build: Callable[[], Any], plan: str):
+    self._build, self.plan, self._built = build, plan, None
+
+  def __getattr__(self, name: str) -> Any:
+    if name.startswith("__"):
+      raise AttributeError(name)
+    if self._built is None:
+      logging.info("Setting up the evaluation: %s.", self.plan)
+      start = time.perf_counter()
+      self._built = self._build()
+      logging.info("Evaluation set up in %.1f s (%s; the reference set's features: %.1f s).",
+                   time.perf_counter() - start, self.plan, self._built.reference_seconds)
+    return getattr(self._built, name)
+
+
 def make_extractor(config: ml_collections.ConfigDict, data: sources.ImageData) -> Any:
   """The feature extractor of config.eval.feature_extractor (checked by
-  builders.check_eval), ready to call."""
+  builders.check_eval), ready to call (training the classifier first if it is not saved)."""
+  return _extractor_when_needed(config, data)[0]()
+
+
+def _extractor_when_needed(config: ml_collections.ConfigDict, data: sources.ImageData
+                           ) -> tuple[Callable[[], Any], str]:
+  """(a function giving the extractor, what calling it does). Checks now what can be
+  checked without training: Inception's weights, a saved classifier's fit to the config."""
   name = config.eval.feature_extractor
   if name == "inception":
-    return features.InceptionFeatures(config.eval.inception_weights,
-                                      batch_size=min(config.eval.batch_size, 25))
+    extractor = features.InceptionFeatures(config.eval.inception_weights,
+                                           batch_size=min(config.eval.batch_size, 25))
+    return (lambda: extractor), extractor.describe()
   train_data, train_name = data, config.dataset.name
   if config.dataset.name == sources.STACKED_MNIST:
     # Stacked MNIST is scored digit by digit with a classifier of the underlying MNIST.
@@ -37,20 +78,34 @@ def make_extractor(config: ml_collections.ConfigDict, data: sources.ImageData) -
                               config.dataset.data_dir or None)
     train_name = "mnist"
   train_name = f"{train_name}/{config.dataset.split}"
-  module, variables, meta = classifier.load_or_train(
-      classifier_dir(config, train_data, train_name), train_data, train_name,
-      steps=config.eval.classifier_steps)
-  return features.ClassifierFeatures(module, variables, meta, data.image_shape,
-                                     batch_size=config.eval.batch_size)
+  directory = classifier_dir(config, train_data, train_name)
+
+  def extractor_of(saved):
+    module, variables, meta = saved
+    return features.ClassifierFeatures(module, variables, meta, data.image_shape,
+                                       batch_size=config.eval.batch_size)
+
+  if classifier.exists(directory):  # Loaded and checked now (a second or two).
+    extractor = extractor_of(classifier.load_or_train(
+        directory, train_data, train_name, steps=config.eval.classifier_steps))
+    return (lambda: extractor), f"{extractor.describe()}, from {directory}"
+  return (lambda: extractor_of(classifier.load_or_train(
+      directory, train_data, train_name, steps=config.eval.classifier_steps)),
+          f"training the evaluation classifier ({config.eval.classifier_steps} steps on "
+          f"{train_name}, into {directory}: the first run with this data on this machine)")
 
 
-def make_evaluator(config: ml_collections.ConfigDict, data: Any) -> Any:
-  """The run's evaluator: an Evaluator of generated images, or for two domains
-  (jaxgan.data.domains.DomainPair) a TranslationEvaluator."""
+def make_evaluator(config: ml_collections.ConfigDict, data: Any) -> DeferredEvaluator:
+  """The run's evaluator, checked now and built at its first use (module docstring): an
+  Evaluator of generated images, or for two domains (jaxgan.data.domains.DomainPair) a
+  TranslationEvaluator."""
   if isinstance(data, domains.DomainPair):
     return _translation_evaluator(config, data)
-  return evaluator.Evaluator(make_extractor(config, data), data.images,
-                             **_reference_settings(config))
+  extractor, plan = _extractor_when_needed(config, data)
+  settings = _reference_settings(config)
+  evaluator.check_num_samples(**settings)
+  return DeferredEvaluator(
+      lambda: evaluator.Evaluator(extractor(), data.images, **settings), plan)
 
 
 def _reference_settings(config: ml_collections.ConfigDict) -> dict:
@@ -62,17 +117,22 @@ def _reference_settings(config: ml_collections.ConfigDict) -> dict:
 
 
 def _translation_evaluator(config: ml_collections.ConfigDict, pair: domains.DomainPair
-                           ) -> translation.TranslationEvaluator:
+                           ) -> DeferredEvaluator:
   """Scores both directions; a classifier extractor is trained on both domains' labels."""
   classes = translation.labelled_union(pair)
   if classes is None and config.eval.feature_extractor == "classifier":
-    raise ValueError(
+    raise errors.InvalidInputError(
         f"config.eval.feature_extractor='classifier' trains a classifier on labelled images, "
         f"but the domains of {config.dataset.name!r} are unlabelled: use "
         "feature_extractor='inception' (README 'Evaluation'), or config.eval.every_steps=0.")
-  extractor = make_extractor(config, classes if classes is not None else pair.a)
-  return translation.TranslationEvaluator(extractor, pair, batch_size=config.eval.batch_size,
-                                          **_reference_settings(config))
+  extractor, plan = _extractor_when_needed(config, classes if classes is not None else pair.a)
+  settings = _reference_settings(config)
+  # What TranslationEvaluator will score: at most each domain's held-out and training images.
+  evaluator.check_num_samples(**{**settings, "num_samples": min(
+      settings["num_samples"], *(len(pair.held_out(d).images) for d in "ab"),
+      len(pair.a.images), len(pair.b.images))})
+  return DeferredEvaluator(lambda: translation.TranslationEvaluator(
+      extractor(), pair, batch_size=config.eval.batch_size, **settings), plan)
 
 
 def eval_latents_key(seed: int) -> jax.Array:

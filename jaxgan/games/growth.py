@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Tuple
 import jax
 import jax.numpy as jnp
 
+from jaxgan import errors
 from jaxgan.models import progan
 
 
@@ -89,10 +90,12 @@ class GrowthSchedule:
   def __init__(self, first_stage: int, last_stage: int, stable_images: int, fade_images: int,
                batch_sizes: Dict[int, int], n_critic: int = 1):
     if not 0 <= first_stage <= last_stage:
-      raise ValueError(f"growth: first stage {first_stage} must be in [0, {last_stage}].")
+      raise errors.InvalidInputError(
+          f"growth: first stage {first_stage} must be in [0, {last_stage}].")
     if stable_images < 0 or fade_images < 0:
-      raise ValueError(f"growth: stable_images={stable_images} and fade_images={fade_images} "
-                       "must be >= 0.")
+      raise errors.InvalidInputError(
+          f"growth: stable_images={stable_images} and fade_images={fade_images} "
+          "must be >= 0.")
     self.first_stage, self.last_stage = first_stage, last_stage
     # The ideal schedule in images: (stage, fading, first image, images; None: open-ended).
     planned = []
@@ -130,8 +133,8 @@ class GrowthSchedule:
 
   def phase(self, key: Tuple[int, bool]) -> Phase:
     if key not in self._by_key:
-      raise ValueError(f"no growth phase {key}; this run's phases: "
-                       f"{[p.key for p in self.phases]}.")
+      raise errors.InvalidInputError(f"no growth phase {key}; this run's phases: "
+                                     f"{[p.key for p in self.phases]}.")
     return self._by_key[key]
 
   def milestones(self, num_train_steps: int) -> Dict[int, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Optional, Tuple
 
+from jaxgan import errors
 from jaxgan.models import conditional, stylegan2
 
 # What sampling can ask of StyleGAN2's noise inputs: inference draws no random stream (the
@@ -33,17 +34,20 @@ def requested(truncation_psi: Optional[float] = None, truncation_cutoff: Optiona
   options = {}
   if truncation_psi is not None:
     if not math.isfinite(truncation_psi):
-      raise ValueError(f"truncation_psi must be a finite number; got {truncation_psi}.")
+      raise errors.InvalidInputError(
+          f"truncation_psi must be a finite number; got {truncation_psi}.")
     options["truncation_psi"] = float(truncation_psi)
   if truncation_cutoff is not None:
     if truncation_cutoff < 1:
-      raise ValueError(f"truncation_cutoff must be >= 1 (how many of the first ws are "
-                       f"truncated); got {truncation_cutoff}.")
+      raise errors.InvalidInputError(
+          f"truncation_cutoff must be >= 1 (how many of the first ws are "
+          f"truncated); got {truncation_cutoff}.")
     options["truncation_cutoff"] = int(truncation_cutoff)
   if noise_mode is not None:
     if noise_mode not in SAMPLING_NOISE_MODES:
-      raise ValueError(f"noise_mode={noise_mode!r} when sampling; valid: "
-                       f"{', '.join(SAMPLING_NOISE_MODES)} (sampling draws no noise stream).")
+      raise errors.InvalidInputError(
+          f"noise_mode={noise_mode!r} when sampling; valid: "
+          f"{', '.join(SAMPLING_NOISE_MODES)} (sampling draws no noise stream).")
     options["noise_mode"] = noise_mode
   return options
 
@@ -54,5 +58,6 @@ def check(options: Mapping[str, Any], accepted: Tuple[str, ...], model_name: str
   if unknown:
     takes = ", ".join(accepted) if accepted else "none"
     known = ", ".join(stylegan2.StyleGAN2Generator.SAMPLING_OPTIONS)
-    raise ValueError(f"model {model_name!r} takes no sampling option {', '.join(unknown)} "
-                     f"(its sampling options: {takes}; stylegan2's are {known}).")
+    raise errors.InvalidInputError(
+        f"model {model_name!r} takes no sampling option {', '.join(unknown)} "
+        f"(its sampling options: {takes}; stylegan2's are {known}).")
