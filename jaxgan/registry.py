@@ -62,7 +62,7 @@ class Registry:
     try:
       module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
-      if e.name and not module_name.startswith(e.name):
+      if e.name and e.name != module_name and not module_name.startswith(e.name + "."):
         raise errors.BrokenInstallError(
             f"{module_name!r} (for {self.kind} {path!r}) imports {e.name!r}, which is not "
             f"installed: install it (pip install {e.name.split('.')[0]}).") from e

@@ -49,5 +49,6 @@ def test_a_users_module_that_imports_a_missing_one_is_a_broken_install(tmp_path,
                      match="'my_losses_with_a_missing_import' .*imports "
                            "'jaxgan_test_dependency_not_installed', which is not installed"):
     losses.LOSSES.get("my_losses_with_a_missing_import:loss")
-  with pytest.raises(errors.UserError, match="Is the module on PYTHONPATH"):
-    losses.LOSSES.get("no_such_module_of_the_user:loss")
+  for missing in ("no_such_module_of_the_user", "no_such_package_of_the_user.losses"):
+    with pytest.raises(errors.UserError, match="Is the module on PYTHONPATH"):
+      losses.LOSSES.get(f"{missing}:loss")
