@@ -35,7 +35,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.on_nonfinite = "stop"
   # The dtype of the modules' activations and matmuls in training: "float32" or "bfloat16"
   # (accelerators; parameters, optimizer state, losses, penalties, batch statistics and EMA
-  # stay float32, so checkpoints are the same either way; jaxgan.mixed_precision).
+  # stay float32, so checkpoints are the same either way; jaxgan.runtime.mixed_precision).
   config.compute_dtype = "float32"
 
   # The GAN family: its players, step and sampler (jaxgan.games). "standard": G from latents
@@ -112,7 +112,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.replay.buffer_size = 0          # past fakes kept for D (0: off; >= batch_size)
   config.replay.fraction = 0.5           # share of D's fakes drawn from the buffer
 
-  # Differentiable augmentation of every image D sees (jaxgan/tricks/augmentation.py):
+  # Differentiable augmentation of every image D sees (jaxgan/plugins/augmentation.py):
   # "none", "diffaugment" (policy default "color,translation,cutout") or "ada" (policy: an
   # ADA pipeline, default "bgc"; kwargs: its probability multipliers and ranges; p: the
   # initial p, or the fixed one with ada_target 0).
@@ -170,11 +170,12 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.num_samples = 5000         # generated images, and real reference images
   config.eval.batch_size = 500           # images per generator / feature-extractor call
   config.eval.feature_extractor = "classifier"  # "classifier" (offline) or "inception"
-  config.eval.classifier_dir = ""        # "" = the shared cache (jaxgan.classifier.cache_root)
+  # "" = the shared cache (jaxgan.evaluation.domain_classifier.cache_root)
+  config.eval.classifier_dir = ""
   config.eval.classifier_steps = 1000    # training steps when the classifier is trained
-  config.eval.inception_weights = ""     # .npz from python -m jaxgan.evaluation.convert_inception
-  # Keep the best checkpoint by this metric in WORKDIR/best (jaxgan/best_checkpoint.py), e.g.
-  # "fid" (lower is better) or "coverage" (higher); "" keeps none. --checkpoint=best reads it
+  config.eval.inception_weights = ""     # .npz from python -m jaxgan.convert_inception
+  # Keep the best checkpoint by this metric in WORKDIR/best (jaxgan/workdir/best_checkpoint.py),
+  # e.g. "fid" (lower is better) or "coverage" (higher); "" keeps none. --checkpoint=best reads it
   # (jaxgan.sample, jaxgan.evaluate); keep_checkpoints never deletes it.
   config.eval.best_metric = ""
   config.eval.kid_subsets = 100
@@ -188,9 +189,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.checkpoint_every_steps = 1000
   config.keep_checkpoints = 3       # the last K checkpoints are kept
   # Re-running on a workdir resumes it; a changed experiment field (loss, learning rate, seed,
-  # data, ...; see jaxgan/resume.py for those that may change) is refused unless True.
+  # data, ...; see jaxgan/workdir/resume.py for those that may change) is refused unless True.
   config.allow_changes_on_resume = False
-  # One run per workdir (jaxgan/workdir_lease.py): a run on a workdir another live run holds
+  # One run per workdir (jaxgan/workdir/workdir_lease.py): a run on a workdir another live run holds
   # stops at once. A holder on another host is stale once its heartbeat is older than this;
   # take_over_workdir=True takes the lease whoever holds it.
   config.lease_timeout_seconds = 600.0

@@ -1,5 +1,5 @@
 """PacGAN2 on Stacked MNIST: configs/stacked_mnist_metz.py with D judging packs of two
-samples (Lin et al. 2018; jaxgan/tricks/packing.py).
+samples (Lin et al. 2018; jaxgan/plugins/packing.py).
 
 D's first layer takes 2 x 3 channels; everything else is the Metz setting. The batch is 256
 samples, i.e. 128 packs per D update, as PacGAN keeps the packs per update fixed (its G makes

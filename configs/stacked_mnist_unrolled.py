@@ -1,5 +1,5 @@
 """Unrolled GAN on Stacked MNIST: configs/stacked_mnist_metz.py with G's loss taken through
-5 simulated updates of D (Metz et al. 2017; jaxgan/tricks/unrolled.py).
+5 simulated updates of D (Metz et al. 2017; jaxgan/plugins/unrolled.py).
 
 The unroll uses D's own Adam and its state, on the G update's real batch and fakes, and G's
 gradient goes through it (config.unrolled.backprop; False trains G against the looked-ahead

@@ -5,12 +5,12 @@
   python -m jaxgan.benchmark --config=configs/mlp_gan.py --config.batch_size=256 \
       --peers_dir=experiments/performance/peers --torch_python=/tmp/peer-torch/bin/python
 
-Prints a Markdown table: images/s of jaxgan's compiled train step (synthetic data, so the
-step alone is timed), its compile time, its FLOPs per step (XLA's cost analysis, jaxgan.flops)
-and achieved TFLOP/s beside the device's measured float32 matmul peak, the input pipeline's
-images/s, and, when the peers' folder is given, the PyTorch and Keras versions of the same
-model and step run one after another in the same session, `--repeats` times each, as medians
-and as ratios to jaxgan. On a GPU the PyTorch peer runs on it (`--torch_modes`: eager,
+Prints a Markdown table: images/s of jaxgan's compiled train step (synthetic data, so the step
+alone is timed), its compile time, its FLOPs per step (XLA's cost analysis,
+jaxgan.runtime.flops) and achieved TFLOP/s beside the device's measured float32 matmul peak, the
+input pipeline's images/s, and, when the peers' folder is given, the PyTorch and Keras versions
+of the same model and step run one after another in the same session, `--repeats` times each, as
+medians and as ratios to jaxgan. On a GPU the PyTorch peer runs on it (`--torch_modes`: eager,
 torch.compile and torch.compile's CUDA graphs); Keras, which jaxgan's environment installs
 CPU-only, is left out there. The peers are optional: without torch (no `--torch_python`) or
 TensorFlow the row is skipped with a message.
@@ -20,7 +20,7 @@ through the *updated* D (alternating updates), about 4/3 of the work of the peer
 computes both updates from one forward pass through the pre-update D (the TensorFlow
 tutorial's step). `--config.update_order=simultaneous` makes jaxgan take that same step.
 `--ablation` adds rows for what each CPU speed-up buys: the step compiled without
-`jaxgan.xla_cpu`'s options, and the config in the other update order. The persistent
+`jaxgan.runtime.xla_cpu`'s options, and the config in the other update order. The persistent
 compilation cache is off here by default (`--compilation_cache`), so that the compile column
 is a compilation.
 """
@@ -38,7 +38,8 @@ from typing import Dict, List, Optional, Tuple
 from absl import app, flags
 from ml_collections import config_flags
 
-from jaxgan import compilation_cache, config_overrides, storage
+from jaxgan.experiment import config_overrides
+from jaxgan.runtime import compilation_cache, storage
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/dcgan.py", "Config to benchmark.",
@@ -78,7 +79,9 @@ class JaxganStep:
     import jax
     import numpy as np
 
-    from jaxgan import builders, flops, parallel, streams
+    from jaxgan.core import random_streams
+    from jaxgan.experiment import builders
+    from jaxgan.runtime import flops, parallel
 
     per_device = parallel.per_device_batch_size(config.batch_size)
     experiment = builders.build(config, image_shape)
@@ -97,7 +100,7 @@ class JaxganStep:
                                     dtype=np.int32)
     self._batch = parallel.shard(batch)
     self._states = parallel.replicate(experiment.init_states())
-    self._keys = parallel.replicate(streams.base_key(0))
+    self._keys = parallel.replicate(random_streams.base_key(0))
     self.images_per_step = config.batch_size * batches * k  # Per call.
     start = time.perf_counter()
     self._run(1)
@@ -126,8 +129,8 @@ def time_pipeline(config, image_shape, steps: int) -> float:
   import jax
   import numpy as np
 
-  from jaxgan import parallel
   from jaxgan.data import pipeline, sources
+  from jaxgan.runtime import parallel
 
   rng = np.random.default_rng(0)
   data = sources.ImageData(rng.integers(0, 256, (60_000, *image_shape), dtype=np.uint8),
@@ -199,7 +202,7 @@ def run_peer(python: str, script: str, batch: int, threads: int, steps: int,
 
 def jaxgan_variants(config, image_shape) -> List[Tuple[str, JaxganStep]]:
   """The config's step, and with --ablation the step without each CPU speed-up."""
-  from jaxgan import builders
+  from jaxgan.experiment import builders
   variants = [(f"jaxgan ({config.update_order})", JaxganStep(config, image_shape))]
   if not FLAGS.ablation:
     return variants
@@ -253,7 +256,7 @@ def main(argv):
   del argv
   import jax  # Here, not at the top: flag parsing (and --help) stays fast.
 
-  from jaxgan import flops
+  from jaxgan.runtime import flops
   compilation_cache.enable(FLAGS.compilation_cache)
   config = FLAGS.config
   image_shape = tuple(int(v) for v in FLAGS.image_shape.split(","))

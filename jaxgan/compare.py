@@ -22,8 +22,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from absl import app, flags
 
-from jaxgan import config_checks, errors, metric_logging, resume, run_history, storage, visualize
+from jaxgan.core import config_checks, errors
 from jaxgan.evaluation import records as eval_records
+from jaxgan.runtime import storage, visualize
+from jaxgan.workdir import metric_logging, resume, run_history
 
 # Columns of the table: (metric as stored, label, format).
 COLUMNS = (("fid", "FID", ".2f"), ("kid", "KID", ".4f"), ("precision", "precision", ".3f"),

@@ -25,12 +25,13 @@ import jax
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import (builders, compilation_cache, config_overrides, errors, library_logs,
-                    metric_logging, sample, user_errors, visualize)
+from jaxgan.core import errors, user_errors
 from jaxgan.data import pipeline, sources
+from jaxgan.evaluation import generation, pictures, records, setup
 from jaxgan.evaluation import evaluator as evaluator_lib
-from jaxgan.evaluation import pictures, records, setup
-from jaxgan import storage
+from jaxgan.experiment import builders, config_overrides
+from jaxgan.runtime import compilation_cache, library_logs, storage, visualize
+from jaxgan.workdir import metric_logging, saved_run
 
 FLAGS = flags.FLAGS
 
@@ -72,13 +73,13 @@ def _json_ready(result: Dict[str, Any]) -> Dict[str, Any]:
   return out
 
 
-def save_pictures(run: sample.Run, result: Dict[str, Any], evaluator: evaluator_lib.Evaluator,
+def save_pictures(run: saved_run.Run, result: Dict[str, Any], evaluator: evaluator_lib.Evaluator,
                   out_dir: str, workdir: str) -> List[str]:
   """The evaluation's pictures for one checkpoint; returns their paths."""
   tag = f"step_{run.step:07d}"
   name = f"{run.config.model.name}, step {run.step}"
   game = run.game
-  generate = sample.jitted_generate(game)
+  generate = generation.jitted_generate(game)
   variables = run.sampling_variables()
   paths = [storage.join(out_dir, f"{kind}_{tag}.png") for kind in
            ("interpolation", "nearest_neighbours", "per_class", "class_histogram")]
@@ -86,7 +87,7 @@ def save_pictures(run: sample.Run, result: Dict[str, Any], evaluator: evaluator_
   if game.latent_dim:
     # A conditional G interpolates within one class (class 0).
     interpolate = lambda z: np.asarray(generate(variables, {"z": z, **(
-        {"labels": sample.requested_classes(game, len(z), 0)} if num_classes else {})}))
+        {"labels": generation.requested_classes(game, len(z), 0)} if num_classes else {})}))
     pictures.save_interpolations(interpolate, game.latent_dim, paths[0],
                                  title=name + (", class 0" if num_classes else ""))
   else:  # A game without latents has nothing to interpolate.
@@ -136,7 +137,7 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
   Returns {"step", "generator": metrics, optionally "real_floor" and "untrained", "timings",
   "pictures"} and writes it to WORKDIR/eval/step_XXXXXXX.json.
   """
-  run = sample.load_run(workdir, step, checkpoint)
+  run = saved_run.load_run(workdir, step, checkpoint)
   if run.game.translates:
     raise errors.InvalidInputError(
         f"the run in {workdir!r} translates images (config.game.name="
@@ -164,11 +165,11 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
   setup_seconds = time.perf_counter() - start
   eval_key = setup.eval_latents_key(config.seed)
   game = run.game
-  generate = sample.make_generate(game, run.sampling_variables(), eval_key,
+  generate = generation.make_generate(game, run.sampling_variables(), eval_key,
                                   config.eval.batch_size)
   classes = None
   if game.num_classes:
-    classes = lambda n: sample.requested_classes(game, n)
+    classes = lambda n: generation.requested_classes(game, n)
   result = evaluator.evaluate_generator(generate, classes)
   report: Dict[str, Any] = {
       "workdir": storage.absolute(workdir), "step": run.step, "checkpoint": checkpoint,
@@ -188,7 +189,7 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
     else:
       report["real_floor"] = _json_ready(evaluator.evaluate(pipeline.to_model_range(real)))
     untrained = run.experiment.init_states()[game.sampler]
-    untrained_generate = sample.make_generate(game, untrained.variables(), eval_key,
+    untrained_generate = generation.make_generate(game, untrained.variables(), eval_key,
                                               config.eval.batch_size)
     report["untrained"] = _json_ready(evaluator.evaluate(
         untrained_generate(evaluator.num_samples), None,
@@ -223,7 +224,7 @@ def define_flags() -> None:
   compilation_cache.define_flag()
   flags.DEFINE_string("workdir", None, "The training run's workdir.")
   flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
-  flags.DEFINE_enum("checkpoint", "latest", list(sample.CHECKPOINTS), "latest: the periodic "
+  flags.DEFINE_enum("checkpoint", "latest", list(saved_run.CHECKPOINTS), "latest: the periodic "
                     "checkpoints; best: WORKDIR/best (config.eval.best_metric).")
   flags.DEFINE_boolean("baselines", False, "Also evaluate real held-out images (floor) and "
                        "the untrained generator (ceiling).")

@@ -27,7 +27,7 @@ from typing import Dict, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxgan.registry import Registry
+from jaxgan.core.registry import Registry
 
 LOSSES = Registry("loss")
 

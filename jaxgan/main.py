@@ -12,7 +12,8 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jaxgan import compilation_cache, config_overrides, library_logs
+from jaxgan.experiment import config_overrides
+from jaxgan.runtime import compilation_cache, library_logs
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Path to a config file (configs/*.py).",
@@ -59,7 +60,8 @@ def main(argv):
     initialize_distributed(jax, FLAGS.coordinator_address, FLAGS.num_processes,
                            FLAGS.process_id)
   cache_dir = compilation_cache.enable(FLAGS.compilation_cache)
-  from jaxgan import train, user_errors  # pylint: disable=g-import-not-at-top
+  from jaxgan import train  # pylint: disable=g-import-not-at-top
+  from jaxgan.core import user_errors
   config = FLAGS.config
   logging.info("jaxgan: %s, %s loss, on %s (seed %d, %d steps, batch %d) in %s; the whole "
                "config: %s/config.json.", config.model.name, config.loss.name,
@@ -74,7 +76,7 @@ def main(argv):
 if __name__ == "__main__":
   library_logs.quiet()
   if "--list" in sys.argv[1:]:  # Before absl's parsing, which requires --config/--workdir.
-    from jaxgan import listing  # pylint: disable=g-import-not-at-top
+    from jaxgan.experiment import listing  # pylint: disable=g-import-not-at-top
     print(listing.describe())
     sys.exit(0)
   config_overrides.run(main)

@@ -12,8 +12,8 @@ from typing import Any, Callable, Dict
 
 import optax
 
-from jaxgan import config_checks
-from jaxgan.registry import Registry
+from jaxgan.core import config_checks
+from jaxgan.core.registry import Registry
 
 OPTIMIZERS = Registry("optimizer")
 OPTIMIZERS.register("adam")(optax.adam)

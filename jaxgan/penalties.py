@@ -26,7 +26,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from jaxgan.registry import Registry
+from jaxgan.core.registry import Registry
 
 PENALTIES = Registry("penalty")
 Critic = Callable[[jax.Array], jax.Array]

@@ -12,158 +12,20 @@ asked for): every class in turn (row i: class i mod num_classes), or only class 
 """
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import jax
-import ml_collections
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import (builders, checkpointing, compilation_cache, errors, library_logs, resume,
-                    streams, user_errors, visualize)
-from jaxgan.models import conditional, sampling_options
-from jaxgan import storage
+from jaxgan.core import errors, random_streams, user_errors
+from jaxgan.evaluation.generation import class_rows, make_generate, requested_classes
+from jaxgan.models import sampling_options
+from jaxgan.runtime import compilation_cache, library_logs, storage, visualize
+# load_run and Run are also importable from here, where they were before the layout by role.
+from jaxgan.workdir.saved_run import CHECKPOINTS, Run, load_run  # noqa: F401
 
 FLAGS = flags.FLAGS
-
-
-class Run(NamedTuple):
-  """A trained run as loaded from its workdir."""
-  config: ml_collections.ConfigDict  # the run's config (fields added since: defaults)
-  experiment: builders.Experiment    # rebuilt from it
-  states: Dict[str, Any]             # {player: PlayerState, ..., "run": RunState}
-  step: int
-  image_shape: Tuple[int, int, int]
-
-  @property
-  def game(self) -> Any:
-    return self.experiment.game
-
-  def sampling_variables(self) -> Any:
-    """The sampler's variables (G's EMA weights when kept)."""
-    return self.states[self.game.sampler].sampling_variables()
-
-
-CHECKPOINTS = {"latest": checkpointing.PERIODIC, "best": checkpointing.BEST}  # --checkpoint
-
-
-def load_run(workdir: str, step: Optional[int] = None, checkpoint: str = "latest") -> Run:
-  """Rebuilds the experiment from the config stored in the checkpoint and restores `step`
-  (default: the newest) of the periodic checkpoints (`checkpoint="latest"`) or of the best
-  (`"best"`: WORKDIR/best, kept by config.eval.best_metric)."""
-  if checkpoint not in CHECKPOINTS:
-    raise errors.InvalidInputError(f"--checkpoint={checkpoint!r}; valid: {', '.join(CHECKPOINTS)}.")
-  directory = checkpointing.checkpoint_directory(workdir, CHECKPOINTS[checkpoint])
-  no_checkpoint = errors.MissingFileError(
-      f"No checkpoint under {directory}; train first "
-      "(python -m jaxgan.main --config=... --workdir=...)" + (
-          ", with config.eval.best_metric set (e.g. fid) and config.eval.every_steps > 0: "
-          "the best checkpoint is kept at evaluations" if checkpoint == "best" else "") + ".")
-  if not storage.isdir(directory):  # Checked first: the Checkpointer would create it.
-    raise no_checkpoint
-  checkpointer = checkpointing.Checkpointer(workdir, keep=1_000_000,
-                                            subdir=CHECKPOINTS[checkpoint])
-  try:
-    for attempt in range(_LATEST_ATTEMPTS):
-      try:
-        return _load_from(checkpointer, step, no_checkpoint)
-      except checkpointing.CheckpointDeletedError:
-        # A run training in the workdir deleted it (keep_checkpoints) since we chose it: the
-        # latest is newer now. A step asked for by number is not replaced by another.
-        if step is not None or attempt == _LATEST_ATTEMPTS - 1:
-          raise
-        checkpointer.reload()
-  finally:
-    checkpointer.close()
-
-
-def _load_from(checkpointer: checkpointing.Checkpointer, step: Optional[int],
-               no_checkpoint: Exception) -> Run:
-  """Checkpoint `step` (None: the latest listed) of `checkpointer`, its model rebuilt from
-  its meta. Raises CheckpointDeletedError when a trainer deletes it while it is read."""
-  latest = checkpointer.latest_step()
-  if latest is None:
-    raise no_checkpoint
-  if step is not None and step not in checkpointer.all_steps():
-    raise errors.MissingFileError(f"No checkpoint of step {step} under {checkpointer.directory}; "
-                                  f"there are {checkpointer.all_steps()}.")
-  step = latest if step is None else step
-  meta = checkpointer.read_meta(step)
-  config = builders.saved_config(meta["config"])
-  image_shape = tuple(meta["image_shape"])
-  experiment = builders.build(config, image_shape)
-  loaded_step, states = resume.load(checkpointer, experiment.init_states(), step)
-  return Run(config, experiment, states, loaded_step, image_shape)
-
-
-_LATEST_ATTEMPTS = 5  # Reads of "the latest checkpoint" while a trainer deletes old ones.
-
-
-def jitted_generate(game: Any, options: Optional[Dict[str, Any]] = None) -> Callable:
-  """`game.generate` with the sampling `options` fixed (none: the model's defaults), jitted:
-  one compiled function per game and options."""
-  return _jitted_generate(game, tuple(sorted((options or {}).items())))
-
-
-@functools.lru_cache(maxsize=4)
-def _jitted_generate(game: Any, options: Tuple[Tuple[str, Any], ...]) -> Callable:
-  return jax.jit(functools.partial(game.generate, **dict(options)))
-
-
-def make_generate(game: Any, variables: Any, key: jax.Array, batch_size: int,
-                  label: Optional[int] = None, options: Optional[Dict[str, Any]] = None
-                  ) -> Callable[[int], np.ndarray]:
-  """`generate(n)` -> float32 images [n, H, W, C] in [-1, 1] from the game's sampler in
-  inference mode, with the sampling `options` (`jaxgan.models.sampling_options`) if given.
-
-  The inputs of rows [start, start + batch_size) are drawn from fold_in(key, start), in
-  batches of one compiled shape: the same key gives the same images for any n. A conditional
-  game makes row i of class `requested_classes(game, n, label)[i]`.
-  """
-  generate_fn = jitted_generate(game, options)
-
-  def generate(n: int) -> np.ndarray:
-    chunks = []
-    for start in range(0, n, batch_size):
-      labels = requested_classes(game, batch_size, label, start)
-      inputs = game.sample_inputs(jax.random.fold_in(key, start), batch_size, labels)
-      chunks.append(np.asarray(generate_fn(variables, inputs))[:n - start])
-    return np.concatenate(chunks)
-
-  return generate
-
-
-def requested_classes(game: Any, n: int, label: Optional[int] = None, start: int = 0
-                      ) -> Optional[np.ndarray]:
-  """The classes rows [start, start + n) of a conditional game are made of (int32 [n]): all
-  `label`, or (label None) every class in turn. None for an unconditional game."""
-  num_classes = game.num_classes
-  if not num_classes:
-    if label is not None:
-      raise errors.InvalidInputError(f"label={label}: this model is not class-conditional "
-                                     "(config.model.num_classes is 0).")
-    return None
-  if label is None:
-    return conditional.class_labels(n, num_classes, start)
-  if not 0 <= label < num_classes:
-    raise errors.InvalidInputError(f"label={label}: the model knows classes 0..{num_classes - 1}.")
-  return np.full((n,), label, np.int32)
-
-
-def class_rows(game: Any, variables: Any, inputs: Dict[str, Any],
-               options: Optional[Dict[str, Any]] = None) -> Tuple[np.ndarray, np.ndarray]:
-  """One row per class of a conditional game, each from the same inputs (m samples' worth,
-  e.g. {"z": [m, latent_dim]}): (images [num_classes * m, H, W, C] in [-1, 1], classes int32
-  [num_classes * m]); `options` as in `make_generate`."""
-  inputs = {name: np.asarray(x) for name, x in inputs.items()
-            if name != "labels" and x is not None}
-  m = len(next(iter(inputs.values())))
-  classes = np.repeat(np.arange(game.num_classes, dtype=np.int32), m)
-  tiled = {name: np.tile(x, (game.num_classes,) + (1,) * (x.ndim - 1))
-           for name, x in inputs.items()}
-  images = jitted_generate(game, options)(variables, {**tiled, "labels": classes})
-  return np.asarray(images), classes
 
 
 def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] = None,
@@ -197,7 +59,7 @@ def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] 
   if grid_path:
     from jaxgan.evaluation import pictures  # matplotlib only when drawing.
     # Its own inputs (a stream no sample row uses).
-    inputs = game.sample_inputs(streams.of(key, streams.GRID_LATENTS), 10)
+    inputs = game.sample_inputs(random_streams.of(key, random_streams.GRID_LATENTS), 10)
     images, grid_classes = class_rows(game, variables, inputs, options)
     pictures.save_per_class_grid(images, grid_classes, game.num_classes, grid_path,
                                  title=f"{run.config.model.name}, step {run.step}: "

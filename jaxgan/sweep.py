@@ -21,7 +21,8 @@ from typing import Any, List, Sequence, Tuple
 
 from absl import app, flags
 
-from jaxgan import config_overrides, storage
+from jaxgan.experiment import config_overrides
+from jaxgan.runtime import storage
 
 FLAGS = flags.FLAGS
 

@@ -1,16 +1,16 @@
 """`train_and_evaluate(config, workdir)`: the one outer training loop, for every game.
 
   setup:   resolve the config (failing before data loading on a bad one), take the workdir's
-           lease (jaxgan.workdir_lease: one run per workdir), load the data, build the
+           lease (jaxgan.workdir.workdir_lease: one run per workdir), load the data, build the
            experiment, restore the workdir's latest checkpoint or initialise;
   loop:    dispatch steps, and between them log, draw sample grids, evaluate, checkpoint,
            stop on a signal (the states pass through it explicitly);
   finish:  the curves and the animation.
-Outputs under WORKDIR: checkpoints/, config.json and config_history.jsonl (jaxgan.run_history),
-samples/real.png, samples/step_XXXXXXX.png, samples.gif, metrics.jsonl, tensorboard/,
-curves.png, and with config.eval.every_steps > 0 evaluation records (eval_*) in
-metrics.jsonl and TensorBoard, eval/history.jsonl and eval_curves.png; with
-config.eval.best_metric also best/ (jaxgan.best_checkpoint).
+Outputs under WORKDIR: checkpoints/, config.json and config_history.jsonl
+(jaxgan.workdir.run_history), samples/real.png, samples/step_XXXXXXX.png, samples.gif,
+metrics.jsonl, tensorboard/, curves.png, and with config.eval.every_steps > 0 evaluation records
+(eval_*) in metrics.jsonl and TensorBoard, eval/history.jsonl and eval_curves.png; with
+config.eval.best_metric also best/ (jaxgan.workdir.best_checkpoint).
 """
 from __future__ import annotations
 
@@ -23,12 +23,15 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from jaxgan import (artefacts, best_checkpoint, builders, checkpointing, metric_logging,
-                    parallel, preemption, resume, run_history, state, streams, workdir_lease)
-from jaxgan.artefacts import NonFiniteError  # noqa: F401  (jaxgan.train.NonFiniteError)
+from jaxgan.core import random_streams, state
 from jaxgan.data import domains, pipeline, prefetch, sources
 from jaxgan.evaluation import setup as eval_setup
+from jaxgan.experiment import builders
 from jaxgan.games.common import SKIPPED_STEPS
+from jaxgan.runtime import parallel
+from jaxgan.workdir import (artefacts, best_checkpoint, checkpointing, metric_logging, preemption,
+                            resume, run_history, workdir_lease)
+from jaxgan.workdir.artefacts import NonFiniteError  # noqa: F401  (jaxgan.train.NonFiniteError)
 
 
 class _Dispatcher:
@@ -224,7 +227,7 @@ def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optio
   replicated states, the step reached and the signal's name (None: finished)."""
   config = run.experiment.config
   replicated = parallel.replicate(states)
-  keys = parallel.replicate(streams.base_key(config.seed))
+  keys = parallel.replicate(random_streams.base_key(config.seed))
   step = run.start_step
   skip_watch = None
   if config.on_nonfinite == "skip":

@@ -17,8 +17,10 @@ from typing import List, Optional, Tuple
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import compilation_cache, errors, library_logs, sample, storage, user_errors, visualize
+from jaxgan.core import errors, user_errors
 from jaxgan.data import local_files, pipeline, sources
+from jaxgan.runtime import compilation_cache, library_logs, storage, visualize
+from jaxgan.workdir import saved_run
 
 FLAGS = flags.FLAGS
 DIRECTIONS = {"a2b": "a", "b2a": "b"}  # --direction -> the input domain of generate
@@ -58,7 +60,7 @@ def translate(workdir: str, images: np.ndarray, direction: str, step: Optional[i
   """(uint8 translations of uint8 `images` [N, H, W, C], the checkpoint's step)."""
   if direction not in DIRECTIONS:
     raise errors.InvalidInputError(f"--direction={direction!r}; valid: {', '.join(DIRECTIONS)}.")
-  run = sample.load_run(workdir, step)
+  run = saved_run.load_run(workdir, step)
   if not run.game.translates:
     raise errors.InvalidInputError(
         f"the run in {workdir!r} (config.game.name={run.config.game.name!r}) "

@@ -10,9 +10,11 @@ import jax
 import numpy as np
 
 from configs import default
-from jaxgan import builders, parallel, streams, xla_cpu
-from jaxgan.games import common
+from jaxgan.core import random_streams
 from jaxgan.data import idx
+from jaxgan.experiment import builders
+from jaxgan.games import common
+from jaxgan.runtime import parallel, xla_cpu
 
 
 def write_fake_mnist(directory: str, n: int = 64, split_prefix: str = "t10k",
@@ -48,7 +50,7 @@ def tiny_config(local_dir: str = "", **overrides):
 
 def pmapped_run_step(experiment, num_devices: int):
   """The experiment's `common.run_step`, pmapped over the first `num_devices` devices
-  (nothing donated) and compiled as training compiles it (jaxgan.xla_cpu's options: on the
+  (nothing donated) and compiled as training compiles it (jaxgan.runtime.xla_cpu's options: on the
   CPU, convolutions by XLA's Eigen rather than YNNPACK).
 
   Why not plainly: in the suite's xdist runs a worker died four times on 2026-12-01 (a
@@ -86,7 +88,7 @@ def run_pmapped_steps(num_devices: int, image_shape=(8, 8, 1), num_steps: int = 
   p_step = pmapped_run_step(experiment, num_devices)
   stack = lambda tree: jax.tree.map(lambda x: np.stack([np.asarray(x)] * num_devices), tree)
   states = stack(initial)
-  keys = stack(streams.base_key(config.seed))
+  keys = stack(random_streams.base_key(config.seed))
   rng = np.random.default_rng(0)
   all_metrics = []
   for _ in range(num_steps):

@@ -1,6 +1,6 @@
-"""Differentiable augmentation (jaxgan.augment, jaxgan.tricks.augmentation): every transform
-against NumPy/SciPy, p = 0 the identity, gradients, firing rates, ADA's controller by hand,
-and the train step with augmentation on 1, 2 and 4 devices and across a resume."""
+"""Differentiable augmentation (jaxgan.plugins.augment, jaxgan.plugins.augmentation): every
+transform against NumPy/SciPy, p = 0 the identity, gradients, firing rates, ADA's controller by
+hand, and the train step with augmentation on 1, 2 and 4 devices and across a resume."""
 import flax
 import jax
 import jax.numpy as jnp
@@ -9,9 +9,10 @@ import pytest
 import scipy.ndimage
 from jax.test_util import check_grads
 
-from jaxgan import builders, train
-from jaxgan.augment import ada, diffaugment, resample
-from jaxgan.tricks import augmentation
+from jaxgan import train
+from jaxgan.experiment import builders
+from jaxgan.plugins import augmentation
+from jaxgan.plugins.augment import ada, diffaugment, resample
 from tests import helpers
 
 RNG = np.random.default_rng(0)

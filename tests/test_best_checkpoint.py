@@ -11,8 +11,11 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import best_checkpoint, builders, checkpointing, sample, train
-from jaxgan.artefacts import RunArtefacts
+from jaxgan import sample, train
+from jaxgan.evaluation import reported_metrics
+from jaxgan.experiment import builders
+from jaxgan.workdir import best_checkpoint, checkpointing, saved_run
+from jaxgan.workdir.artefacts import RunArtefacts
 from tests import helpers
 
 EVAL = {"eval.every_steps": 2, "eval.num_samples": 24, "eval.classifier_steps": 2,
@@ -36,10 +39,10 @@ def _assert_same_states(a, b):
 
 
 def test_direction_of_each_metric():
-  assert best_checkpoint.lower_is_better("fid") and best_checkpoint.lower_is_better("kid")
-  assert best_checkpoint.lower_is_better("ab_cycle")
-  assert not best_checkpoint.lower_is_better("coverage")
-  assert not best_checkpoint.lower_is_better("ba_content")
+  assert reported_metrics.lower_is_better("fid") and best_checkpoint.lower_is_better("kid")
+  assert reported_metrics.lower_is_better("ab_cycle")
+  assert not reported_metrics.lower_is_better("coverage")
+  assert not reported_metrics.lower_is_better("ba_content")
 
 
 def test_improves_by_the_metric_direction(tmp_path):
@@ -74,11 +77,11 @@ def test_translation_metrics_carry_their_direction():
   config.model.name = "cyclegan_resnet"
   config.eval.best_metric = "fid"
   with pytest.raises(builders.ConfigError) as error:
-    best_checkpoint.check(config, translates=True, num_classes=0)
+    reported_metrics.check(config, translates=True, num_classes=0)
   names = str(error.value)
   assert "ab_fid" in names and "ba_content" in names and "ab_cycle" in names
   config.eval.best_metric = "ba_cycle"
-  best_checkpoint.check(config, translates=True, num_classes=0)
+  reported_metrics.check(config, translates=True, num_classes=0)
 
 
 def test_best_is_kept_apart_from_the_periodic_ones_and_equals_its_step(tmp_path, monkeypatch):
@@ -95,9 +98,9 @@ def test_best_is_kept_apart_from_the_periodic_ones_and_equals_its_step(tmp_path,
   assert seen == [2, 4, 6, 8] * 2
   assert os.listdir(os.path.join(workdir, "checkpoints")) == ["8"]  # keep_checkpoints=1
   assert os.listdir(os.path.join(workdir, "best")) == ["4"]       # never deleted by it
-  best = sample.load_run(workdir, checkpoint="best")
+  best = saved_run.load_run(workdir, checkpoint="best")
   assert best.step == 4
-  _assert_same_states(best, sample.load_run(str(tmp_path / "all"), step=4))
+  _assert_same_states(best, saved_run.load_run(str(tmp_path / "all"), step=4))
   meta = checkpointing.Checkpointer(workdir, 1, subdir="best").read_meta()
   assert meta["best"] == {"step": 4, "value": 3.0, "best_metric": "fid", "num_samples": 24,
                           "feature_extractor": "classifier"}
@@ -111,11 +114,11 @@ def test_resume_continues_from_the_best_kept_and_refuses_other_settings(tmp_path
   _script_evaluations(monkeypatch, {2: 5.0, 4: 3.0, 6: 4.0, 8: 3.5, 10: 2.0})
   config = helpers.tiny_config(mnist, num_train_steps=6, keep_checkpoints=2, **EVAL)
   train.train_and_evaluate(config, workdir)
-  assert sample.load_run(workdir, checkpoint="best").step == 4
+  assert saved_run.load_run(workdir, checkpoint="best").step == 4
 
   config.num_train_steps = 8  # 3.5 at step 8 does not beat 3.0 kept from the first launch.
   train.train_and_evaluate(config, workdir)
-  assert sample.load_run(workdir, checkpoint="best").step == 4
+  assert saved_run.load_run(workdir, checkpoint="best").step == 4
   config.num_train_steps = 10
   train.train_and_evaluate(config, workdir)
   assert os.listdir(os.path.join(workdir, "best")) == ["10"]  # The old best went after.
@@ -125,7 +128,7 @@ def test_resume_continues_from_the_best_kept_and_refuses_other_settings(tmp_path
     changed.eval[field] = value
     with pytest.raises(best_checkpoint.BestCheckpointError, match="cannot be compared"):
       train.train_and_evaluate(changed, workdir)
-  assert sample.load_run(workdir).step == 10  # Nothing was trained or overwritten.
+  assert saved_run.load_run(workdir).step == 10  # Nothing was trained or overwritten.
 
 
 def test_no_best_checkpoint_says_how_to_keep_one(tmp_path):
@@ -133,9 +136,9 @@ def test_no_best_checkpoint_says_how_to_keep_one(tmp_path):
   workdir = str(tmp_path / "run")
   train.train_and_evaluate(helpers.tiny_config(mnist), workdir)
   with pytest.raises(FileNotFoundError, match="config.eval.best_metric"):
-    sample.load_run(workdir, checkpoint="best")
+    saved_run.load_run(workdir, checkpoint="best")
   with pytest.raises(ValueError, match="valid: latest, best"):
-    sample.load_run(workdir, checkpoint="newest")
+    saved_run.load_run(workdir, checkpoint="newest")
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -154,15 +157,15 @@ def test_unfinished_or_damaged_best_loses_nothing(tmp_path, monkeypatch):
   unfinished = os.path.join(best_dir, "6.orbax-checkpoint-tmp-1764000000000000")
   shutil.copytree(os.path.join(best_dir, "4"), unfinished)
   os.remove(helpers.largest_data_file(unfinished))
-  assert sample.load_run(workdir, checkpoint="best").step == 4
+  assert saved_run.load_run(workdir, checkpoint="best").step == 4
 
   data_file = helpers.largest_data_file(os.path.join(best_dir, "4"))
   helpers.flip_bytes(data_file, os.path.getsize(data_file) // 2, 64)
   with pytest.raises(checkpointing.CorruptCheckpointError, match="differ from the checksums"):
-    sample.load_run(workdir, checkpoint="best")
+    saved_run.load_run(workdir, checkpoint="best")
   config.num_train_steps = 8  # Resumes (the kept value is in the meta) and replaces it.
   train.train_and_evaluate(config, workdir)
-  assert sample.load_run(workdir, checkpoint="best").step == 8
+  assert saved_run.load_run(workdir, checkpoint="best").step == 8
 
   meta_dir = os.path.join(best_dir, "8", "meta")
   for name in os.listdir(meta_dir):
@@ -171,4 +174,4 @@ def test_unfinished_or_damaged_best_loses_nothing(tmp_path, monkeypatch):
   config.num_train_steps = 10
   with pytest.raises(checkpointing.CorruptCheckpointError, match=r"best/8"):
     train.train_and_evaluate(config, workdir)
-  assert sample.load_run(workdir).step == 8  # The periodic checkpoints are untouched.
+  assert saved_run.load_run(workdir).step == 8  # The periodic checkpoints are untouched.

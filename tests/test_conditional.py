@@ -9,11 +9,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import builders, metric_logging, models, sample, streams, train
-from jaxgan.evaluation import metrics
+from jaxgan import models, sample, train
+from jaxgan.core import random_streams
+from jaxgan.evaluation import generation, metrics
+from jaxgan.experiment import builders
 from jaxgan.games.standard import init_variables
 from jaxgan.models import conditional, layers, minibatch
-from jaxgan.tricks.replay import BUFFER, FILLED, LABELS, Replay
+from jaxgan.plugins.replay import BUFFER, FILLED, LABELS, Replay
+from jaxgan.workdir import metric_logging, saved_run
 from tests import helpers
 
 K = 3  # classes in the small tests
@@ -156,11 +159,11 @@ def test_errors_name_the_problem():
   with pytest.raises(builders.ConfigError, match="has 3 classes"):
     builders.check_labels(config, 3, has_labels=True)
   with pytest.raises(ValueError, match="not class-conditional"):
-    sample.requested_classes(builders.build(helpers.tiny_config(), (8, 8, 1)).game, 4, label=3)
+    generation.requested_classes(builders.build(helpers.tiny_config(), (8, 8, 1)).game, 4, label=3)
   conditional_game = builders.build(helpers.tiny_config(**{"model.num_classes": 10}),
                                     (8, 8, 1)).game
   with pytest.raises(ValueError, match="classes 0..9"):
-    sample.requested_classes(conditional_game, 4, label=10)
+    generation.requested_classes(conditional_game, 4, label=10)
 
 
 def test_replay_keeps_each_fakes_class():
@@ -228,7 +231,7 @@ def test_step_requires_and_uses_labels():
   experiment, step = _one_device_step(config, shape)
   states = experiment.init_states()
   images = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, (1, 8, *shape)), jnp.float32)
-  key = streams.base_key(0)
+  key = random_streams.base_key(0)
   with pytest.raises(ValueError, match="needs the batch's labels"):
     step(states, {"image": images}, key)
   labels = jnp.arange(8, dtype=jnp.int32)[None] % K
@@ -251,7 +254,7 @@ def test_a_conditional_gan_learns_which_class_is_which(g_mode, d_mode):
   experiment, step = _one_device_step(config, shape)
   states = experiment.init_states()
   rng = np.random.default_rng(0)
-  key = streams.base_key(0)
+  key = random_streams.base_key(0)
   for _ in range(300):
     labels = rng.integers(0, 2, (1, 32)).astype(np.int32)
     images = np.where(labels[..., None, None, None] == 0, -0.7, 0.7) + rng.normal(
@@ -283,8 +286,8 @@ def test_train_sample_and_evaluate_a_conditional_run(tmp_path):
   _, classes = sample.generate(workdir, num_samples=12, batch_size=5)
   np.testing.assert_array_equal(classes, np.arange(12) % 10)
   # The sampler's rows are the training generator's, class by class.
-  run = sample.load_run(workdir)
-  generate = sample.make_generate(run.game, run.sampling_variables(), jax.random.PRNGKey(0), 5)
+  run = saved_run.load_run(workdir)
+  generate = generation.make_generate(run.game, run.sampling_variables(), jax.random.PRNGKey(0), 5)
   z = jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(0), 5), (5, 8))
   expected = run.game.generate(run.sampling_variables(), {
       "z": z, "labels": jnp.asarray(np.arange(5, 10) % 10, jnp.int32)})

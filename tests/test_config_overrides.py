@@ -2,7 +2,7 @@
 import pytest
 from absl import app
 
-from jaxgan import config_overrides
+from jaxgan.experiment import config_overrides
 from tests import helpers
 
 

@@ -38,7 +38,8 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import metric_logging, sample, train
+from jaxgan import train
+from jaxgan.workdir import metric_logging, saved_run
 from tests import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -141,7 +142,7 @@ def _wait_for(pattern: re.Pattern, log_path: str, process: subprocess.Popen,
 
 
 def _assert_restorable(workdir: str, step: int) -> None:
-  run = sample.load_run(workdir)
+  run = saved_run.load_run(workdir)
   assert run.step == step
   for tree in (run.states["g"].params, run.states["d"].params, run.states["d"].opt_state):
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(tree))
@@ -200,7 +201,7 @@ def test_random_sigkills_never_lose_more_than_one_interval(tmp_path, capsys):
 
   reference = train.train_and_evaluate(helpers.tiny_config(mnist_dir, **SETTINGS),
                                        str(tmp_path / "uninterrupted"))
-  resumed_run = sample.load_run(workdir)
+  resumed_run = saved_run.load_run(workdir)
   assert resumed_run.step == reference["step"] == SETTINGS["num_train_steps"]
   for name in ("g_state", "d_state"):
     got = flax.serialization.to_state_dict(resumed_run.states[name[0]])

@@ -13,12 +13,15 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from jaxgan import (builders, compare, optimizers, parallel, sample, state, streams, train,
-                    translate)
+from jaxgan import compare, optimizers, sample, train, translate
+from jaxgan.core import random_streams, state
 from jaxgan.data import domains, sources
 from jaxgan.evaluation import records, translation
+from jaxgan.experiment import builders
 from jaxgan.games import image_pool
 from jaxgan.models import cyclegan
+from jaxgan.runtime import parallel
+from jaxgan.workdir import saved_run
 from tests import cyclegan_helpers, helpers
 
 
@@ -419,7 +422,7 @@ def test_cyclegan_trains_resumes_exactly_and_translates(tmp_path):
   images = np.random.default_rng(0).integers(0, 256, (5, 16, 16, 1), dtype=np.uint8)
   out, step = translate.translate(str(tmp_path / "resumed"), images, "b2a")
   assert out.shape == images.shape and out.dtype == np.uint8 and step == 4
-  run = sample.load_run(str(tmp_path / "resumed"))
+  run = saved_run.load_run(str(tmp_path / "resumed"))
   expected = run.game.generate(run.sampling_variables(), {"b": images / 127.5 - 1.0})
   np.testing.assert_allclose(out, np.asarray((np.asarray(expected) + 1) * 127.5 + 0.5,
                                              np.int64).clip(0, 255), atol=1)
@@ -440,7 +443,7 @@ def _cyclegan_steps(num_devices, steps=3, batch=8):
   experiment = builders.build(config, (16, 16, 1))
   p_step = helpers.pmapped_run_step(experiment, num_devices)
   stack = lambda tree: jax.tree.map(lambda x: np.stack([np.asarray(x)] * num_devices), tree)
-  states, keys = stack(experiment.init_states()), stack(streams.base_key(config.seed))
+  states, keys = stack(experiment.init_states()), stack(random_streams.base_key(config.seed))
   rng = np.random.default_rng(0)
   split = lambda x: x.reshape(1, num_devices, -1, *x.shape[2:]).swapaxes(0, 1)
   for _ in range(steps):

@@ -7,7 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import builders, models, state
+from jaxgan import models
+from jaxgan.core import state
+from jaxgan.experiment import builders
 from jaxgan.games import standard
 from jaxgan.models import resampling
 from tests import helpers

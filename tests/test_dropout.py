@@ -4,8 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import parallel
 from jaxgan.models import layers
+from jaxgan.runtime import parallel
 
 
 def _drop(x, key, rate=0.3, axis_name=None, deterministic=False):

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import builders, classifier, evaluate, train
+from jaxgan import evaluate, train
 from jaxgan.data import pipeline, sources, stacked
+from jaxgan.evaluation import domain_classifier, features, metrics, pictures
 from jaxgan.evaluation import evaluator as evaluator_lib
-from jaxgan.evaluation import features, metrics, pictures
 from jaxgan.evaluation import records as eval_records
+from jaxgan.experiment import builders
 from tests import helpers
 
 
@@ -29,7 +30,7 @@ def _squares(n: int, seed: int, num_classes: int = 10, channels: int = 1):
 @pytest.fixture(scope="module")
 def trained_classifier():
   data = _squares(600, seed=0)
-  return classifier.train(data, steps=120, batch_size=32, holdout=200, seed=0,
+  return domain_classifier.train(data, steps=120, batch_size=32, holdout=200, seed=0,
                           dataset_name="squares")
 
 
@@ -37,42 +38,42 @@ def test_classifier_learns_and_round_trips(trained_classifier, tmp_path):
   module, variables, meta = trained_classifier
   assert meta["holdout_accuracy"] > 0.95, meta  # Chance is 0.1: it learned the task.
   fresh = _squares(100, seed=1)
-  logits, feats = classifier.predict(module, variables,
+  logits, feats = domain_classifier.predict(module, variables,
                                      pipeline.to_model_range(fresh.images))
   assert logits.shape == (100, 10) and feats.shape == (100, 128)
   assert np.mean(np.argmax(logits, -1) == fresh.labels) > 0.95
-  classifier.save(str(tmp_path), variables, meta)
-  module2, variables2, meta2 = classifier.load(str(tmp_path))
+  domain_classifier.save(str(tmp_path), variables, meta)
+  module2, variables2, meta2 = domain_classifier.load(str(tmp_path))
   assert meta2 == meta
-  logits2, _ = classifier.predict(module2, variables2, pipeline.to_model_range(fresh.images))
+  logits2, _ = domain_classifier.predict(module2, variables2, pipeline.to_model_range(fresh.images))
   np.testing.assert_array_equal(logits, logits2)
   # load_or_train reuses a saved classifier instead of training another.
-  before = os.path.getmtime(tmp_path / classifier.VARIABLES_FILE)
-  classifier.load_or_train(str(tmp_path), fresh, "squares", steps=120)
-  assert os.path.getmtime(tmp_path / classifier.VARIABLES_FILE) == before
+  before = os.path.getmtime(tmp_path / domain_classifier.VARIABLES_FILE)
+  domain_classifier.load_or_train(str(tmp_path), fresh, "squares", steps=120)
+  assert os.path.getmtime(tmp_path / domain_classifier.VARIABLES_FILE) == before
 
 
 def test_classifier_errors(tmp_path, trained_classifier):
   _, variables, meta = trained_classifier
-  with pytest.raises(classifier.ClassifierError, match="No classifier"):
-    classifier.load(str(tmp_path))
-  classifier.save(str(tmp_path), variables, meta)
+  with pytest.raises(domain_classifier.ClassifierError, match="No classifier"):
+    domain_classifier.load(str(tmp_path))
+  domain_classifier.save(str(tmp_path), variables, meta)
   # Variables that load but are not the recorded ones (another classifier's file copied in).
-  meta_path = tmp_path / classifier.META_FILE
+  meta_path = tmp_path / domain_classifier.META_FILE
   recorded = json.loads(meta_path.read_text())
   meta_path.write_text(json.dumps({**recorded, "id": "0" * 16}))
-  with pytest.raises(classifier.ClassifierError, match="does not match classifier.json"):
-    classifier.load(str(tmp_path))
-  (tmp_path / classifier.VARIABLES_FILE).write_bytes(b"not msgpack")
-  with pytest.raises(classifier.ClassifierError, match="corrupt"):
-    classifier.load(str(tmp_path))
+  with pytest.raises(domain_classifier.ClassifierError, match="does not match classifier.json"):
+    domain_classifier.load(str(tmp_path))
+  (tmp_path / domain_classifier.VARIABLES_FILE).write_bytes(b"not msgpack")
+  with pytest.raises(domain_classifier.ClassifierError, match="corrupt"):
+    domain_classifier.load(str(tmp_path))
   unlabelled = sources.ImageData(np.zeros((4, 28, 28, 1), np.uint8), None, 0)
-  with pytest.raises(classifier.ClassifierError, match="inception"):
-    classifier.train(unlabelled, steps=1)
+  with pytest.raises(domain_classifier.ClassifierError, match="inception"):
+    domain_classifier.train(unlabelled, steps=1)
   other_shape = sources.ImageData(np.zeros((4, 8, 8, 1), np.uint8), np.zeros(4, np.int32), 10)
-  classifier.save(str(tmp_path), variables, meta)
-  with pytest.raises(classifier.ClassifierError, match="takes images"):
-    classifier.load_or_train(str(tmp_path), other_shape, "x", steps=1)
+  domain_classifier.save(str(tmp_path), variables, meta)
+  with pytest.raises(domain_classifier.ClassifierError, match="takes images"):
+    domain_classifier.load_or_train(str(tmp_path), other_shape, "x", steps=1)
 
 
 def test_stacked_mnist_labels_are_the_channel_digits():
@@ -105,7 +106,8 @@ def test_per_channel_classifier_probabilities_are_products(trained_classifier):
   images = pipeline.to_model_range(np.concatenate([d.images for d in rgb], axis=-1))
   out = extractor(images)
   assert out["features"].shape == (12, 3 * 128) and out["probs"].shape == (12, 1000)
-  per_channel = [classifier.predict(module, variables, images[..., c:c + 1]) for c in range(3)]
+  per_channel = [domain_classifier.predict(module, variables, images[..., c:c + 1])
+                 for c in range(3)]
   p = [np.exp(l - l.max(-1, keepdims=True)) for l, _ in per_channel]
   p = [q / q.sum(-1, keepdims=True) for q in p]
   joint = np.einsum("na,nb,nc->nabc", *p).reshape(12, 1000)
@@ -245,12 +247,12 @@ def test_training_evaluates_periodically_then_evaluate_cli(tmp_path, monkeypatch
       "eval.classifier_steps": 3, "eval.kid_subsets": 3, "eval.kid_subset_size": 20})
   # The first run with this data on a machine: the GAN's step compiles (and runs) first, the
   # classifier is trained when the first evaluation needs it, and the log says so.
-  monkeypatch.setenv(classifier.CACHE_ENV, str(tmp_path / "classifier_cache"))
+  monkeypatch.setenv(domain_classifier.CACHE_ENV, str(tmp_path / "classifier_cache"))
   events = []
-  pmapped_step, train_classifier = builders.Experiment.pmapped_step, classifier.train
+  pmapped_step, train_classifier = builders.Experiment.pmapped_step, domain_classifier.train
   monkeypatch.setattr(builders.Experiment, "pmapped_step", lambda self, **kw: (
       events.append("step compiled"), pmapped_step(self, **kw))[1])
-  monkeypatch.setattr(classifier, "train", lambda *args, **kw: (
+  monkeypatch.setattr(domain_classifier, "train", lambda *args, **kw: (
       events.append("classifier trained"), train_classifier(*args, **kw))[1])
   caplog.set_level("INFO")
   train.train_and_evaluate(config, workdir)
@@ -270,12 +272,12 @@ def test_training_evaluates_periodically_then_evaluate_cli(tmp_path, monkeypatch
     assert gif.n_frames == 2  # Sample grids at steps 2 and 4.
   # The classifier is the shared cache's for (data, shape, steps, seed), not the workdir's.
   data = sources.from_config(config.dataset)
-  cached = classifier.cache_directory(data, "mnist/test", steps=3)
-  assert cached.startswith(classifier.cache_root()) and "_28x28x1_3steps_seed0_" in cached
+  cached = domain_classifier.cache_directory(data, "mnist/test", steps=3)
+  assert cached.startswith(domain_classifier.cache_root()) and "_28x28x1_3steps_seed0_" in cached
   assert not os.path.exists(os.path.join(workdir, "eval", "classifier"))
-  _, _, meta = classifier.load(cached)
-  with open(os.path.join(cached, classifier.VARIABLES_FILE), "rb") as f:
-    assert meta["id"] == classifier.identity(f.read())
+  _, _, meta = domain_classifier.load(cached)
+  with open(os.path.join(cached, domain_classifier.VARIABLES_FILE), "rb") as f:
+    assert meta["id"] == domain_classifier.identity(f.read())
   # Every evaluation record says which classifier made it.
   assert all(r["eval_classifier_steps"] == 3 for r in evals)
   assert all(r["eval_classifier_holdout_accuracy"] == meta["holdout_accuracy"] for r in evals)
@@ -309,13 +311,13 @@ def test_training_evaluates_periodically_then_evaluate_cli(tmp_path, monkeypatch
 
   # A classifier trained for other steps than the config says is refused, not reused, by
   # the evaluator and by training, before its step compiles.
-  with pytest.raises(classifier.ClassifierError, match="trained for 3 steps, but config.eval"
+  with pytest.raises(domain_classifier.ClassifierError, match="trained for 3 steps, but config.eval"
                      ".classifier_steps is 7"):
     evaluate.evaluate_workdir(workdir, overrides={"classifier_dir": cached,
                                                   "classifier_steps": 7})
   events.clear()
   config.eval.classifier_dir, config.eval.classifier_steps = cached, 7
-  with pytest.raises(classifier.ClassifierError, match="trained for 3 steps"):
+  with pytest.raises(domain_classifier.ClassifierError, match="trained for 3 steps"):
     train.train_and_evaluate(config, str(tmp_path / "another_run"))
   assert events == []
   with pytest.raises(builders.ConfigError, match="no field 'num_sample' \\(did you mean "

@@ -10,7 +10,9 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import builders, checkpointing, evaluate, metric_logging, sample, train
+from jaxgan import evaluate, sample, train
+from jaxgan.experiment import builders
+from jaxgan.workdir import checkpointing, metric_logging, saved_run
 from tests import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -42,7 +44,7 @@ def test_a_second_game_trains_resumes_samples_and_evaluates(tmp_path, mnist_dir)
   assert [r["step"] for r in records] == [2, 4]
   assert {"d1_loss", "d2_loss", "g_loss", "d1_param_norm", "all_finite"} <= set(records[-1])
 
-  run = sample.load_run(workdir)
+  run = saved_run.load_run(workdir)
   assert run.step == 4 and sorted(run.states) == ["d1", "d2", "g", "run"]
   images, classes = sample.generate(workdir, num_samples=5, batch_size=4)
   assert images.shape == (5, 28, 28, 1) and classes is None
@@ -125,7 +127,7 @@ def test_a_workdir_written_before_games_resumes(tmp_path, mnist_dir):
   counter or lost stabiliser state would move parameters by ~lr = 2e-4."""
   old = str(tmp_path / "old")
   shutil.copytree(os.path.join(ROOT, "tests", "data", "workdir_before_games"), old)
-  run = sample.load_run(old)  # The tools read it as it is...
+  run = saved_run.load_run(old)  # The tools read it as it is...
   assert run.step == 2 and int(run.states["run"].step) == 2
   assert int(run.states["run"].skipped_steps) == 0
   assert "skipped_steps" not in run.states["d"].extras
@@ -140,7 +142,7 @@ def test_a_workdir_written_before_games_resumes(tmp_path, mnist_dir):
   assert int(resumed["states"]["run"].step) == 4
   _assert_trees_equal(helpers.state_dicts(train.train_and_evaluate(config, today)),
                       helpers.state_dicts(resumed))
-  assert sample.load_run(old).step == 4  # Now written in today's layout.
+  assert saved_run.load_run(old).step == 4  # Now written in today's layout.
   straight = train.train_and_evaluate(config, str(tmp_path / "straight"))
   straight, resumed = helpers.state_dicts(straight), helpers.state_dicts(resumed)
   # The replay buffer holds fakes of the first two steps, whose latents jax 0.12.1 draws

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from flax import traverse_util
 
-from jaxgan.evaluation import convert_inception, inception
+from jaxgan import convert_inception
+from jaxgan.evaluation import inception
 
 # Verified against pytorch-fid's fid_inception_v3() (torchvision 0.28) in
 # experiments/inception_parity: sum(p.numel() for p in net.parameters()).

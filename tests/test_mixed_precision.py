@@ -18,11 +18,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import (builders, checkpointing, metric_logging, mixed_precision, parallel,
-                    streams, train)
+from jaxgan import train
+from jaxgan.core import random_streams
+from jaxgan.core.config_checks import ConfigError
 from jaxgan.data import pipeline
-from jaxgan.config_checks import ConfigError
+from jaxgan.experiment import builders
 from jaxgan.games import common
+from jaxgan.runtime import mixed_precision, parallel
+from jaxgan.workdir import checkpointing, metric_logging
 from tests import helpers
 from tests.test_recipes import RECIPES, STORED_SHAPES
 
@@ -213,7 +216,7 @@ def test_every_recipes_train_step_computes_in_bf16(name, tmp_path):
       experiment.game.program(0)), skip_nonfinite=experiment.skip_nonfinite)
   flops = _flops_by_dtype(
       lambda s, b, k: jax.vmap(lambda _: step(s, b, k), axis_name=parallel.AXIS_NAME)(
-          jnp.zeros(1)), states, batch, streams.base_key(config.seed))
+          jnp.zeros(1)), states, batch, random_streams.base_key(config.seed))
   assert flops.get("bfloat16", 0) >= 0.99 * sum(flops.values()), flops
 
 

@@ -8,14 +8,16 @@ import ml_collections
 import numpy as np
 import pytest
 
-from jaxgan import builders, parallel, streams
+from jaxgan.core import random_streams
 from jaxgan.data import mixture
 from jaxgan.evaluation import metrics
+from jaxgan.experiment import builders
 from jaxgan.games import common
 from jaxgan.games.standard import StandardGame
 from jaxgan.models import MODELS
-from jaxgan.tricks import Unrolled
-from jaxgan.tricks.packing import pack
+from jaxgan.plugins import Unrolled
+from jaxgan.plugins.packing import pack
+from jaxgan.runtime import parallel
 from tests import helpers
 
 POINTS = (1, 1, 2)
@@ -25,7 +27,7 @@ def _run_game(experiment, batches, num_devices=1):
   """The experiment's states after one pmapped step per batch (global [n_critic, B, ...])."""
   p_step = helpers.pmapped_run_step(experiment, num_devices)
   stack = lambda tree: jax.tree.map(lambda x: np.stack([np.asarray(x)] * num_devices), tree)
-  states, keys = stack(experiment.init_states()), stack(streams.base_key(experiment.seed))
+  states, keys = stack(experiment.init_states()), stack(random_streams.base_key(experiment.seed))
   for images in batches:
     split = images.reshape(images.shape[0], num_devices, -1, *images.shape[2:]).swapaxes(0, 1)
     states, metrics_ = p_step(states, {"image": split}, keys)
@@ -74,8 +76,10 @@ def test_one_sgd_unroll_gives_the_hand_derived_generator_gradient(backprop):
   before = experiment.init_states()
   after, _ = _run_game(experiment, real)
   a, b = (np.asarray(before["g"].params[k], np.float64) for k in ("A", "b"))
-  g_key = streams.of(streams.step_key(streams.base_key(experiment.seed), 0), streams.G_UPDATE)
-  z_mean = np.asarray(common.latents(streams.of(g_key, streams.NOISE), 4, 3, None)).mean(0)
+  step_key = random_streams.step_key(random_streams.base_key(experiment.seed), 0)
+  g_key = random_streams.of(step_key, random_streams.G_UPDATE)
+  z = common.latents(random_streams.of(g_key, random_streams.NOISE), 4, 3, None)
+  z_mean = np.asarray(z).mean(0)
   fake_mean = z_mean @ a + b
   real_mean = real.reshape(4, 2).mean(0)
   w = np.asarray(after["d"].params["w"], np.float64)  # D after its real update

@@ -3,7 +3,9 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from jaxgan import builders, models, state, train
+from jaxgan import models, train
+from jaxgan.core import state
+from jaxgan.experiment import builders
 from jaxgan.games import standard
 from tests import helpers
 

@@ -22,7 +22,8 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import checkpointing, sample, train, workdir_lease
+from jaxgan import train
+from jaxgan.workdir import checkpointing, saved_run, workdir_lease
 from tests import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -103,7 +104,7 @@ def test_two_processes_equal_one_process_four_devices(tmp_path):
   assert jax.device_count() == 4
   single = train.train_and_evaluate(helpers.tiny_config(mnist_dir, **SETTINGS),
                                     str(tmp_path / "single"))
-  restored = sample.load_run(multi)
+  restored = saved_run.load_run(multi)
   assert restored.step == 4
   for name, expected in (("g_state", single["g_state"]), ("d_state", single["d_state"])):
     got = flax.serialization.to_state_dict(restored.states[name[0]])
@@ -137,7 +138,7 @@ def test_four_processes_of_two_devices_equal_one_process_of_eight(tmp_path):
                     timeout=420)
   assert "JAX process 3 of 4, 2 local cpu device(s)" in outputs[3]
   _finish(_launch(single, mnist_dir, settings, processes=1, devices_each=8), timeout=300)
-  got, want = sample.load_run(multi), sample.load_run(single)
+  got, want = saved_run.load_run(multi), saved_run.load_run(single)
   assert got.step == want.step == 2
   # Summation order differs (gloo sums across processes) and Adam's first steps magnify that
   # rounding in near-zero gradients: measured 1.0e-5 at most (2026-12-02), 5% of one
@@ -192,4 +193,4 @@ def test_preemption_notice_stops_both_processes_at_one_step_and_rerun_resumes(tm
       workdir, mnist_dir, dict(long_run, num_train_steps=stop_step + 2)))
   for out in outputs:
     assert f"at step {stop_step}." in out, out[-2000:]
-  assert sample.load_run(workdir).step == stop_step + 2
+  assert saved_run.load_run(workdir).step == stop_step + 2

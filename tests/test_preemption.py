@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from jaxgan import checkpointing, preemption
+from jaxgan.workdir import checkpointing, preemption
 from tests import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

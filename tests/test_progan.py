@@ -12,11 +12,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import builders, models, parallel, sample, streams, train
+from jaxgan import models, sample, train
+from jaxgan.core import random_streams
 from jaxgan.data import pipeline, sources
+from jaxgan.evaluation import generation
+from jaxgan.experiment import builders
 from jaxgan.games import growth, progressive
 from jaxgan.losses import wasserstein
 from jaxgan.models import progan, resampling
+from jaxgan.runtime import parallel
 from tests import helpers
 
 # 8x8 images (MNIST resized): stages 4x4 and 8x8. At batch 8, 16 images at 4x4 and a fade of
@@ -237,7 +241,7 @@ def _run_programs(num_devices, steps, **overrides):
   game = experiment.game
   states = jax.tree.map(lambda x: np.stack([np.asarray(x)] * num_devices),
                         experiment.init_states())
-  keys = jax.tree.map(lambda x: np.stack([x] * num_devices), streams.base_key(config.seed))
+  keys = jax.tree.map(lambda x: np.stack([x] * num_devices), random_streams.base_key(config.seed))
   rng = np.random.default_rng(0)
   compiled, history = {}, []
   for step in range(steps):
@@ -317,7 +321,7 @@ def test_sampling_follows_the_stage_the_generator_reached():
   states = history[-1][0]
   variables = states["g"].sampling_variables()
   inputs = game.sample_inputs(jax.random.PRNGKey(0), 3)
-  images = np.asarray(sample.jitted_generate(game)(variables, inputs))
+  images = np.asarray(generation.jitted_generate(game)(variables, inputs))
   params = {k: v for k, v in variables.items() if k != "growth"}
   expected = game.sampling_pair.generator.clone(stage=1, alpha=jnp.float32(1 / 3)).apply(
       params, inputs["z"])

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from jaxgan import builders
+from jaxgan.experiment import builders
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPES = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "configs"))

@@ -1,4 +1,4 @@
-"""Remote workdirs and data (`jaxgan.storage`): a whole run on TensorFlow's in-memory ram://
+"""Remote workdirs and data (`jaxgan.runtime.storage`): a whole run on TensorFlow's in-memory ram://
 filesystem, which behaves as gs:// does for jaxgan (tf.io.gfile serves both), offline.
 
 What this cannot cover: orbax writes its checkpoints itself (epath for metadata, TensorStore
@@ -15,7 +15,10 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import checkpointing, classifier, evaluate, json_files, sample, storage, train
+from jaxgan import evaluate, sample, train
+from jaxgan.evaluation import domain_classifier
+from jaxgan.runtime import json_files, storage
+from jaxgan.workdir import checkpointing
 from tests import helpers
 
 
@@ -107,7 +110,7 @@ def test_train_stop_resume_sample_evaluate_on_ram(tmp_path, monkeypatch):
   assert images.shape == (5, 28, 28, 1)
   report = evaluate.evaluate_workdir(workdir, pictures_too=True)
   assert np.isfinite(report["generator"]["fid"])
-  assert classifier.exists(f"{bucket}/classifier")  # Trained by the evaluation, on ram://.
+  assert domain_classifier.exists(f"{bucket}/classifier")  # Trained by the evaluation, on ram://.
   assert storage.exists(storage.join(workdir, "eval", f"step_{end:07d}.json"))
   assert list(cwd.iterdir()) == []  # Nothing local, not even a `ram:` folder.
   assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "orbax"]

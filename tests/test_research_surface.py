@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import builders, losses, penalties, train
+from jaxgan import losses, penalties, train
+from jaxgan.experiment import builders
 from jaxgan.models import GanPair, tiny
 from tests import helpers
 

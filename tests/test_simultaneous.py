@@ -7,7 +7,9 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import builders, parallel, streams
+from jaxgan.core import random_streams
+from jaxgan.experiment import builders
+from jaxgan.runtime import parallel
 from tests import helpers
 
 IMAGE_SHAPE = (8, 8, 1)
@@ -54,7 +56,7 @@ def test_one_pass_equals_separate_updates_from_the_same_states(overrides):
     return joint, (new_g, new_d, d_metrics, g_metrics)
 
   stack = lambda tree: jax.tree.map(lambda x: np.stack([np.asarray(x)] * 2), tree)
-  key = streams.base_key(3)
+  key = random_streams.base_key(3)
   run = jax.pmap(both_ways, axis_name=parallel.AXIS_NAME, devices=jax.devices()[:2])
   joint, separate = jax.device_get(parallel.unreplicate(run(
       stack(g_state), stack(d_state), real, stack(key), labels)))

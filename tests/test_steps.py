@@ -7,8 +7,10 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import builders, parallel, streams
+from jaxgan.core import random_streams
+from jaxgan.experiment import builders
 from jaxgan.games import common
+from jaxgan.runtime import parallel
 from tests import helpers
 
 IMAGE_SHAPE = (8, 8, 1)
@@ -160,7 +162,7 @@ def test_non_finite_is_reported():
   stack = lambda tree: jax.tree.map(lambda x: np.asarray(x)[None], tree)
   images = _global_batches(1, 1)[0]
   images[0, 0, 0, 0] = np.nan
-  _, metrics = p_step(stack(states), {"image": images[None]}, stack(streams.base_key(0)))
+  _, metrics = p_step(stack(states), {"image": images[None]}, stack(random_streams.base_key(0)))
   assert float(metrics["all_finite"][0]) == 0.0
 
 
@@ -177,7 +179,7 @@ def test_skip_nonfinite_keeps_the_states_and_counts():
   config, states, step_fn = _setup(n_critic=1, on_nonfinite="skip")
   p_step = jax.pmap(step_fn, axis_name=parallel.AXIS_NAME, devices=jax.devices()[:2])
   stack = lambda tree: jax.tree.map(lambda x: np.stack([np.asarray(x)] * 2), tree)
-  keys = stack(streams.base_key(0))
+  keys = stack(random_streams.base_key(0))
   poisoned, clean = _global_batches(2, 1)
   poisoned[0, 5, 0, 0] = np.nan  # One pixel on the second device.
   split = lambda images: images.reshape(1, 2, -1, *IMAGE_SHAPE).swapaxes(0, 1)

@@ -8,8 +8,11 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import builders, parallel, streams, train
+from jaxgan import train
+from jaxgan.core import random_streams
+from jaxgan.experiment import builders
 from jaxgan.games import common
+from jaxgan.runtime import parallel
 from tests import helpers
 
 
@@ -67,7 +70,7 @@ def test_a_non_finite_step_inside_the_call_is_reported():
   images = np.random.default_rng(0).uniform(-1, 1, (1, 2, 1, 8, *shape)).astype(np.float32)
   images[0, 0] = np.nan
   states, metrics = call(add(experiment.init_states()), {"image": images},
-                         add(streams.base_key(0)))
+                         add(random_streams.base_key(0)))
   assert float(metrics["all_finite"][0]) == 0.0
   assert float(metrics[common.SKIPPED_STEPS][0]) == 1.0  # Step 1's, carried to step 2.
   assert np.isfinite(float(metrics["d_loss"][0]))  # Step 2's own loss.

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from jaxgan import errors, user_errors
+from jaxgan.core import errors, user_errors
 from jaxgan.data import sources, tfds_errors
 from tests import tfds_offline
 
@@ -78,7 +78,7 @@ def test_without_importlib_resources_the_error_is_a_broken_install(mnist_files, 
 import sys
 sys.modules["importlib_resources"] = None  # import importlib_resources -> ModuleNotFoundError
 import pytest
-from jaxgan import errors
+from jaxgan.core import errors
 from jaxgan.data import sources
 from tests import tfds_offline
 with pytest.MonkeyPatch.context() as monkeypatch:

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from jaxgan import builders, checkpointing, sample, train
+from jaxgan import sample, train
+from jaxgan.experiment import builders
+from jaxgan.workdir import checkpointing
 from tests import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

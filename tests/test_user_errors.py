@@ -1,9 +1,10 @@
-"""How the commands report errors (jaxgan/user_errors.py): jaxgan's own user errors as one
+"""How the commands report errors (jaxgan/core/user_errors.py): jaxgan's own user errors as one
 line, a module that is not installed as a broken installation naming it, anything else (a
 library's ValueError included) with its traceback."""
 import pytest
 
-from jaxgan import errors, losses, user_errors
+from jaxgan import losses
+from jaxgan.core import errors, user_errors
 from jaxgan.data import sources
 
 

@@ -1,7 +1,7 @@
 """Pixel conversion and tiling of sample grids."""
 import numpy as np
 
-from jaxgan import visualize
+from jaxgan.runtime import visualize
 
 
 def test_to_uint8_rounds_and_clips():

@@ -10,7 +10,8 @@ from collections import namedtuple
 import numpy as np
 import pytest
 
-from jaxgan import checkpointing, metric_logging, sample, train
+from jaxgan import train
+from jaxgan.workdir import checkpointing, metric_logging, saved_run
 from tests import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -74,15 +75,15 @@ def test_disk_filling_up_mid_run_keeps_the_last_checkpoint_and_resumes(tmp_path)
   assert ("WorkdirError: Could not write the checkpoint of step 6 under "
           f"{workdir}/checkpoints (the latest checkpoint is still step 4, intact)"
           in full.stderr), full.stderr[-3000:]
-  # Logged as a one-line error (a crash would end in "jaxgan.checkpointing.WorkdirError: ..."
-  # after a traceback instead). Orbax's background event loop may still print an "Exception
+  # Logged as a one-line error (a crash would end in "jaxgan.workdir.checkpointing.WorkdirError:
+  # ..." after a traceback instead). Orbax's background event loop may still print an "Exception
   # ignored" traceback at exit.
   assert re.search(r"\.py:\d+\] WorkdirError: Could not write", full.stderr)
-  assert sample.load_run(workdir).step == 4
+  assert saved_run.load_run(workdir).step == 4
 
   # Space again: the same command resumes from step 4 and finishes.
   result = train.train_and_evaluate(helpers.tiny_config(mnist_dir, **settings), workdir)
-  assert result["step"] == 8 and sample.load_run(workdir).step == 8
+  assert result["step"] == 8 and saved_run.load_run(workdir).step == 8
   assert [r["step"] for r in metric_logging.read_metrics(workdir)] == [2, 4, 6, 8]
 
 
@@ -126,12 +127,12 @@ def test_damaged_checkpoint_is_refused_and_the_previous_one_resumes(tmp_path, da
                            r"aside \(mv .*/4 .*/4.corrupt\) and re-run to resume from step 2"):
     train.train_and_evaluate(config, workdir)
   with pytest.raises(checkpointing.CorruptCheckpointError):
-    sample.load_run(workdir)
+    saved_run.load_run(workdir)
   assert sorted(os.listdir(checkpoints)) == ["2", "4"]  # Nothing deleted or overwritten.
 
   shutil.move(os.path.join(checkpoints, "4"), os.path.join(workdir, "4.corrupt"))
   assert train.train_and_evaluate(config, workdir)["step"] == 6
-  assert sample.load_run(workdir).step == 6
+  assert saved_run.load_run(workdir).step == 6
 
 
 def test_checksums_name_the_arrays_that_changed():

@@ -1,5 +1,5 @@
-"""One run per workdir (jaxgan.workdir_lease): the lease's decisions on hand-made records, and
-two real `jaxgan.main` processes on one workdir (marker `multiprocess`)."""
+"""One run per workdir (jaxgan.workdir.workdir_lease): the lease's decisions on hand-made
+records, and two real `jaxgan.main` processes on one workdir (marker `multiprocess`)."""
 import json
 import logging
 import os
@@ -16,7 +16,8 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import checkpointing, metric_logging, resume, sample, train, workdir_lease
+from jaxgan import train
+from jaxgan.workdir import checkpointing, metric_logging, resume, saved_run, workdir_lease
 from tests import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -158,7 +159,7 @@ def test_a_checkpoint_deleted_under_a_reader_is_named_so_and_the_latest_read_aga
   workdir = str(tmp_path / "w")
   train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=4), workdir)
   checkpointer = checkpointing.Checkpointer(workdir, keep=3)
-  states = sample.load_run(workdir).experiment.init_states()
+  states = saved_run.load_run(workdir).experiment.init_states()
   shutil.rmtree(os.path.join(workdir, "checkpoints", "2"))  # Listed, then deleted.
   with pytest.raises(checkpointing.CheckpointDeletedError, match="deleted while it was read"):
     checkpointer.restore(states, 2)
@@ -173,10 +174,10 @@ def test_a_checkpoint_deleted_under_a_reader_is_named_so_and_the_latest_read_aga
     return real_load(checkpointer, states, step)
 
   monkeypatch.setattr(resume, "load", deleted_once)
-  assert sample.load_run(workdir).step == 4 and calls == [4, 4]  # The latest, listed again.
+  assert saved_run.load_run(workdir).step == 4 and calls == [4, 4]  # The latest, listed again.
   calls.clear()
   with pytest.raises(checkpointing.CheckpointDeletedError):
-    sample.load_run(workdir, step=4)
+    saved_run.load_run(workdir, step=4)
   assert calls == [4]
 
 
@@ -266,7 +267,7 @@ def test_a_second_run_on_a_workdir_in_use_is_refused_and_the_first_is_untouched(
       range(1, stop_step + 1))
   lone = train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=stop_step),
                                   str(tmp_path / "lone"))
-  run = sample.load_run(workdir)
+  run = saved_run.load_run(workdir)
   for name in ("g", "d"):
     jax.tree.map(np.testing.assert_array_equal,
                  flax.serialization.to_state_dict(run.states[name]),
@@ -293,7 +294,7 @@ def test_a_sigkilled_holders_lease_is_taken_over_and_the_run_resumes(tmp_path, m
                    "exists", resumed.stderr), resumed.stderr[-3000:]
   lone = train.train_and_evaluate(helpers.tiny_config(mnist_dir, num_train_steps=8),
                                   str(tmp_path / "lone"))
-  run = sample.load_run(workdir)
+  run = saved_run.load_run(workdir)
   jax.tree.map(np.testing.assert_array_equal, flax.serialization.to_state_dict(run.states["g"]),
                flax.serialization.to_state_dict(lone["states"]["g"]))
 

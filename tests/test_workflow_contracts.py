@@ -8,8 +8,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 import pytest
 
-from jaxgan import builders, config_overrides, games, listing, losses, models, optimizers
-from jaxgan import penalties, tricks
+from jaxgan import games, losses, models, optimizers, penalties, plugins
+from jaxgan.experiment import builders, config_overrides, listing
 from jaxgan.losses import GanLoss
 from jaxgan.models import GanPair, tiny
 from tests import helpers
@@ -177,7 +177,7 @@ def test_listing_names_every_registered_piece():
                    optimizers.SCHEDULES, games.GAMES):
     for name in registry.names():
       assert f"\n  {name} " in text, name
-  for plugin in tricks.PLUGINS:
+  for plugin in plugins.PLUGINS:
     assert f"config.{plugin.section} " in text
   assert listing.first_line(losses.non_saturating) in text  # Each entry's first sentence.
   assert listing.first_line(losses.non_saturating).startswith("The standard GAN loss")

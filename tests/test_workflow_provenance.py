@@ -12,9 +12,11 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from jaxgan import compare, evaluate, metric_logging, run_history, sweep, train, visualize
-from jaxgan.evaluation import evaluator as evaluator_lib
+from jaxgan import compare, evaluate, sweep, train
 from jaxgan.evaluation import records
+from jaxgan.evaluation import evaluator as evaluator_lib
+from jaxgan.runtime import visualize
+from jaxgan.workdir import metric_logging, run_history
 from tests import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,10 +1,10 @@
 """XLA's side of jaxgan, tested in fresh processes (sorted last so that the suite's worker
 schedule stays as it was; each starts its own interpreter):
 
-* jaxgan.compilation_cache: which directory a --compilation_cache value names, and that a
+* jaxgan.runtime.compilation_cache: which directory a --compilation_cache value names, and that a
   repeated train step is read from the cache (with the same result, bit for bit), a changed
   model shape compiles anew, and a truncated entry is compiled again rather than used;
-* jaxgan.flops: XLA's FLOP counts against counts made by hand, and the pmapped total (they
+* jaxgan.runtime.flops: XLA's FLOP counts against counts made by hand, and the pmapped total (they
   compile ahead of time and read cost analyses, kept out of the workers' shared cache).
 """
 import json
@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from jaxgan import compilation_cache
+from jaxgan.runtime import compilation_cache
 
 # Not imported from tests.conftest: that would run conftest a second time (as another
 # module), appending to XLA_FLAGS again.
@@ -41,7 +41,9 @@ def test_directory_for_each_setting():
 _CACHE_SCRIPT = r"""
 import hashlib, json, os, sys
 import jax, numpy as np
-from jaxgan import builders, compilation_cache, parallel, streams
+from jaxgan.experiment import builders
+from jaxgan.runtime import compilation_cache, parallel
+from jaxgan.core import random_streams
 from tests import helpers
 
 compilation_cache.enable(sys.argv[1])
@@ -57,7 +59,7 @@ def call(latent_dim):
   states = parallel.replicate(experiment.init_states())
   before = len(hits)
   states, _ = experiment.pmapped_step()(states, parallel.shard({"image": images.astype(
-      np.float32)}), parallel.replicate(streams.base_key(0)))
+      np.float32)}), parallel.replicate(random_streams.base_key(0)))
   params = jax.device_get(parallel.unreplicate(states))["g"].params
   digest = hashlib.sha256(b"".join(np.asarray(x).tobytes()
                                    for x in jax.tree.leaves(params))).hexdigest()
@@ -97,7 +99,7 @@ def test_repeated_step_is_read_from_the_cache_and_a_changed_shape_recompiles(tmp
 _FLOPS_SCRIPT = r"""
 import json
 import jax, jax.numpy as jnp, numpy as np
-from jaxgan import flops, xla_cpu
+from jaxgan.runtime import flops, xla_cpu
 
 out = {}
 x, w, b = jnp.ones((8, 100)), jnp.ones((100, 30)), jnp.ones((30,))

@@ -1,4 +1,4 @@
-"""jaxgan.xla_cpu: the train step compiled with the CPU options computes what the plain pmap
+"""jaxgan.runtime.xla_cpu: the train step compiled with the CPU options computes what the plain pmap
 computes, an XLA that does not know an option still compiles, and the benchmark's ablation
 rows (and the FLOP line) run."""
 import logging
@@ -12,7 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import builders, parallel, streams, xla_cpu
+from jaxgan.core import random_streams
+from jaxgan.experiment import builders
+from jaxgan.runtime import parallel, xla_cpu
 from tests import helpers
 
 IMAGE_SHAPE = (8, 8, 1)
@@ -24,7 +26,7 @@ def _two_steps(cpu_options: bool):
   experiment = builders.build(config, IMAGE_SHAPE)
   step = experiment.pmapped_step(cpu_options=cpu_options)
   states = parallel.replicate(experiment.init_states())
-  keys = parallel.replicate(streams.base_key(0))
+  keys = parallel.replicate(random_streams.base_key(0))
   images = np.random.default_rng(0).uniform(-1, 1, (jax.local_device_count(), 1,
                                                      8 // jax.local_device_count(),
                                                      *IMAGE_SHAPE)).astype(np.float32)

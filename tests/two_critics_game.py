@@ -19,10 +19,11 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from jaxgan import config_checks, parallel, streams
+from jaxgan.core import config_checks, random_streams
+from jaxgan.core.state import create_player
 from jaxgan.games import common
 from jaxgan.games.protocol import Game, GameParts
-from jaxgan.state import create_player
+from jaxgan.runtime import parallel
 
 AXIS = parallel.AXIS_NAME
 CRITICS = ("d1", "d2")
@@ -58,26 +59,26 @@ class TwoCriticsGame(Game):
     return players
 
   def _fakes(self, g_state, params, key, n):
-    z = common.latents(streams.of(key, streams.NOISE), n, self.latent_dim, AXIS)
+    z = common.latents(random_streams.of(key, random_streams.NOISE), n, self.latent_dim, AXIS)
     return common.apply(self.pair.generator, g_state, params, z, key)
 
   def _logits(self, d_state, params, images, key, purpose):
     return common.apply(self.pair.discriminator, d_state, params, images,
-                        streams.of(key, purpose))
+                        random_streams.of(key, purpose))
 
   def train_step(self, players, batch, key, step):
     del step  # No schedules.
     images, metrics, new = batch["image"], {}, dict(players)
     for k, name in enumerate(CRITICS):
-      d_key = jax.random.fold_in(streams.of(key, streams.D_UPDATES), k)
+      d_key = jax.random.fold_in(random_streams.of(key, random_streams.D_UPDATES), k)
       fake = lax.stop_gradient(self._fakes(players["g"], players["g"].params, d_key,
                                            images.shape[1])[0])
 
       def d_loss(params, d_state=players[name], real=images[k], d_key=d_key, fake=fake):
         real_logits, model_state, _ = self._logits(d_state, params, real, d_key,
-                                                   streams.DROPOUT_REAL)
+                                                   random_streams.DROPOUT_REAL)
         fake_logits, model_state, _ = self._logits(d_state.replace(model_state=model_state),
-                                                   params, fake, d_key, streams.DROPOUT_FAKE)
+                                                   params, fake, d_key, random_streams.DROPOUT_FAKE)
         losses = self.parts.loss_fn(parallel.device_gather(real_logits, AXIS),
                                     parallel.device_gather(fake_logits, AXIS))
         return losses.d, model_state
@@ -87,7 +88,7 @@ class TwoCriticsGame(Game):
       metrics[f"{name}_loss"] = common.global_mean(loss, AXIS)
       metrics[f"{name}_grad_norm"] = optax.tree.norm(grads)
 
-    g_key = streams.of(key, streams.G_UPDATE)
+    g_key = random_streams.of(key, random_streams.G_UPDATE)
 
     def g_loss(params):
       fake, g_model_state, _ = self._fakes(players["g"], params, g_key, images.shape[1])
@@ -95,9 +96,10 @@ class TwoCriticsGame(Game):
       for k, (weight, name) in enumerate(((self.first_weight, "d1"),
                                           (1 - self.first_weight, "d2"))):
         critic = new[name]
-        fake_logits = self._logits(critic, critic.params, fake, g_key, streams.DROPOUT_FAKE)[0]
+        fake_logits = self._logits(critic, critic.params, fake, g_key,
+                                   random_streams.DROPOUT_FAKE)[0]
         real_logits = self._logits(critic, critic.params, images[k], g_key,
-                                   streams.DROPOUT_REAL)[0]
+                                   random_streams.DROPOUT_REAL)[0]
         losses = self.parts.loss_fn(
             parallel.device_gather(lax.stop_gradient(real_logits), AXIS),
             parallel.device_gather(fake_logits, AXIS))

@@ -97,10 +97,11 @@ def main():
       train(os.path.join(args.out, "runs", f"{n}_{name}"), dirs[n], args.steps, extra)
 
   from configs import default
-  from jaxgan import metric_logging, sample
   from jaxgan.data import pipeline
+  from jaxgan.evaluation import generation, setup
+  from jaxgan.workdir import saved_run
   from jaxgan.evaluation import evaluator as evaluator_lib
-  from jaxgan.evaluation import setup
+  from jaxgan.workdir import metric_logging
   config = default.get_config()
   config.dataset.split = "test"  # What the classifier is trained on (its provenance).
   config.eval.classifier_dir = os.path.join(args.out, "classifier")
@@ -129,9 +130,9 @@ def main():
   for n in SIZES:
     for name in SETTINGS:
       key = f"{n}_{name}"
-      run = sample.load_run(os.path.join(args.out, "runs", key))
-      generate = sample.make_generate(run.game, run.sampling_variables(),
-                                      setup.eval_latents_key(0), 500)
+      run = saved_run.load_run(os.path.join(args.out, "runs", key))
+      generate = generation.make_generate(run.game, run.sampling_variables(),
+                                          setup.eval_latents_key(0), 500)
       scores = evaluator_lib.scalars(evaluator.evaluate_generator(generate, None))
       records = metric_logging.read_metrics(os.path.join(args.out, "runs", key))
       p = [r["augment_p"] for r in records if "augment_p" in r]

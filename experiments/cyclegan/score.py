@@ -20,9 +20,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 from absl import app, flags  # noqa: E402
 
-from jaxgan import sample  # noqa: E402
 from jaxgan.data import domains  # noqa: E402
 from jaxgan.evaluation import setup, translation  # noqa: E402
+from jaxgan.workdir import saved_run  # noqa: E402
 
 FLAGS = flags.FLAGS
 KEYS = ("fid", "content", "l1_pair", "cycle", "precision", "recall", "coverage", "class_kl")
@@ -30,7 +30,7 @@ KEYS = ("fid", "content", "l1_pair", "cycle", "precision", "recall", "coverage",
 
 def score(workdir: str, step=None) -> list:
   """[{"translation", "step", scores...}] for the identity, untrained and trained maps."""
-  run = sample.load_run(workdir, step)
+  run = saved_run.load_run(workdir, step)
   evaluator = setup.make_evaluator(run.config, domains.load(run.config.dataset))
   untrained = run.experiment.init_states()[run.game.sampler].sampling_variables()
   translations = {

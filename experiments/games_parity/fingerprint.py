@@ -87,7 +87,9 @@ def run_case(recipe, overrides, workdir):
   import jax
   import numpy as np
 
-  from jaxgan import builders, metric_logging, sample, train
+  from jaxgan import train
+  from jaxgan.experiment import builders
+  from jaxgan.workdir import metric_logging, saved_run
 
   config = importlib.import_module(f"configs.{recipe}").get_config()
   for key, value in {**SHORT_RUN, **overrides}.items():
@@ -106,7 +108,7 @@ def run_case(recipe, overrides, workdir):
   config.dataset.crop = config.dataset.image_size = 0
   run_dir = os.path.join(workdir, "run")
   train.train_and_evaluate(config, run_dir)
-  restored = sample.load_run(run_dir)
+  restored = saved_run.load_run(run_dir)
   if hasattr(restored, "states"):  # Since games: {player: ..., "run": RunState}.
     states = restored.states
   else:

@@ -9,7 +9,7 @@ random weights and BatchNorm statistics, and runs pytorch-fid's `InceptionV3` wr
 bilinear resize and [0,1] -> [-1,1] rescale) plus the 1008-way fc on random images. It writes
 the state dict under torch names to an .npz and the images to another; the JAX side
 (`--jax_python`, a subprocess running this file with --side=jax) converts the state dict with
-`python -m jaxgan.evaluation.convert_inception` and runs `InceptionV3`. The differences of the
+`python -m jaxgan.convert_inception` and runs `InceptionV3`. The differences of the
 pool features and logits are printed per input kind. See README.md for the results.
 """
 from __future__ import annotations
@@ -159,7 +159,7 @@ def torch_side(args) -> None:
       env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, args.pth_pythonpath]),
                  JAX_PLATFORMS="cpu")
       out = os.path.join(tmp, "from_pth.npz")
-      subprocess.run([sys.executable, "-m", "jaxgan.evaluation.convert_inception",
+      subprocess.run([sys.executable, "-m", "jaxgan.convert_inception",
                       f"--torch_weights={pth}", f"--output={out}"], check=True, cwd=ROOT,
                      env=env)
       with np.load(out) as a, np.load(os.path.join(tmp, "ours.npz")) as b:
@@ -196,7 +196,7 @@ def jax_side(args) -> None:
   sys.path.insert(0, ROOT)
   import jax
   from jaxgan.evaluation import inception
-  subprocess.run([sys.executable, "-m", "jaxgan.evaluation.convert_inception",
+  subprocess.run([sys.executable, "-m", "jaxgan.convert_inception",
                   f"--torch_weights={os.path.join(args.dir, 'torch_state_dict.npz')}",
                   f"--output={os.path.join(args.dir, 'ours.npz')}"], check=True, cwd=ROOT)
   variables = inception.load_variables(os.path.join(args.dir, "ours.npz"))

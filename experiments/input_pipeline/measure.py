@@ -23,8 +23,8 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from jaxgan import metric_logging  # noqa: E402
 from jaxgan.data import pipeline, sources  # noqa: E402
+from jaxgan.workdir import metric_logging  # noqa: E402
 
 flags.DEFINE_string("mnist_dir", "../shared/data/mnist", "Folder of the MNIST IDX files.")
 flags.DEFINE_string("work", os.path.join(tempfile.gettempdir(), "jaxgan-input-pipeline"),

@@ -22,6 +22,7 @@ from absl import app, flags  # noqa: E402
 from jaxgan import sample  # noqa: E402
 from jaxgan.data import sources  # noqa: E402
 from jaxgan.evaluation import metrics, setup  # noqa: E402
+from jaxgan.workdir import saved_run  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -29,7 +30,7 @@ FLAGS = flags.FLAGS
 def count(workdir: str, num_samples: int = 25600, seed: int = 0, step=None) -> dict:
   """{"modes", "kl", "step", "num_samples", "classifier"} of the run's checkpoint of `step`
   (default: the latest)."""
-  run = sample.load_run(workdir, step)
+  run = saved_run.load_run(workdir, step)
   config = run.config
   if config.dataset.name != sources.STACKED_MNIST:
     raise ValueError(f"{workdir} trained on {config.dataset.name!r}, not Stacked MNIST.")

@@ -27,9 +27,11 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from configs import default  # noqa: E402
-from jaxgan import builders, parallel, streams  # noqa: E402
+from jaxgan.core import random_streams  # noqa: E402
 from jaxgan.data import mixture  # noqa: E402
 from jaxgan.evaluation import metrics  # noqa: E402
+from jaxgan.experiment import builders  # noqa: E402
+from jaxgan.runtime import parallel  # noqa: E402
 
 BATCH = 512
 ROWS = {
@@ -78,8 +80,8 @@ def run(mix: mixture.Mixture, row: str, seed: int):
   game = experiment.game
   step_fn = experiment.pmapped_step(FLAGS.chunk, devices=jax.devices()[:1])
   states = parallel.replicate(experiment.init_states())
-  keys = parallel.replicate(streams.base_key(seed))
-  sample_key = streams.run_key(seed, streams.EVAL_LATENTS)
+  keys = parallel.replicate(random_streams.base_key(seed))
+  sample_key = random_streams.run_key(seed, random_streams.EVAL_LATENTS)
   generate = jax.jit(game.generate)
   snapshots, start = [], time.time()
 

@@ -20,7 +20,9 @@ from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from experiments import timing  # noqa: E402
-from jaxgan import builders, parallel, streams  # noqa: E402
+from jaxgan.core import random_streams  # noqa: E402
+from jaxgan.experiment import builders  # noqa: E402
+from jaxgan.runtime import parallel  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/stacked_mnist_metz.py")
 flags.DEFINE_list("unroll", ["0", "1", "5", "10"], "Values of config.unrolled.steps.")
@@ -41,7 +43,7 @@ def main(argv):
     experiment = builders.build(config, (28, 28, 3))
     step = experiment.pmapped_step(devices=jax.devices()[:1])
     states = parallel.replicate(experiment.init_states())
-    keys = parallel.replicate(streams.base_key(config.seed))
+    keys = parallel.replicate(random_streams.base_key(config.seed))
     rng = np.random.default_rng(0)
     batch = {"image": rng.uniform(-1, 1, (1, config.n_critic, config.batch_size, 28, 28, 3)
                                   ).astype(np.float32)}

@@ -1,6 +1,6 @@
 """The seed DCGAN's convolution layers on the CPU: forward pass, input gradient and kernel
 gradient, XLA's own formulation against jaxgan's layers, with and without jaxgan's CPU compile
-options (jaxgan/xla_cpu.py).
+options (jaxgan/runtime/xla_cpu.py).
 
   python experiments/performance/conv_layers.py --batch=256 [--tensorflow]
 
@@ -27,8 +27,8 @@ import numpy as np
 from absl import app, flags
 from jax import lax
 
-from jaxgan import xla_cpu
 from jaxgan.models import conv_transpose, strided_conv
+from jaxgan.runtime import xla_cpu
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("batch", 256, "Batch size (D's layer sees twice this: real and fake).")

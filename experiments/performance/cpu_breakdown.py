@@ -22,8 +22,10 @@ import numpy as np
 from absl import app, flags
 
 from configs import dcgan
-from jaxgan import builders, parallel, streams, xla_cpu
+from jaxgan.core import random_streams
+from jaxgan.experiment import builders
 from jaxgan.games import common
+from jaxgan.runtime import parallel, xla_cpu
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("batch", 256, "Batch size.")
@@ -51,14 +53,14 @@ def main(argv):
   shape = (28, 28, 1)
   experiment = builders.build(config, shape)
   game, states = experiment.game, experiment.init_states()
-  # Compiled as the train step is (jaxgan.xla_cpu's options on the CPU).
+  # Compiled as the train step is (jaxgan.runtime.xla_cpu's options on the CPU).
   pmap = lambda f: xla_cpu.with_cpu_options(
       jax.pmap(f, axis_name=parallel.AXIS_NAME, devices=jax.devices()[:1]))
   add = lambda tree: jax.tree.map(lambda x: jnp.asarray(x)[None], tree)
   g, d = add(states["g"]), add(states["d"])
   rng = np.random.default_rng(0)
   images = add(rng.uniform(-1, 1, (1, FLAGS.batch, *shape)).astype(np.float32))
-  key = add(streams.base_key(0))
+  key = add(random_streams.base_key(0))
   z = add(rng.normal(size=(FLAGS.batch, 100)).astype(np.float32))
   step0 = add(jnp.zeros((), jnp.int32))
 

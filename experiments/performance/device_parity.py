@@ -20,8 +20,10 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-from jaxgan import builders, parallel, streams
+from jaxgan.core import random_streams
+from jaxgan.experiment import builders
 from jaxgan.games import common
+from jaxgan.runtime import parallel
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/dcgan.py", "Config to check.")
@@ -37,7 +39,7 @@ def run_on(device, config, image_shape, batches):
                                     skip_nonfinite=experiment.skip_nonfinite),
                   axis_name=parallel.AXIS_NAME, devices=[device])
   add_axis = lambda tree: jax.tree.map(lambda x: np.asarray(x)[None], tree)
-  states, key = add_axis(experiment.init_states()), add_axis(streams.base_key(config.seed))
+  states, key = add_axis(experiment.init_states()), add_axis(random_streams.base_key(config.seed))
   losses = []
   for images in batches:
     states, metrics = step(states, {"image": images[None]}, key)

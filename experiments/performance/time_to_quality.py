@@ -93,13 +93,15 @@ def main():
         f"{tutorial['seconds'] / 60:.1f} min", flush=True)
   jaxgan_run = run_jaxgan(args.config, data_dir, args.minutes, workdir)
 
-  from jaxgan import evaluate, sample, visualize  # After the runs: nothing here competes.
+  from jaxgan import evaluate, sample  # After the runs: nothing here competes.
   from jaxgan.data import sources
   from jaxgan.evaluation import setup
+  from jaxgan.runtime import visualize
+  from jaxgan.workdir import saved_run
   overrides = {"classifier_dir": os.path.join(args.out, "classifier"), "num_samples": 5000}
   report = evaluate.evaluate_workdir(workdir, baselines=True, overrides=overrides,
                                      pictures_too=False)
-  run = sample.load_run(workdir)
+  run = saved_run.load_run(workdir)
   with run.config.unlocked():
     run.config.eval.update(overrides)
   evaluator = setup.make_evaluator(run.config, sources.from_config(run.config.dataset))

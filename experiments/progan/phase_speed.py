@@ -18,7 +18,9 @@ from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from experiments import timing  # noqa: E402
-from jaxgan import builders, parallel, streams  # noqa: E402
+from jaxgan.core import random_streams  # noqa: E402
+from jaxgan.experiment import builders  # noqa: E402
+from jaxgan.runtime import parallel  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/progan_mnist.py")
 flags.DEFINE_integer("steps", 5, "Steps per timed repeat.")
@@ -34,7 +36,7 @@ def main(argv):
   experiment = builders.build(config, image_shape)
   game = experiment.game
   states = parallel.replicate(experiment.init_states())
-  keys = parallel.replicate(streams.base_key(0))
+  keys = parallel.replicate(random_streams.base_key(0))
   rng = np.random.default_rng(0)
   print(f"{'phase':<20} {'batch':>6} {'compile+1 (s)':>14} {'ms/step':>9} {'images/s':>9}")
   for phase in game.schedule.phases:

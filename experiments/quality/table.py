@@ -18,7 +18,7 @@ from typing import Dict, List
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from jaxgan import metric_logging  # noqa: E402
+from jaxgan.workdir import metric_logging  # noqa: E402
 
 COLUMNS = (("fid", "FID", "{:.1f}"), ("kid", "KID", "{:.1f}"), ("precision", "prec", "{:.2f}"),
            ("recall", "recall", "{:.2f}"), ("coverage", "cover", "{:.2f}"),

@@ -57,7 +57,8 @@ def train(recipe: str, workdir: str, data_dir: str, steps: int) -> float:
 
 def compose(recipes, workroot: str, steps: int, seconds, name: str = "recipes") -> str:
   """Samples every recipe's checkpoint at `steps` (one latent batch) into one figure."""
-  from jaxgan import sample, visualize
+  from jaxgan import sample
+  from jaxgan.runtime import visualize
   columns = min(3, len(recipes))
   rows = -(-len(recipes) // columns)
   fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.9 * rows + 0.5),

@@ -23,7 +23,7 @@ from typing import Dict, Optional
 import numpy as np
 from absl import logging
 
-from jaxgan import errors
+from jaxgan.core import errors
 from jaxgan.data import pipeline, sources
 
 DIGIT_STROKES = sources.DIGIT_STROKES

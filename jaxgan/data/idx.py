@@ -10,7 +10,8 @@ import gzip
 import zlib
 
 import numpy as np
-from jaxgan import errors, storage
+from jaxgan.core import errors
+from jaxgan.runtime import storage
 
 _UBYTE = 0x08
 

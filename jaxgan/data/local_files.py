@@ -16,9 +16,9 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from jaxgan.data.sources import (DataUnavailableError, ImageData, SplitNotFoundError,
-                                  as_uint8_pixels)
-from jaxgan import errors, storage
+from jaxgan.core import errors
+from jaxgan.data.sources import as_uint8_pixels, DataUnavailableError, ImageData, SplitNotFoundError
+from jaxgan.runtime import storage
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 

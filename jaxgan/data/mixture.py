@@ -18,7 +18,7 @@ import itertools
 
 import numpy as np
 
-from jaxgan import errors
+from jaxgan.core import errors
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from jaxgan import errors
+from jaxgan.core import errors
 from jaxgan.data.sources import ImageData
 
 _CROP_AND_FLIP = 1  # The crop-and-flip generators' last seed word (the shuffles' have none).

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jaxgan import errors
+from jaxgan.core import errors
 
 
 def check_sizes(height: int, width: int, crop: int, image_size: int, source: str) -> None:

@@ -12,8 +12,9 @@ from typing import List, Optional
 
 import numpy as np
 
-from jaxgan import errors, storage
+from jaxgan.core import errors
 from jaxgan.data import idx
+from jaxgan.runtime import storage
 
 # Datasets whose original files are IDX: {name: {split: (images file, labels file)}}.
 IDX_DATASETS = {

@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from jaxgan import errors
+from jaxgan.core import errors
 from jaxgan.data.sources import ImageData
 
 NUM_MODES = 1000

@@ -22,7 +22,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from jaxgan import errors
+from jaxgan.core import errors
 from jaxgan.data.sources import DataUnavailableError, ImageData
 
 

@@ -30,7 +30,7 @@ import socket
 import urllib.error
 from typing import Optional
 
-from jaxgan import errors
+from jaxgan.core import errors
 from jaxgan.data.sources import DataUnavailableError, IDX_DATASETS, SplitNotFoundError
 
 

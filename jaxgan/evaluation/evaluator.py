@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
-from jaxgan import errors
+from jaxgan.core import errors
 from jaxgan.data import pipeline
 from jaxgan.evaluation import metrics
 

@@ -25,9 +25,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgan.core import errors
 from jaxgan.evaluation import batching, metrics
-from jaxgan.models.classifier import Classifier
-from jaxgan import errors, storage
+from jaxgan.evaluation.classifier_network import Classifier
+from jaxgan.runtime import storage
 
 
 class ClassifierFeatures:
@@ -73,8 +74,8 @@ class ClassifierFeatures:
     self._meta = meta
 
   def provenance(self) -> Dict[str, Any]:
-    """Which classifier: its identity (jaxgan.classifier.identity), folder, training data,
-    steps and held-out accuracy."""
+    """Which classifier: its identity (jaxgan.evaluation.domain_classifier.identity), folder,
+    training data, steps and held-out accuracy."""
     meta = self._meta
     return {"name": self.name, "id": meta.get("id"), "dir": meta.get("dir"),
             "dataset": meta.get("dataset"), "steps": meta.get("steps"),

@@ -22,7 +22,7 @@ and convert back exactly; the per-channel scale/shift costs nothing next to the 
 Nothing here is trainable; apply with `InceptionV3().apply(variables, images)`.
 
 Weights: see `WEIGHTS_HELP` (convert pytorch-fid's .pth once with
-`python -m jaxgan.evaluation.convert_inception`, then `load_variables(path)`).
+`python -m jaxgan.convert_inception`, then `load_variables(path)`).
 """
 from __future__ import annotations
 
@@ -37,8 +37,9 @@ import numpy as np
 from flax import traverse_util
 from jax import lax
 
+from jaxgan.core import errors
 from jaxgan.evaluation import batching
-from jaxgan import errors, storage
+from jaxgan.runtime import storage
 
 NUM_CLASSES = 1008     # The 2015 graph's classifier: 1000 ImageNet classes + 8 unused.
 POOL_FEATURES = 2048   # Width of the global average pool after Mixed_7c: the FID features.
@@ -51,7 +52,7 @@ WEIGHTS_HELP = (
     "The FID Inception weights are not bundled with jaxgan. To obtain them: on a machine with "
     f"network access download {WEIGHTS_URL} (pytorch-fid's port of TensorFlow's 2015-12-05 "
     "Inception graph), then convert it once (needs PyTorch): python -m "
-    "jaxgan.evaluation.convert_inception --torch_weights=pt_inception-2015-12-05-6726825d.pth "
+    "jaxgan.convert_inception --torch_weights=pt_inception-2015-12-05-6726825d.pth "
     "--output=inception_fid.npz, and point jaxgan at the resulting .npz.")
 
 Padding = Union[int, tuple[int, int]]
@@ -399,7 +400,7 @@ def load_variables(path: str) -> dict[str, Any]:
   if flat and all("/" not in k and "." in k for k in flat):
     raise errors.InvalidInputError(
         f"{path!r} holds torch-named arrays (e.g. {next(iter(flat))!r}), not "
-        "jaxgan's; convert it with python -m jaxgan.evaluation.convert_inception "
+        "jaxgan's; convert it with python -m jaxgan.convert_inception "
         f"--torch_weights={path} --output=inception_fid.npz.")
   _check_names_and_shapes({k: v.shape for k, v in flat.items()}, _expected_shapes(),
                           f"The file {path!r}")

@@ -31,7 +31,7 @@ from typing import Dict, Iterator, Tuple, Union
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxgan import storage
+from jaxgan.runtime import storage
 
 PathLike = Union[str, "os.PathLike[str]"]
 

@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxgan import storage, visualize  # noqa: E402
+from jaxgan.runtime import storage, visualize  # noqa: E402
 
 
 def lerp(z0: np.ndarray, z1: np.ndarray, t: np.ndarray) -> np.ndarray:

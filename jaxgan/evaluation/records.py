@@ -16,7 +16,7 @@ import datetime
 import json
 from typing import Any, Dict, List, Optional
 
-from jaxgan import json_files, storage
+from jaxgan.runtime import json_files, storage
 
 HISTORY_FILE = "history.jsonl"
 BASELINES = ("real_floor", "untrained")

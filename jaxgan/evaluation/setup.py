@@ -20,16 +20,17 @@ import jax
 import ml_collections
 from absl import logging
 
-from jaxgan import classifier, errors, storage, streams
+from jaxgan.core import errors, random_streams
 from jaxgan.data import domains, sources
-from jaxgan.evaluation import evaluator, features, translation
+from jaxgan.evaluation import domain_classifier, evaluator, features, translation
+from jaxgan.runtime import storage
 
 
 def classifier_dir(config: ml_collections.ConfigDict, train_data: sources.ImageData,
                    train_name: str) -> str:
   """Where the run's classifier lives: config.eval.classifier_dir, else the shared cache's
   folder for (data, image shape, config.eval.classifier_steps) (jaxgan.classifier)."""
-  return storage.expand_user(config.eval.classifier_dir) or classifier.cache_directory(
+  return storage.expand_user(config.eval.classifier_dir) or domain_classifier.cache_directory(
       train_data, train_name, config.eval.classifier_steps)
 
 
@@ -85,11 +86,11 @@ def _extractor_when_needed(config: ml_collections.ConfigDict, data: sources.Imag
     return features.ClassifierFeatures(module, variables, meta, data.image_shape,
                                        batch_size=config.eval.batch_size)
 
-  if classifier.exists(directory):  # Loaded and checked now (a second or two).
-    extractor = extractor_of(classifier.load_or_train(
+  if domain_classifier.exists(directory):  # Loaded and checked now (a second or two).
+    extractor = extractor_of(domain_classifier.load_or_train(
         directory, train_data, train_name, steps=config.eval.classifier_steps))
     return (lambda: extractor), f"{extractor.describe()}, from {directory}"
-  return (lambda: extractor_of(classifier.load_or_train(
+  return (lambda: extractor_of(domain_classifier.load_or_train(
       directory, train_data, train_name, steps=config.eval.classifier_steps)),
           f"training the evaluation classifier ({config.eval.classifier_steps} steps on "
           f"{train_name}, into {directory}: the first run with this data on this machine)")
@@ -138,4 +139,4 @@ def _translation_evaluator(config: ml_collections.ConfigDict, pair: domains.Doma
 def eval_latents_key(seed: int) -> jax.Array:
   """Key of the evaluation latents: the same at every evaluation of a run (lower variance
   between evaluations, so a curve shows the generator changing, not the noise)."""
-  return streams.run_key(seed, streams.EVAL_LATENTS)
+  return random_streams.run_key(seed, random_streams.EVAL_LATENTS)

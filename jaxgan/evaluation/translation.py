@@ -18,10 +18,9 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
-from jaxgan import sample
 from jaxgan.data import domains, pipeline, sources
+from jaxgan.evaluation import generation, metrics
 from jaxgan.evaluation import evaluator as evaluator_lib
-from jaxgan.evaluation import metrics
 
 DIRECTIONS = {"ab": ("a", "b"), "ba": ("b", "a")}  # direction -> (source, target)
 
@@ -89,7 +88,7 @@ class TranslationEvaluator:
 
 def translator(game: Any, variables: Any) -> Callable[[str, np.ndarray], np.ndarray]:
   """translate(direction "ab" | "ba", images) with the game's sampling variables, jitted."""
-  generate = sample.jitted_generate(game)
+  generate = generation.jitted_generate(game)
   return lambda direction, images: generate(variables, {direction[0]: images})
 
 

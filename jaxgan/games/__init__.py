@@ -4,9 +4,9 @@
 "module:attribute" names a factory of your own (tests/two_critics_game.py is one, written
 only against the protocol).
 """
+from jaxgan.core.registry import Registry
 from jaxgan.games import cyclegan, progressive, standard
 from jaxgan.games.protocol import Game, GameParts
-from jaxgan.registry import Registry
 
 __all__ = ["GAMES", "Game", "GameParts"]
 

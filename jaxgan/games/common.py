@@ -17,10 +17,11 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from jaxgan import mixed_precision, parallel, streams, xla_cpu
+from jaxgan.core import random_streams
+from jaxgan.core.state import PlayerState, RUN
 from jaxgan.games.protocol import Game, Metrics, Players
 from jaxgan.models import conditional, layers
-from jaxgan.state import RUN, PlayerState
+from jaxgan.runtime import mixed_precision, parallel, xla_cpu
 
 SKIPPED_STEPS = "skipped_steps"  # The metric of RunState.skipped_steps (with skipping on).
 
@@ -35,7 +36,8 @@ def apply(module: nn.Module, state: PlayerState, params: Any, x: jax.Array,
           dropout_key: jax.Array, labels: Optional[jax.Array] = None, capture: bool = False
           ) -> Tuple[jax.Array, Dict[str, Any], Optional[jax.Array]]:
   """Runs `module` in train mode with `params` and the state's other collections, in the
-  player's compute dtype (jaxgan.mixed_precision: outputs and collections come back float32).
+  player's compute dtype (jaxgan.runtime.mixed_precision: outputs and collections come back
+  float32).
 
   Args:
     dropout_key: the "dropout" stream of the call.
@@ -109,7 +111,7 @@ def run_step(states: Dict[str, Any], batch: Dict[str, jax.Array], base_key: jax.
   """
   run = states[RUN]
   before = {name: states[name] for name in game.players}
-  players, metrics = game.train_step(before, batch, streams.step_key(base_key, run.step),
+  players, metrics = game.train_step(before, batch, random_streams.step_key(base_key, run.step),
                                      run.step)
   metrics = {**metrics, **{f"{name}_param_norm": optax.tree.norm(players[name].params)
                            for name in game.players}}

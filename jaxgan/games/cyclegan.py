@@ -37,10 +37,11 @@ import numpy as np
 import optax
 from jax import lax
 
-from jaxgan import config_checks, parallel, streams
+from jaxgan.core import config_checks, random_streams
+from jaxgan.core.state import create_player
 from jaxgan.games import common, image_pool
 from jaxgan.games.protocol import Game, GameParts
-from jaxgan.state import create_player
+from jaxgan.runtime import parallel
 
 AXIS = parallel.AXIS_NAME
 GENERATORS = ("ab", "ba")  # G: A -> B, F: B -> A
@@ -151,14 +152,15 @@ class CycleGanGame(Game):
 
   def g_objective(self, g_params, g_state, d_state, a, b, key):
     """G's total loss and (its parts, the fakes (G(a), F(b)))."""
-    keys = [jax.random.fold_in(streams.of(key, streams.TRANSLATE), i) for i in range(6)]
+    translate_key = random_streams.of(key, random_streams.TRANSLATE)
+    keys = [jax.random.fold_in(translate_key, i) for i in range(6)]
     fake_b = self._translate(g_state, g_params, "ab", a, keys[0])
     fake_a = self._translate(g_state, g_params, "ba", b, keys[1])
     rec_a = self._translate(g_state, g_params, "ba", fake_b, keys[2])
     rec_b = self._translate(g_state, g_params, "ab", fake_a, keys[3])
     d_params = d_state.params
     gather = lambda x: parallel.device_gather(x, AXIS)
-    dropout = streams.of(key, streams.DROPOUT_FAKE)
+    dropout = random_streams.of(key, random_streams.DROPOUT_FAKE)
 
     def adversarial(domain, real, fake):
       real_logits = lax.stop_gradient(self._judge(d_state, d_params, domain, real, dropout))
@@ -183,9 +185,9 @@ class CycleGanGame(Game):
     parts = {}
     for domain in CRITICS:
       real_logits = self._judge(d_state, d_params, domain, real[domain],
-                                streams.of(key, streams.DROPOUT_REAL))
+                                random_streams.of(key, random_streams.DROPOUT_REAL))
       fake_logits = self._judge(d_state, d_params, domain, shown[domain],
-                                streams.of(key, streams.DROPOUT_FAKE))
+                                random_streams.of(key, random_streams.DROPOUT_FAKE))
       parts[f"d_{domain}_loss"] = self.parts.loss_fn(gather(real_logits),
                                                      gather(fake_logits)).d
     return parts["d_a_loss"] + parts["d_b_loss"], parts
@@ -197,7 +199,8 @@ class CycleGanGame(Game):
                        f"two-domain dataset, jaxgan.data.domains); got {sorted(batch)}.")
     a, b = batch["a"][0], batch["b"][0]
     g_state, d_state = players["g"], players["d"]
-    g_key, d_key = streams.of(key, streams.G_UPDATE), streams.of(key, streams.D_UPDATES)
+    g_key = random_streams.of(key, random_streams.G_UPDATE)
+    d_key = random_streams.of(key, random_streams.D_UPDATES)
 
     def g_loss(params):
       return self.g_objective(params, g_state, d_state, a, b, g_key)
@@ -209,9 +212,10 @@ class CycleGanGame(Game):
     fake_b, fake_a = (lax.stop_gradient(x) for x in fakes)
     extras = dict(d_state.extras)
     shown = {}
-    for domain, fake, purpose in (("b", fake_b, streams.POOL_B), ("a", fake_a, streams.POOL_A)):
+    for domain, fake, purpose in (("b", fake_b, random_streams.POOL_B),
+                                  ("a", fake_a, random_streams.POOL_A)):
       pool = extras.get(POOLS[domain])
-      pool, shown[domain] = image_pool.query(pool, fake, streams.of(d_key, purpose), AXIS)
+      pool, shown[domain] = image_pool.query(pool, fake, random_streams.of(d_key, purpose), AXIS)
       if pool is not None:
         extras[POOLS[domain]] = pool
 

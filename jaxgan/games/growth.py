@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Tuple
 import jax
 import jax.numpy as jnp
 
-from jaxgan import errors
+from jaxgan.core import errors
 from jaxgan.models import progan
 
 

@@ -7,7 +7,7 @@ returned and the new one takes its slot, otherwise the new image is returned and
 unchanged. A later image of a batch can thus be swapped for one stored earlier in the same
 batch, as in the reference's loop.
 
-The sibling of jaxgan's experience replay (jaxgan.tricks.replay): the pool lives in D's
+The sibling of jaxgan's experience replay (jaxgan.plugins.replay): the pool lives in D's
 `extras` and is identical on every device; the query runs over the *global* batch
 (all-gathered) in global row order, each row's draws keyed by (key, its global index), and
 each device keeps its own rows, so the pool behaves the same on any device layout and a
@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxgan import parallel
+from jaxgan.runtime import parallel
 
 IMAGES, FILLED = "images", "filled"
 SWAP_PROBABILITY = 0.5  # ImagePool.query: `if p > 0.5`

@@ -37,11 +37,11 @@ import optax
 from absl import logging
 from jax import lax
 
-from jaxgan.config_checks import ConfigError
+from jaxgan.core.config_checks import ConfigError
+from jaxgan.core.state import PlayerState
 from jaxgan.games import common, growth, standard
 from jaxgan.games.protocol import GameParts
 from jaxgan.models import progan, resampling
-from jaxgan.state import PlayerState
 
 GROWTH = "growth"  # G's model-state collection: {"stage": f32, "alpha": f32}.
 

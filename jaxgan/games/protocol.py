@@ -12,7 +12,7 @@ samples are made. Everything around it is shared and knows nothing of the family
     `generate`.
 
 A game is built from `GameParts` (everything the config names, resolved and checked once by
-`jaxgan.builders`) plus its own settings from config.game.kwargs, checked against the
+`jaxgan.experiment.builders`) plus its own settings from config.game.kwargs, checked against the
 factory's signature. Register a factory in `jaxgan.games.GAMES`, or name one as
 "module:attribute" in config.game.name.
 """
@@ -30,14 +30,15 @@ Players = Dict[str, Any]  # player name -> PlayerState
 
 
 class GameParts(NamedTuple):
-  """What the config names, resolved once (jaxgan.builders) and handed to a game's factory.
+  """What the config names, resolved once (jaxgan.experiment.builders) and handed to a game's
+  factory.
 
   Attributes:
     models: (axis_name) -> the config's (G, D) pair (jaxgan.models.GanPair), built for the
       data's image shape; axis_name is the pmap axis (training) or None (sampling).
     loss_fn: (real_logits [N], fake_logits [N]) -> jaxgan.losses.GanLoss.
     optimizers: {"g": tx, "d": tx} (config.g_optimizer, config.d_optimizer).
-    plugins: the stabilisers the config turns on, in jaxgan.tricks.PLUGINS order.
+    plugins: the stabilisers the config turns on, in jaxgan.plugins.PLUGINS order.
     image_shape: (H, W, C) of the data.
     latent_dim: config.model.latent_dim.
     num_classes: config.model.num_classes (0: unconditional).
@@ -90,13 +91,13 @@ class Game(abc.ABC):
   @abc.abstractmethod
   def train_step(self, players: Players, batch: Dict[str, jax.Array], key: jax.Array,
                  step: jax.Array) -> Tuple[Players, Metrics]:
-    """One train step on this device's share, inside pmap (axis jaxgan.parallel.AXIS_NAME).
+    """One train step on this device's share, inside pmap (axis jaxgan.runtime.parallel.AXIS_NAME).
 
     Args:
       players: this device's replica of every player's state.
       batch: {"image": [real_batches_per_step, n, H, W, C] in [-1, 1], "label": int32
         [real_batches_per_step, n] if the data has labels}.
-      key: the step's key (`streams.step_key`), the same on every device.
+      key: the step's key (`random_streams.step_key`), the same on every device.
       step: the train step (int32 scalar), for schedules.
 
     Returns:

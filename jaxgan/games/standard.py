@@ -4,7 +4,7 @@ One train step is `n_critic` D updates, each on its own real batch and fresh fak
 G update through the updated D ("alternating", jaxgan's default); or, with
 config.update_order="simultaneous", both updates from one forward pass through the step's
 starting states (the TensorFlow DCGAN tutorial's step). The config's plug-ins
-(jaxgan.tricks) act on the D update's fakes and inputs, add terms to either player's loss
+(jaxgan.plugins) act on the D update's fakes and inputs, add terms to either player's loss
 and act after each update; balance decides which D updates happen, and unrolling
 (config.unrolled) has G's update judged by D after k simulated updates of its own.
 
@@ -31,14 +31,15 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from jaxgan import parallel, streams
+from jaxgan.core import random_streams
+from jaxgan.core.state import create_player, PlayerState
 from jaxgan.games import common
 from jaxgan.games.protocol import Game, GameParts, Metrics
 from jaxgan.losses import GanLoss
 from jaxgan.models import conditional, sampling_options
-from jaxgan.state import PlayerState, create_player
-from jaxgan.tricks import Balance, Unrolled, d_input_shape, find, loss_terms
-from jaxgan.tricks.plugin import UpdateContext, add_terms
+from jaxgan.plugins import Balance, d_input_shape, find, loss_terms, Unrolled
+from jaxgan.plugins.protocol import add_terms, UpdateContext
+from jaxgan.runtime import parallel
 
 AXIS = parallel.AXIS_NAME
 
@@ -131,7 +132,7 @@ class StandardGame(Game):
       if "label" not in batch:
         raise ValueError("a conditional model needs the batch's labels (batch['label']).")
       labels = batch["label"].astype(jnp.int32)
-    d_keys = streams.of(key, streams.D_UPDATES)
+    d_keys = random_streams.of(key, random_streams.D_UPDATES)
     last_labels = None if labels is None else labels[-1]
     if self.parts.update_order == "simultaneous":
       # One update of each player, with the randomness of the alternating order's D update.
@@ -147,8 +148,9 @@ class StandardGame(Game):
                                                       stacked["d_loss"][-1])
         d_metrics["d_updates"] = self.n_critic - jnp.sum(stacked["d_skipped"]) + repeats
         del d_metrics["d_skipped"]
-      g_state, g_metrics = self.g_update(g_state, d_state, images[-1],
-                                         streams.of(key, streams.G_UPDATE), step, last_labels)
+      g_key = random_streams.of(key, random_streams.G_UPDATE)
+      g_state, g_metrics = self.g_update(g_state, d_state, images[-1], g_key, step,
+                                         last_labels)
     metrics = {**d_metrics, **g_metrics}
     for plugin in self.plugins:
       metrics.update(plugin.step_metrics(step))
@@ -195,7 +197,7 @@ class StandardGame(Game):
       (except the replay buffer), and metrics["d_skipped"] is 1.
     """
     n = real.shape[0]
-    z = common.latents(streams.of(key, streams.NOISE), n, self.latent_dim, AXIS)
+    z = common.latents(random_streams.of(key, random_streams.NOISE), n, self.latent_dim, AXIS)
     # G's BatchNorm statistics from this pass are discarded: G's state changes only in
     # g_update.
     fake = lax.stop_gradient(common.apply(self.generator, g_state, g_state.params, z, key,
@@ -224,11 +226,12 @@ class StandardGame(Game):
                    d_params) -> Tuple[jax.Array, _DAux]:
     """D's total loss on its inputs real_in, fake_in [n, H, W, C] (the same for both update
     orders), and what the update needs beside it."""
-    real_logits, model_state, _ = common.apply(self.discriminator, d_state, d_params, real_in,
-                                               streams.of(key, streams.DROPOUT_REAL), labels)
+    real_logits, model_state, _ = common.apply(
+        self.discriminator, d_state, d_params, real_in,
+        random_streams.of(key, random_streams.DROPOUT_REAL), labels)
     fake_logits, model_state, _ = common.apply(
         self.discriminator, d_state.replace(model_state=model_state), d_params, fake_in,
-        streams.of(key, streams.DROPOUT_FAKE), fake_labels)
+        random_streams.of(key, random_streams.DROPOUT_FAKE), fake_labels)
     losses = self.parts.loss_fn(parallel.device_gather(real_logits, AXIS),
                                 parallel.device_gather(fake_logits, AXIS))
     critic = lambda dropout_key: lambda x: common.apply(
@@ -274,7 +277,7 @@ class StandardGame(Game):
       labels: the real images' classes int32 [n] (conditional models: G makes fakes of them).
     """
     n = real.shape[0]
-    z = common.latents(streams.of(key, streams.NOISE), n, self.latent_dim, AXIS)
+    z = common.latents(random_streams.of(key, random_streams.NOISE), n, self.latent_dim, AXIS)
     real_in = self._d_input(real, True, key, step, d_state.extras)
     capture = self.capture_features
 
@@ -287,10 +290,10 @@ class StandardGame(Game):
       # D's own collections are not updated by G's step.
       fake_logits, _, fake_features = common.apply(
           self.discriminator, d_state, d_params, fake_in,
-          streams.of(key, streams.DROPOUT_FAKE), labels, capture)
+          random_streams.of(key, random_streams.DROPOUT_FAKE), labels, capture)
       real_logits, _, real_features = common.apply(
           self.discriminator, d_state, d_params, real_in,
-          streams.of(key, streams.DROPOUT_REAL), labels, capture)
+          random_streams.of(key, random_streams.DROPOUT_REAL), labels, capture)
       losses = self.parts.loss_fn(parallel.device_gather(lax.stop_gradient(real_logits), AXIS),
                                   parallel.device_gather(fake_logits, AXIS))
       ctx = UpdateContext(params=g_params, extras=g_state.extras, key=key, step=step,
@@ -305,7 +308,7 @@ class StandardGame(Game):
   def _unrolled_critic(self, d_state: PlayerState, real_in: jax.Array, fake_in: jax.Array,
                        key: jax.Array, step: jax.Array, labels: Optional[jax.Array]) -> Any:
     """D's parameters after config.unrolled.steps simulated updates of D's objective on
-    (real_in, fake_in) (jaxgan.tricks.unrolled), as a function of the fakes: G's update
+    (real_in, fake_in) (jaxgan.plugins.unrolled), as a function of the fakes: G's update
     differentiates through it. Simulated update i draws from fold_in(key's UNROLL stream, i)."""
 
     def objective(d_params, collections, update_key):
@@ -314,8 +317,8 @@ class StandardGame(Game):
                                      d_state.extras, d_params)
       return total, aux.model_state
 
-    return self.unrolled.critic_params(d_state, objective, streams.of(key, streams.UNROLL),
-                                       AXIS)
+    return self.unrolled.critic_params(d_state, objective,
+                                       random_streams.of(key, random_streams.UNROLL), AXIS)
 
   def _apply_g_gradients(self, g_state, grads, losses: GanLoss, terms: Metrics,
                          g_model_state) -> Tuple[PlayerState, Metrics]:
@@ -345,7 +348,7 @@ class StandardGame(Game):
     Args: as `d_update`. Returns (g_state, d_state, D metrics, G metrics).
     """
     n = real.shape[0]
-    z = common.latents(streams.of(key, streams.NOISE), n, self.latent_dim, AXIS)
+    z = common.latents(random_streams.of(key, random_streams.NOISE), n, self.latent_dim, AXIS)
     real_in = self._d_input(real, True, key, step, d_state.extras)
 
     def d_inputs_from(g_params):

@@ -20,9 +20,9 @@ from typing import NamedTuple, Optional, Tuple
 
 import flax.linen as nn
 
+from jaxgan.core.registry import Registry
 from jaxgan.models import (cyclegan, dcgan, dcgan_keras, dcgan_radford, mlp, normalization, progan,
                            resampling, resnet, stacked_dcgan, stylegan2, tiny, toy2d)
-from jaxgan.registry import Registry
 
 MODELS = Registry("architecture")
 

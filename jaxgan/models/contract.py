@@ -23,7 +23,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.config_checks import ConfigError
+from jaxgan.core.config_checks import ConfigError
 
 BUILDER_KEYWORDS = ("image_shape", "latent_dim", "axis_name")
 _EXAMPLES = 2  # Batch size of the abstract check (not 1: a squeeze would pass unnoticed).

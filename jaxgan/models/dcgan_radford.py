@@ -25,7 +25,7 @@ import jax.numpy as jnp
 
 from jaxgan.models import layers
 from jaxgan.models.minibatch import DiscriminatorOptions, head
-from jaxgan.models.resampling import Downsample, Upsample, stages
+from jaxgan.models.resampling import Downsample, stages, Upsample
 
 DCGAN_INIT = nn.initializers.normal(0.02)
 

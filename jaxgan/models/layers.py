@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxgan import parallel
+from jaxgan.runtime import parallel
 
 
 def global_example_ids(n: int, axis_name: Optional[str]) -> jax.Array:

@@ -11,8 +11,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan import parallel
 from jaxgan.models import layers
+from jaxgan.runtime import parallel
 
 
 class MinibatchDiscrimination(nn.Module):

@@ -26,10 +26,9 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.models import layers
+from jaxgan.models import layers, resampling
 from jaxgan.models.attention import SelfAttention
 from jaxgan.models.minibatch import DiscriminatorOptions, head
-from jaxgan.models import resampling
 from jaxgan.models.resampling import avg_pool_2x, nearest_upsample
 
 

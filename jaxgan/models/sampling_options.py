@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Optional, Tuple
 
-from jaxgan import errors
+from jaxgan.core import errors
 from jaxgan.models import conditional, stylegan2
 
 # What sampling can ask of StyleGAN2's noise inputs: inference draws no random stream (the

@@ -1,3 +1,0 @@
-"""Differentiable augmentation of what D sees: DiffAugment (`diffaugment.py`) and ADA's
-pipeline (`ada.py`, with `resample.py`), per example, in pure JAX. The plug-in that applies
-them and ADA's controller is `jaxgan.tricks.augmentation` (config.augment)."""
