@@ -39,6 +39,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 from jaxgan.experiment import config_overrides
+from jaxgan.games.protocol import TranslatingGame
 from jaxgan.runtime import compilation_cache, storage
 
 FLAGS = flags.FLAGS
@@ -93,7 +94,7 @@ class JaxganStep:
     images = rng.uniform(-1, 1, (jax.local_device_count(), *steps_axis, batches,
                                  per_device, *image_shape)).astype(np.float32)
     # A translating game (cyclegan) takes a batch of each domain; uniform noise for both.
-    batch = ({"a": images, "b": images[::-1]} if experiment.game.translates
+    batch = ({"a": images, "b": images[::-1]} if isinstance(experiment.game, TranslatingGame)
              else {"image": images})
     if config.model.num_classes:  # A conditional model needs the images' classes too.
       batch["label"] = rng.integers(0, config.model.num_classes, images.shape[:-3],

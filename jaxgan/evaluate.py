@@ -30,6 +30,7 @@ from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import generation, pictures, records, setup
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.experiment import builders, config_overrides
+from jaxgan.games.protocol import TranslatingGame
 from jaxgan.runtime import compilation_cache, library_logs, storage, visualize
 from jaxgan.workdir import metric_logging, saved_run
 
@@ -138,7 +139,7 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
   "pictures"} and writes it to WORKDIR/eval/step_XXXXXXX.json.
   """
   run = saved_run.load_run(workdir, step, checkpoint)
-  if run.game.translates:
+  if isinstance(run.game, TranslatingGame):
     raise errors.InvalidInputError(
         f"the run in {workdir!r} translates images (config.game.name="
         f"{run.config.game.name!r}): it is scored while training "

@@ -20,6 +20,7 @@ from absl import app, flags, logging
 
 from jaxgan.core import errors, random_streams, user_errors
 from jaxgan.evaluation.generation import class_rows, make_generate, requested_classes
+from jaxgan.games.protocol import TranslatingGame
 from jaxgan.models import sampling_options
 from jaxgan.runtime import compilation_cache, library_logs, storage, visualize
 # load_run and Run are also importable from here, where they were before the layout by role.
@@ -42,7 +43,7 @@ def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] 
     raise errors.InvalidInputError(f"--num_samples must be >= 1; got {num_samples}.")
   run = load_run(workdir, step, checkpoint)
   game = run.game
-  if game.translates:
+  if isinstance(game, TranslatingGame):
     raise errors.InvalidInputError(
         f"the run in {workdir!r} translates images (config.game.name="
         f"{run.config.game.name!r}); use python -m jaxgan.translate --workdir=... "

@@ -27,6 +27,7 @@ from jaxgan.core import random_streams, state
 from jaxgan.data import domains, pipeline, prefetch, sources
 from jaxgan.evaluation import setup as eval_setup
 from jaxgan.experiment import builders
+from jaxgan.games import protocol
 from jaxgan.games.common import SKIPPED_STEPS
 from jaxgan.runtime import parallel
 from jaxgan.workdir import (artefacts, best_checkpoint, checkpointing, metric_logging, preemption,
@@ -70,11 +71,11 @@ class _Dispatcher:
     k = config.steps_per_dispatch
     if k == 1 or step % k or step + k > config.num_train_steps:
       return 1
-    game = self._experiment.game
-    return k if game.program(step) == game.program(step + k - 1) else 1
+    growth = protocol.growth_of(self._experiment.game)
+    return k if growth.program(step) == growth.program(step + k - 1) else 1
 
   def __call__(self, replicated: Dict[str, Any], keys: Any, step: int, n: int):
-    program = (self._experiment.game.program(step), n)
+    program = (protocol.growth_of(self._experiment.game).program(step), n)
     if program not in self._compiled:
       self._compiled[program] = self._experiment.pmapped_step(steps_per_call=n,
                                                               program=program[0])
@@ -99,8 +100,8 @@ def make_batches(config: ml_collections.ConfigDict, data: Any, game: Any) -> Any
                 random_flip=config.dataset.random_flip)
   if isinstance(data, domains.DomainPair):
     return domains.DomainBatches(data, **layout)
-  return pipeline.StepBatches(data, n_critic=game.real_batches_per_step, plan=game.batch_at,
-                              **layout)
+  return pipeline.StepBatches(data, n_critic=game.real_batches_per_step,
+                              plan=protocol.growth_of(game).batch_at, **layout)
 
 
 def _non_finite_names(tree: Dict[str, Any]) -> list:
@@ -234,7 +235,7 @@ def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optio
     skip_watch = _SkipWatch(step, int(states[state.RUN].skipped_steps))
   stop = preemption.StopRequest()
   multi_process = jax.process_count() > 1
-  milestones = run.experiment.game.milestones(config.num_train_steps)
+  milestones = protocol.growth_of(run.experiment.game).milestones(config.num_train_steps)
   stop.install()
   try:
     while step < config.num_train_steps:

@@ -19,6 +19,7 @@ from absl import app, flags, logging
 
 from jaxgan.core import errors, user_errors
 from jaxgan.data import local_files, pipeline, sources
+from jaxgan.games.protocol import TranslatingGame
 from jaxgan.runtime import compilation_cache, library_logs, storage, visualize
 from jaxgan.workdir import saved_run
 
@@ -61,7 +62,7 @@ def translate(workdir: str, images: np.ndarray, direction: str, step: Optional[i
   if direction not in DIRECTIONS:
     raise errors.InvalidInputError(f"--direction={direction!r}; valid: {', '.join(DIRECTIONS)}.")
   run = saved_run.load_run(workdir, step)
-  if not run.game.translates:
+  if not isinstance(run.game, TranslatingGame):
     raise errors.InvalidInputError(
         f"the run in {workdir!r} (config.game.name={run.config.game.name!r}) "
         "does not translate images; sample it with python -m jaxgan.sample.")

@@ -155,3 +155,20 @@ def test_a_workdir_written_before_games_resumes(tmp_path, mnist_dir):
   np.testing.assert_allclose(buffer(straight), buffer(resumed), rtol=1e-4, atol=2e-5)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
                straight, resumed)
+
+
+def test_the_shared_protocol_holds_only_what_every_game_uses():
+  """Growing and translating are protocols of their own: a plain game's growth is one
+  program, the configured batch and no milestones, asked through `growth_of`."""
+  from jaxgan.games import protocol  # pylint: disable=g-import-not-at-top
+  shared = {name for name in dir(protocol.Game) if not name.startswith("_")}
+  assert shared == {"players", "sampler", "num_classes", "real_batches_per_step", "latent_dim",
+                    "sampling_options", "init_players", "train_step", "sample_inputs",
+                    "generate"}
+  assert set(dir(protocol.GrowingGame)) - set(dir(protocol.Game)) == {
+      "program", "for_program", "batch_at", "milestones"}
+  assert set(dir(protocol.TranslatingGame)) - set(dir(protocol.Game)) == {"grid_inputs", "grid"}
+  game = builders.build(helpers.tiny_config(), (8, 8, 1)).game
+  growth = protocol.growth_of(game)
+  assert (growth.program(5), growth.for_program(None), growth.batch_at(5),
+          growth.milestones(10)) == (None, game, None, {})

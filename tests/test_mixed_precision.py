@@ -23,7 +23,7 @@ from jaxgan.core import random_streams
 from jaxgan.core.config_checks import ConfigError
 from jaxgan.data import pipeline
 from jaxgan.experiment import builders
-from jaxgan.games import common
+from jaxgan.games import common, protocol
 from jaxgan.runtime import mixed_precision, parallel
 from jaxgan.workdir import checkpointing, metric_logging
 from tests import helpers
@@ -212,8 +212,8 @@ def test_every_recipes_train_step_computes_in_bf16(name, tmp_path):
                                                             config.dataset.random_crop))
   states = experiment.init_states()
   batch = jax.tree.map(lambda x: x[0], train.make_batches(config, data, experiment.game).batch(0))
-  step = functools.partial(common.run_step, game=experiment.game.for_program(
-      experiment.game.program(0)), skip_nonfinite=experiment.skip_nonfinite)
+  step = functools.partial(common.run_step, game=protocol.growth_of(experiment.game).for_program(
+      protocol.growth_of(experiment.game).program(0)), skip_nonfinite=experiment.skip_nonfinite)
   flops = _flops_by_dtype(
       lambda s, b, k: jax.vmap(lambda _: step(s, b, k), axis_name=parallel.AXIS_NAME)(
           jnp.zeros(1)), states, batch, random_streams.base_key(config.seed))

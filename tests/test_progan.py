@@ -17,7 +17,7 @@ from jaxgan.core import random_streams
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import generation
 from jaxgan.experiment import builders
-from jaxgan.games import growth, progressive
+from jaxgan.games import growth, progressive, protocol
 from jaxgan.losses import wasserstein
 from jaxgan.models import progan, resampling
 from jaxgan.runtime import parallel
@@ -245,7 +245,7 @@ def _run_programs(num_devices, steps, **overrides):
   rng = np.random.default_rng(0)
   compiled, history = {}, []
   for step in range(steps):
-    program = game.program(step)
+    program = protocol.growth_of(game).program(step)
     if program not in compiled:
       compiled[program] = experiment.pmapped_step(program=program,
                                                   devices=jax.devices()[:num_devices])

@@ -99,9 +99,8 @@ def main():
   from configs import default
   from jaxgan.data import pipeline
   from jaxgan.evaluation import generation, setup
-  from jaxgan.workdir import saved_run
   from jaxgan.evaluation import evaluator as evaluator_lib
-  from jaxgan.workdir import metric_logging
+  from jaxgan.workdir import metric_logging, saved_run
   config = default.get_config()
   config.dataset.split = "test"  # What the classifier is trained on (its provenance).
   config.eval.classifier_dir = os.path.join(args.out, "classifier")

@@ -3,7 +3,7 @@
 The global stream of examples is the concatenation of per-epoch permutations of the dataset,
 epoch e shuffled by a generator seeded with (seed, e). The D batch number b (b = step *
 n_critic + k) is positions [b * B, (b + 1) * B) of that stream, for the global batch size B.
-A game whose batch changes during the run (`Game.batch_at`) gives, per step, the examples
+A game whose batch changes during the run (`GrowingGame.batch_at`) gives, per step, the examples
 before it and its B: batch k of the step is then positions [first + k B, first + (k + 1) B).
 Hence:
   * the batch of a step is a pure function of (seed, step): a resumed run reads exactly the
@@ -50,7 +50,7 @@ class StepBatches:
   [-1, 1], "label": int32 [local_devices, n_critic, per_device]} (label only when the data
   has labels).
 
-  plan: `Game.batch_at` of a game whose batch changes during the run: step -> (examples
+  plan: `GrowingGame.batch_at` of a game whose batch changes during the run: step -> (examples
   before the step, its global batch), or None for global_batch_size.
   stream: for a game with several data streams (jaxgan.data.domains), this one's id: epoch e
     is then shuffled by a generator seeded with (seed, stream, e); None: (seed, e).

@@ -27,6 +27,7 @@ from jaxgan import plugins as plugins_lib
 from jaxgan.core import config_checks, random_streams, state
 from jaxgan.core.config_checks import ConfigError  # noqa: F401  (builders.ConfigError)
 from jaxgan.evaluation import evaluator, reported_metrics
+from jaxgan.games import protocol
 from jaxgan.models import conditional, contract
 from jaxgan.runtime import mixed_precision, storage
 
@@ -349,8 +350,8 @@ class Experiment(NamedTuple):
                    devices: Optional[list] = None, program: Any = None) -> Callable:
     """The run's pmapped step (jaxgan.games.common.pmapped) of the game's `program`."""
     from jaxgan.games import common  # pylint: disable=g-import-not-at-top
-    return common.pmapped(self.game.for_program(program), self.skip_nonfinite, steps_per_call,
-                          cpu_options, devices)
+    game = protocol.growth_of(self.game).for_program(program)
+    return common.pmapped(game, self.skip_nonfinite, steps_per_call, cpu_options, devices)
 
 
 def build(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, int],
@@ -374,18 +375,13 @@ def build(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, int],
 
 def is_image_to_image(config: ml_collections.ConfigDict) -> bool:
   """Whether config.game.name is an image-to-image game (it reads two domains)."""
-  return _translates(_game_factory(config)[0])
-
-
-def _translates(factory: Callable) -> bool:
-  """A game factory's `image_to_image` flag (True: cyclegan's)."""
-  return bool(getattr(factory, "image_to_image", False))
+  return protocol.translates(_game_factory(config)[0])
 
 
 def _check_pair_kind(config: ml_collections.ConfigDict, factory: Callable, pair: Any) -> None:
   """An image-to-image game (its factory's `image_to_image` is True: cyclegan) needs an
   image-to-image pair (jaxgan.models.TranslationPair), and the other games a latent one."""
-  translates = _translates(factory)
+  translates = protocol.translates(factory)
   if translates == isinstance(pair, models.TranslationPair):
     return
   image_to_image = [name for name in models.MODELS.names()

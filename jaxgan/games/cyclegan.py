@@ -40,7 +40,7 @@ from jax import lax
 from jaxgan.core import config_checks, random_streams
 from jaxgan.core.state import create_player
 from jaxgan.games import common, image_pool
-from jaxgan.games.protocol import Game, GameParts
+from jaxgan.games.protocol import GameParts, TranslatingGame
 from jaxgan.runtime import parallel
 
 AXIS = parallel.AXIS_NAME
@@ -59,11 +59,10 @@ def flat_logits(logits: jax.Array) -> jax.Array:
   return logits.reshape(-1)
 
 
-class CycleGanGame(Game):
+class CycleGanGame(TranslatingGame):
   """See the module docstring."""
   players = ("g", "d")
   sampler = "g"
-  translates = True
 
   def __init__(self, parts: GameParts, lambda_a: float, lambda_b: float,
                lambda_identity: float, pool_size: int, adversarial_weight: float):

@@ -40,7 +40,7 @@ from jax import lax
 from jaxgan.core.config_checks import ConfigError
 from jaxgan.core.state import PlayerState
 from jaxgan.games import common, growth, standard
-from jaxgan.games.protocol import GameParts
+from jaxgan.games.protocol import GameParts, GrowingGame
 from jaxgan.models import progan, resampling
 
 GROWTH = "growth"  # G's model-state collection: {"stage": f32, "alpha": f32}.
@@ -71,7 +71,7 @@ def scaled_updates(tx: optax.GradientTransformation, factor: float
   return optax.GradientTransformation(tx.init, update)
 
 
-class ProgressiveGame(standard.StandardGame):
+class ProgressiveGame(standard.StandardGame, GrowingGame):
   """See the module docstring. `phase` is set on the game of one program (`for_program`);
   the game itself (phase None) trains like the last phase."""
   sampling_options = ()  # Its generate takes none (ProGAN's generator has none).

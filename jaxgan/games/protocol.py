@@ -1,8 +1,8 @@
 """What a game is: the small protocol every GAN family implements.
 
 A game owns everything between the data and the metrics: its named players and how their
-states are made, one pure per-device train step, which compiled program a step needs, and how
-samples are made. Everything around it is shared and knows nothing of the family:
+states are made, one pure per-device train step, and how samples are made. Everything around
+it is shared and knows nothing of the family:
 
   * `jaxgan.train` runs the loop (resume, log, sample grids, evaluation, checkpoints) on the
     states dict {player name: PlayerState, ..., "run": RunState};
@@ -10,6 +10,16 @@ samples are made. Everything around it is shared and knows nothing of the family
     skip-on-non-finite and k steps per dispatch, and pmaps it;
   * `jaxgan.sample`, `jaxgan.evaluate` and the benchmarks sample through `sample_inputs` and
     `generate`.
+
+What only one kind of family needs lives in a protocol of its own, which that family's game
+also implements, and a caller asks one question of it:
+
+  * `GrowingGame` (progressive growing): a compiled step, a batch and pictures that change
+    during the run. The loop asks `growth_of(game)`, which for a game that does not grow is
+    one program, config.batch_size throughout and no milestones.
+  * `TranslatingGame` (cyclegan): real images in, so its grid is made from held-out images
+    and its evaluation scores translations. Callers ask `isinstance(game, TranslatingGame)`;
+    before the game is built (which data to load), `translates(factory)`.
 
 A game is built from `GameParts` (everything the config names, resolved and checked once by
 `jaxgan.experiment.builders`) plus its own settings from config.game.kwargs, checked against the
@@ -79,10 +89,6 @@ class Game(abc.ABC):
   real_batches_per_step: int = 1
   latent_dim: Optional[int] = None
   sampling_options: Tuple[str, ...] = ()
-  # An image-to-image game (cyclegan): its inputs are real images, so the loop makes its
-  # sample grid with `grid_inputs` and `grid` (not `sample_inputs`) and scores translations
-  # (jaxgan.evaluation.translation); its factory says so with `image_to_image = True`.
-  translates: bool = False
 
   @abc.abstractmethod
   def init_players(self, key: jax.Array) -> Players:
@@ -106,39 +112,6 @@ class Game(abc.ABC):
       parameter norm, `all_finite` and the run's counters.
     """
 
-  def program(self, step: int) -> Hashable:
-    """Which compiled train step `step` needs: a key, constant for most games (a progressive
-    game's resolution phase). The loop compiles one program per key, from
-    `for_program(key)`."""
-    return None
-
-  def for_program(self, program: Hashable) -> "Game":
-    """The game whose `train_step` the program `program` runs (e.g. the models of one
-    resolution phase); `self` for a game with one program."""
-    return self
-
-  def batch_at(self, step: int) -> Optional[Tuple[int, int]]:
-    """(real examples before step `step` in the data stream, its global batch of one D
-    update), for a game whose batch changes during the run (the progressive game's
-    per-resolution batches); None (the default): config.batch_size throughout."""
-    return None
-
-  def milestones(self, num_train_steps: int) -> Dict[int, str]:
-    """{steps done: label}: where the loop keeps a picture of the fixed grid latents (e.g. the
-    end of each resolution of a growing game), drawn side by side in WORKDIR/milestones.png
-    at the end. {} for most games."""
-    return {}
-
-  def grid_inputs(self, examples: Dict[str, np.ndarray], n: int) -> Dict[str, np.ndarray]:
-    """A translating game's fixed grid inputs from held-out real images {"a": [m, H, W, C],
-    "b": ...} in [-1, 1], for a grid of about `n` images."""
-    raise NotImplementedError(f"{type(self).__name__} does not translate images.")
-
-  def grid(self, variables: Any, inputs: Dict[str, np.ndarray]) -> Tuple[np.ndarray, int]:
-    """A translating game's sample grid from `grid_inputs`: (images [n, H, W, C] in [-1, 1],
-    columns per row)."""
-    raise NotImplementedError(f"{type(self).__name__} does not translate images.")
-
   @abc.abstractmethod
   def sample_inputs(self, key: jax.Array, n: int,
                     labels: Optional[np.ndarray] = None) -> Dict[str, jax.Array]:
@@ -150,3 +123,91 @@ class Game(abc.ABC):
     """Images [n, H, W, C] in [-1, 1] from `sample_inputs`, in inference mode; `variables`
     are the sampler's `sampling_variables()`; `options`: some of `sampling_options` (none
     unless asked for). Pure: jaxgan jits it, with the options fixed."""
+
+
+class GrowingGame(Game):
+  """A game whose compiled step, batch or pictures change during the run (ProGAN's growing:
+  one program per resolution phase, per-resolution batches, a picture at the end of each
+  resolution). The loop reads these through `growth_of(game)`, which also honours them on a
+  plain `Game` that defines them (games written before this protocol, e.g.
+  tests/two_critics_game.py's two programs)."""
+
+  @abc.abstractmethod
+  def program(self, step: int) -> Hashable:
+    """Which compiled train step `step` needs: a key (a progressive game's resolution
+    phase). The loop compiles one program per key, from `for_program(key)`, and a dispatch
+    of k steps never crosses from one program to the next."""
+
+  @abc.abstractmethod
+  def for_program(self, program: Hashable) -> Game:
+    """The game whose `train_step` the program `program` runs (e.g. the models of one
+    resolution phase); None: the game's default program (a benchmark's)."""
+
+  def batch_at(self, step: int) -> Optional[Tuple[int, int]]:
+    """(real examples before step `step` in the data stream, its global batch of one D
+    update), for a game whose batch changes during the run (the progressive game's
+    per-resolution batches); None: config.batch_size throughout."""
+    return None
+
+  def milestones(self, num_train_steps: int) -> Dict[int, str]:
+    """{steps done: label}: where the loop keeps a picture of the fixed grid latents (e.g. the
+    end of each resolution of a growing game), drawn side by side in WORKDIR/milestones.png
+    at the end."""
+    return {}
+
+
+class _Growth(NamedTuple):
+  """A game's growth as the loop reads it: the game's own `program`, `for_program`,
+  `batch_at` and `milestones` where it has them (a `GrowingGame`, or a game written before
+  that protocol that defines some), else one program, the configured batch, no milestones."""
+  game: Game
+
+  def _own(self, name: str) -> Optional[Callable]:
+    return getattr(self.game, name, None)
+
+  def program(self, step: int) -> Hashable:
+    own = self._own("program")
+    return own(step) if own else None
+
+  def for_program(self, program: Hashable) -> Game:
+    own = self._own("for_program")
+    return own(program) if own else self.game
+
+  def batch_at(self, step: int) -> Optional[Tuple[int, int]]:
+    own = self._own("batch_at")
+    return own(step) if own else None
+
+  def milestones(self, num_train_steps: int) -> Dict[int, str]:
+    own = self._own("milestones")
+    return own(num_train_steps) if own else {}
+
+
+def growth_of(game: Game) -> _Growth:
+  """What the loop asks about a game's programs, batches and milestones (`program`,
+  `for_program`, `batch_at`, `milestones`): the game's own answers (a `GrowingGame`'s), else
+  one program, the configured batch and no milestones."""
+  return _Growth(game)
+
+
+class TranslatingGame(Game):
+  """An image-to-image game (cyclegan): its inputs are real images, so the loop makes its
+  sample grid with `grid_inputs` and `grid` (not `sample_inputs`) from held-out images of the
+  two domains and scores translations (jaxgan.evaluation.translation); `generate(variables,
+  {"a": images})` translates. Its factory says so with `image_to_image = True` (read by
+  `translates`), so that the right data is loaded before the game is built."""
+
+  @abc.abstractmethod
+  def grid_inputs(self, examples: Dict[str, np.ndarray], n: int) -> Dict[str, np.ndarray]:
+    """A translating game's fixed grid inputs from held-out real images {"a": [m, H, W, C],
+    "b": ...} in [-1, 1], for a grid of about `n` images."""
+
+  @abc.abstractmethod
+  def grid(self, variables: Any, inputs: Dict[str, np.ndarray]) -> Tuple[np.ndarray, int]:
+    """A translating game's sample grid from `grid_inputs`: (images [n, H, W, C] in [-1, 1],
+    columns per row)."""
+
+
+def translates(factory: Callable[..., Game]) -> bool:
+  """Whether a game factory builds a `TranslatingGame` (its `image_to_image` flag: True for
+  cyclegan's), asked before the game is built: it decides which data is loaded."""
+  return bool(getattr(factory, "image_to_image", False))

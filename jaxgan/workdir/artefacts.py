@@ -15,6 +15,8 @@ from jaxgan.evaluation import generation, pictures, records, translation
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import setup as eval_setup
 from jaxgan.experiment import builders
+from jaxgan.games import protocol
+from jaxgan.games.protocol import TranslatingGame
 from jaxgan.runtime import parallel, storage, visualize
 from jaxgan.workdir import checkpointing, metric_logging
 
@@ -49,7 +51,7 @@ class RunArtefacts:
     config = experiment.config
     game = experiment.game
     # The grid's inputs are fixed for the whole run; the evaluation's latents too.
-    if game.translates:
+    if isinstance(game, TranslatingGame):
       self._grid_inputs = game.grid_inputs(examples, config.num_grid_samples)
     else:
       grid_key = random_streams.run_key(config.seed, random_streams.GRID_LATENTS)
@@ -83,7 +85,7 @@ class RunArtefacts:
     variables = self._sampling_variables(replicated)
     path = storage.join(self.workdir, "samples", f"step_{step:07d}.png")
     title = f"{self.title}, step {step}"
-    if game.translates:
+    if isinstance(game, TranslatingGame):
       images, columns = game.grid(variables, self._grid_inputs)
       visualize.save_grid(images, path, columns=columns,
                           title=f"{title}\nA | G(A) | F(G(A)) | B | F(B) | G(F(B))")
@@ -119,7 +121,8 @@ class RunArtefacts:
     resumed (its end was a milestone then) is left out."""
     config = self.experiment.config
     columns = []
-    for step, label in sorted(self.experiment.game.milestones(config.num_train_steps).items()):
+    milestones = protocol.growth_of(self.experiment.game).milestones(config.num_train_steps)
+    for step, label in sorted(milestones.items()):
       path = storage.join(self.workdir, "samples", "milestones", f"step_{step:07d}.npz")
       if storage.isfile(path):
         columns.append((f"{label}\nstep {step}", storage.load_npz(path)["images"]))
@@ -133,7 +136,7 @@ class RunArtefacts:
     ({"eval_fid": ..., ...})."""
     game, config = self.experiment.game, self.experiment.config
     variables = self._sampling_variables(replicated)
-    if game.translates:
+    if isinstance(game, TranslatingGame):
       scalars = {f"eval_{name}": value for name, value in self.evaluator.evaluate(
           translation.translator(game, variables)).items()}
     else:
