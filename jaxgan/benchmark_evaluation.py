@@ -23,7 +23,7 @@ from absl import app, flags
 
 from jaxgan.data import pipeline, sources
 from jaxgan.evaluation import domain_classifier, features, generation, metrics, setup
-from jaxgan.experiment import builders
+from jaxgan.experiment import builders, saved_config
 
 FLAGS = flags.FLAGS
 
@@ -56,7 +56,7 @@ def run(num_samples: int, local_dir: str, repeats: int, inception_images: int,
   real = pipeline.to_model_range(data.images[:num_samples])
   n = len(real)
 
-  config = builders.saved_config({"model": {"name": "dcgan_tutorial"}})
+  config = saved_config.saved_config({"model": {"name": "dcgan_tutorial"}})
   experiment = builders.build(config, data.image_shape)
   g_state = experiment.init_states()[experiment.game.sampler]
   generate = generation.make_generate(experiment.game, g_state.variables(),

@@ -26,7 +26,7 @@ from absl import logging
 from jaxgan.core import random_streams, state
 from jaxgan.data import domains, pipeline, prefetch, sources
 from jaxgan.evaluation import setup as eval_setup
-from jaxgan.experiment import builders
+from jaxgan.experiment import builders, learning_rates
 from jaxgan.games import protocol
 from jaxgan.games.common import SKIPPED_STEPS
 from jaxgan.runtime import parallel
@@ -218,8 +218,9 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
   outputs = artefacts.RunArtefacts(experiment, workdir, checkpointer, writer, evaluator,
                                    artefacts.grid_examples(data, config.num_grid_samples))
   outputs.real_grid(data.images)
+  schedules = learning_rates.learning_rate_schedules(config, game.players)
   run = _Run(experiment, workdir, start_step, _Dispatcher(experiment, batches), writer, outputs,
-             checkpointer, best, lease, builders.learning_rate_schedules(config, game.players))
+             checkpointer, best, lease, schedules)
   return run, states
 
 
@@ -253,7 +254,7 @@ def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optio
       last = step == config.num_train_steps
       if step % config.log_every_steps == 0 or last:
         host_metrics = jax.device_get(parallel.unreplicate(metrics))
-        host_metrics.update(builders.learning_rates(run.learning_rates, parallel.unreplicate(
+        host_metrics.update(learning_rates.learning_rates(run.learning_rates, parallel.unreplicate(
             {name: replicated[name].step for name in run.learning_rates})))
         if skip_watch is None:
           _check_finite(step, host_metrics)

@@ -12,7 +12,7 @@ from jaxgan.data import pipeline, sources, stacked
 from jaxgan.evaluation import domain_classifier, features, metrics, pictures
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.evaluation import records as eval_records
-from jaxgan.experiment import builders
+from jaxgan.experiment import builders, saved_config
 from tests import helpers
 
 
@@ -227,13 +227,13 @@ def test_saved_config_fills_fields_added_later():
   old["model"]["kwargs"] = {"hidden": 4}
   old["g_optimizer"]["name"] = "rmsprop"
   old["g_optimizer"]["kwargs"] = {}
-  config = builders.saved_config(old)
+  config = saved_config.saved_config(old)
   assert config.eval.num_samples == 5000 and config.model.kwargs.hidden == 4
   assert config.model.name == "tiny"
   assert config.g_optimizer.kwargs.to_dict() == {}  # Not the default's Adam b1/b2.
   assert config.d_optimizer.kwargs.to_dict() == {"b1": 0.5, "b2": 0.999}
   builders.get_optimizers(config)
-  partial = builders.saved_config({"model": {"name": "dcgan_tutorial"}})
+  partial = saved_config.saved_config({"model": {"name": "dcgan_tutorial"}})
   assert partial.model.kwargs.to_dict() == {} and partial.model.latent_dim == 100
   with pytest.raises(AttributeError):  # Still locked: a typo is an error.
     partial.modle = 1

@@ -149,3 +149,14 @@ def test_an_old_path_warns_and_an_old_command_path_still_runs(tmp_path):
                        capture_output=True, text=True, env=env, cwd=tmp_path)  # absl: status 1
   assert "moved to python -m jaxgan.convert_inception" in out.stderr
   assert "--torch_weights: " in out.stdout + out.stderr  # The command's own flags.
+
+
+def test_saved_configs_find_the_defaults_beside_the_package(monkeypatch):
+  """A module that moved finds files by the package's place, not its own: with `configs` not
+  importable (a tool run from another directory), configs/default.py is read from the
+  repository jaxgan was installed from."""
+  from jaxgan.experiment import saved_config  # pylint: disable=g-import-not-at-top
+  monkeypatch.setitem(sys.modules, "configs", None)  # `from configs import ...` fails.
+  module = saved_config._default_config_module()  # pylint: disable=protected-access
+  assert module is not None
+  assert os.path.samefile(module.__file__, os.path.join(ROOT, "configs", "default.py"))

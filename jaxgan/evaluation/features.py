@@ -3,11 +3,12 @@
 An extractor is called as `extractor(images)` with images float [n, H, W, C] in [-1, 1] and
 returns {"features": float32 [n, D], "probs": float64 [n, K]}. Two come with jaxgan:
 
-* `ClassifierFeatures`: the domain classifier jaxgan trains itself (`jaxgan.classifier`);
-  the default, so MNIST-family runs are evaluated offline. For Stacked MNIST (3-channel
-  images, a 1-channel digit classifier) each channel is classified on its own: the features
-  are the three channels' features side by side [n, 3F] and the class probabilities are over
-  the 1000 digit triples, p(a, b, c | x) = p(a | R) p(b | G) p(c | B).
+* `ClassifierFeatures`: the domain classifier jaxgan trains itself
+  (`jaxgan.evaluation.domain_classifier`); the default, so MNIST-family runs are evaluated
+  offline. For Stacked MNIST (3-channel images, a 1-channel digit classifier) each channel is
+  classified on its own: the features are the three channels' features side by side [n, 3F]
+  and the class probabilities are over the 1000 digit triples,
+  p(a, b, c | x) = p(a | R) p(b | G) p(c | B).
 * `InceptionFeatures`: the standard FID Inception-v3 (pool3 features, 1008-way softmax),
   from a local weights file (`jaxgan.evaluation.inception`).
 

@@ -29,7 +29,7 @@ from jaxgan.runtime import storage
 def classifier_dir(config: ml_collections.ConfigDict, train_data: sources.ImageData,
                    train_name: str) -> str:
   """Where the run's classifier lives: config.eval.classifier_dir, else the shared cache's
-  folder for (data, image shape, config.eval.classifier_steps) (jaxgan.classifier)."""
+  folder for (data, image shape, config.eval.classifier_steps) (domain_classifier)."""
   return storage.expand_user(config.eval.classifier_dir) or domain_classifier.cache_directory(
       train_data, train_name, config.eval.classifier_steps)
 

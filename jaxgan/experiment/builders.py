@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 from typing import Any, Callable, Dict, Iterator, NamedTuple, Optional, Tuple
 
 import jax
@@ -27,6 +26,7 @@ from jaxgan import plugins as plugins_lib
 from jaxgan.core import config_checks, random_streams, state
 from jaxgan.core.config_checks import ConfigError  # noqa: F401  (builders.ConfigError)
 from jaxgan.evaluation import evaluator, reported_metrics
+from jaxgan.experiment import learning_rates
 from jaxgan.games import protocol
 from jaxgan.models import conditional, contract
 from jaxgan.runtime import mixed_precision, storage
@@ -110,8 +110,8 @@ def check_eval(config: ml_collections.ConfigDict) -> None:
     raise ConfigError(
         f"config.eval.feature_extractor='inception' needs config.eval.inception_weights, a "
         f"local .npz (got {ev.inception_weights!r}, not a file). README 'Evaluation' says how "
-        "to make it from the standard FID weights (python -m jaxgan.evaluation."
-        "convert_inception); or use feature_extractor='classifier'.")
+        "to make it from the standard FID weights (python -m jaxgan.convert_inception); "
+        "or use feature_extractor='classifier'.")
   reported_metrics.check(config, is_image_to_image(config), config.model.num_classes)
 
 
@@ -249,37 +249,11 @@ def get_optimizers(config: ml_collections.ConfigDict
       out.append(optimizers.make_optimizer(
           section.name, section.learning_rate, section.kwargs.to_dict(),
           schedule=section.schedule, schedule_kwargs=section.schedule_kwargs.to_dict(),
-          total_updates=_total_updates(config, player), clip_grad_norm=section.clip_grad_norm))
+          total_updates=learning_rates.total_updates(config, player),
+          clip_grad_norm=section.clip_grad_norm))
     except ValueError as e:
       raise ConfigError(f"config.{player}: {e}") from e
   return out[0], out[1]
-
-
-def _total_updates(config: ml_collections.ConfigDict, section: str) -> int:
-  # D makes n_critic updates per train step (more with balance repeats; schedules then end
-  # early, which is harmless).
-  return config.num_train_steps * (config.n_critic if section == "d_optimizer" else 1)
-
-
-def learning_rate_schedules(config: ml_collections.ConfigDict, players: Tuple[str, ...]
-                            ) -> Dict[str, Any]:
-  """{player: its learning rate or schedule (update count -> rate)} for each of `players`
-  with a config.<player>_optimizer section (the schedule its optimizer follows)."""
-  out = {}
-  for name in players:
-    section = config.get(f"{name}_optimizer")
-    if section is not None:
-      out[name] = optimizers.make_schedule(section.learning_rate, section.schedule,
-                                           section.schedule_kwargs.to_dict(),
-                                           _total_updates(config, f"{name}_optimizer"))
-  return out
-
-
-def learning_rates(schedules: Dict[str, Any], updates: Dict[str, int]) -> Dict[str, float]:
-  """{"<player>_learning_rate": the rate of the player's next update}, from
-  `learning_rate_schedules` and each player's update count (`updates`: {player: count})."""
-  return {f"{name}_learning_rate": optimizers.rate_at(schedules[name], int(count))
-          for name, count in updates.items()}
 
 
 def _game_factory(config: ml_collections.ConfigDict) -> Tuple[Callable, Dict[str, Any]]:
@@ -393,60 +367,3 @@ def _check_pair_kind(config: ml_collections.ConfigDict, factory: Callable, pair:
   raise ConfigError(f"config.model.name={config.model.name!r} is an image-to-image pair: train "
                     f"it with config.game.name='cyclegan' (config.game.name is "
                     f"{config.game.name!r}, a game of latents).")
-
-
-def _default_config_module():
-  """configs.default: from sys.path (the repository root when run from there), else from the
-  repository this jaxgan was installed from (an editable install, run from anywhere); None
-  when neither has it."""
-  try:
-    from configs import default  # pylint: disable=g-import-not-at-top
-    return default
-  except ImportError:
-    pass
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  path = os.path.join(root, "configs", "default.py")
-  if not os.path.isfile(path):
-    return None
-  return config_checks.import_file(path, "_jaxgan_default_config")
-
-
-def saved_config(saved: Dict[str, Any]) -> ml_collections.ConfigDict:
-  """The config a run saved (config.json / checkpoint meta), completed with today's defaults.
-
-  Fields added to configs/default.py after the run was made take their default values (so
-  the run's game is unchanged: every addition is off by default), which lets tools load
-  checkpoints written by older versions. configs/default.py is found as
-  `_default_config_module` says; without it the saved config is used as it is.
-  """
-  default = _default_config_module()
-  if default is None:
-    return ml_collections.ConfigDict(saved)
-  config = default.get_config()
-  # Locked sections are jaxgan's fields: fill them in. Open ones (the kwargs of a loss,
-  # optimizer, ...) belong to the saved run whole: the defaults' kwargs are for the default
-  # choices (Adam's b1/b2 would break a saved RMSprop). Recorded before unlocking, which
-  # unlocks every section.
-  open_sections = set()
-
-  def find_open(section: ml_collections.ConfigDict) -> None:
-    for value in section.values():
-      if isinstance(value, ml_collections.ConfigDict):
-        if not value.is_locked:
-          open_sections.add(id(value))
-        find_open(value)
-
-  find_open(config)
-
-  def merge(target: ml_collections.ConfigDict, values: Dict[str, Any]) -> None:
-    with target.unlocked():
-      for key, value in values.items():
-        sub = target.get(key)
-        if (isinstance(value, dict) and isinstance(sub, ml_collections.ConfigDict)
-            and id(sub) not in open_sections):
-          merge(sub, value)
-        else:
-          target[key] = value
-
-  merge(config, saved)
-  return config

@@ -17,7 +17,7 @@ import ml_collections
 from absl import logging
 
 from jaxgan.core import config_checks, state
-from jaxgan.experiment import builders
+from jaxgan.experiment import saved_config
 from jaxgan.workdir import checkpointing
 
 _OLD_SKIPPED = "skipped_steps"  # D's extras key of the counter before games.
@@ -36,8 +36,8 @@ def experiment_changes(saved: Dict[str, Any], config: ml_collections.ConfigDict
                        ) -> List[Tuple[str, Any, Any]]:
   """[(field, checkpoint's value, this config's value)] for every experiment field that
   differs. `saved` is the checkpoint's config (JSON); fields added to configs/default.py
-  since take their defaults (`builders.saved_config`), which leave the game unchanged."""
-  before = json.loads(builders.saved_config(saved).to_json())
+  since take their defaults (`saved_config.saved_config`), which leave the game unchanged."""
+  before = json.loads(saved_config.saved_config(saved).to_json())
   return [change for change in config_checks.differences(before, json.loads(config.to_json()))
           if not config_checks.in_sections(change[0], RESUMABLE_FIELDS)]
 

@@ -10,7 +10,7 @@ from typing import Any, Dict, NamedTuple, Optional, Tuple
 import ml_collections
 
 from jaxgan.core import errors
-from jaxgan.experiment import builders
+from jaxgan.experiment import builders, saved_config
 from jaxgan.runtime import storage
 from jaxgan.workdir import checkpointing, resume
 
@@ -77,7 +77,7 @@ def _load_from(checkpointer: checkpointing.Checkpointer, step: Optional[int],
                                   f"there are {checkpointer.all_steps()}.")
   step = latest if step is None else step
   meta = checkpointer.read_meta(step)
-  config = builders.saved_config(meta["config"])
+  config = saved_config.saved_config(meta["config"])
   image_shape = tuple(meta["image_shape"])
   experiment = builders.build(config, image_shape)
   loaded_step, states = resume.load(checkpointer, experiment.init_states(), step)
