@@ -160,3 +160,27 @@ def test_saved_configs_find_the_defaults_beside_the_package(monkeypatch):
   module = saved_config._default_config_module()  # pylint: disable=protected-access
   assert module is not None
   assert os.path.samefile(module.__file__, os.path.join(ROOT, "configs", "default.py"))
+
+
+def test_an_alias_whose_module_imports_another_alias_keeps_both_specs(tmp_path, monkeypatch):
+  """Each alias import restores its own module's spec (kept per import, in the alias spec),
+  also when loading the new module imports a second old name on the way (a user module
+  written against old paths)."""
+  from jaxgan.core import moved_modules  # pylint: disable=g-import-not-at-top
+  (tmp_path / "layout_new_a.py").write_text("import jaxgan.layout_old_b\n")
+  (tmp_path / "layout_new_b.py").write_text("")
+  monkeypatch.syspath_prepend(str(tmp_path))
+  monkeypatch.setitem(moved_modules.MOVED, "jaxgan.layout_old_a", "layout_new_a")
+  monkeypatch.setitem(moved_modules.MOVED, "jaxgan.layout_old_b", "layout_new_b")
+  monkeypatch.setattr(moved_modules, "_LONGEST_FIRST",
+                      sorted(moved_modules.MOVED, key=len, reverse=True))
+  try:
+    with warnings.catch_warnings():
+      warnings.simplefilter("ignore", FutureWarning)
+      importlib.import_module("jaxgan.layout_old_a")
+    for name in ("layout_new_a", "layout_new_b"):
+      assert sys.modules[name].__spec__.name == name
+      assert sys.modules[f"jaxgan.layout_old_{name[-1]}"] is sys.modules[name]
+  finally:
+    for name in ("jaxgan.layout_old_a", "jaxgan.layout_old_b", "layout_new_a", "layout_new_b"):
+      sys.modules.pop(name, None)

@@ -64,19 +64,23 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     if new is None:
       return None
     # The new file as origin: `python -m OLD` makes it sys.argv[0].
-    return importlib.util.spec_from_loader(fullname, self,
+    spec = importlib.util.spec_from_loader(fullname, self,
                                            origin=importlib.util.find_spec(new).origin)
+    spec.loader_state = {"new": new}  # Per import: an alias may import another one.
+    return spec
 
   def create_module(self, spec):
-    new = new_name(spec.name)
+    new = spec.loader_state["new"]
     warnings.warn(f"{spec.name} moved to {new}; import it from there (the old name goes "
                   "away after 2027-06).", FutureWarning, stacklevel=2)
     module = importlib.import_module(new)
-    self._real_spec = module.__spec__  # Import machinery sets the alias spec on it next.
+    # Import machinery sets the alias spec on the module next; exec_module puts this back.
+    spec.loader_state["spec"] = module.__spec__
     return module
 
   def exec_module(self, module):
-    module.__spec__ = self._real_spec  # The module stays what it is at its new name.
+    # The module stays what it is at its new name (module.__spec__ is the alias spec here).
+    module.__spec__ = module.__spec__.loader_state["spec"]
 
   def get_code(self, fullname):
     """`python -m OLD`: runs the new module's code as __main__."""
