@@ -20,17 +20,16 @@ from typing import Dict
 
 import numpy as np
 
+from jaxgan.data import idx
+
 MNIST_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 # tfds' MNIST builder reads exactly this many examples from each split's files.
 MNIST_SPLIT_SIZES = {"train": 60_000, "t10k": 10_000}
 
 
 def idx_gz(array: np.ndarray) -> bytes:
-  """uint8 `array` as a gzipped IDX file (LeCun's format: magic 0x0000080N, N = ndim, then
-  each dimension as a big-endian int32, then the bytes)."""
-  header = (0x800 + array.ndim).to_bytes(4, "big") + b"".join(
-      int(d).to_bytes(4, "big") for d in array.shape)
-  return gzip.compress(header + np.ascontiguousarray(array, np.uint8).tobytes(), mtime=0)
+  """uint8 `array` as a gzipped IDX file, the same bytes on every call (mtime 0)."""
+  return gzip.compress(idx.encode(array), mtime=0)
 
 
 def mnist_image(labels: np.ndarray) -> np.ndarray:

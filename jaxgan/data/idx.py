@@ -59,10 +59,15 @@ def read_idx(path: str, expected_ndim: int) -> np.ndarray:
   return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
 
 
-def write_idx(path: str, array: np.ndarray) -> None:
-  """Writes a uint8 array as an IDX file (gzip when `path` ends in .gz). For tests and tools."""
+def encode(array: np.ndarray) -> bytes:
+  """A uint8 array as the bytes of an (uncompressed) IDX file. For tests and tools."""
   array = np.ascontiguousarray(array, dtype=np.uint8)
   header = bytes([0, 0, _UBYTE, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
-  data = header + array.tobytes()
+  return header + array.tobytes()
+
+
+def write_idx(path: str, array: np.ndarray) -> None:
+  """Writes a uint8 array as an IDX file (gzip when `path` ends in .gz). For tests and tools."""
+  data = encode(array)
   storage.make_parent(path)
   storage.write_atomically(path, gzip.compress(data) if path.endswith(".gz") else data)

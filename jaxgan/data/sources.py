@@ -159,16 +159,12 @@ def load_tfds_dataset(name: str, split: str, data_dir: Optional[str], crop: int 
 
   from jaxgan.data import tfds_errors  # pylint: disable=g-import-not-at-top (it imports this)
 
-  try:
-    dataset, info = tfds.load(name, split=split, data_dir=data_dir, with_info=True)
-  except tfds.core.registered.DatasetNotFoundError as e:
-    raise errors.InvalidInputError(f"config.dataset.name={name!r} is not a tensorflow-datasets "
-                                   f"dataset. {e}") from e
-  except Exception as e:  # Failures come as many types: tfds_errors sorts them by cause.
-    explained = tfds_errors.explain(name, split, data_dir, e)
-    if explained is None:
-      raise  # Not a known cause: a bug, with its traceback.
-    raise explained from e
+  with tfds_errors.explained(name, split, data_dir):
+    try:
+      dataset, info = tfds.load(name, split=split, data_dir=data_dir, with_info=True)
+    except tfds.core.registered.DatasetNotFoundError as e:
+      raise errors.InvalidInputError(f"config.dataset.name={name!r} is not a "
+                                     f"tensorflow-datasets dataset. {e}") from e
   if "image" not in info.features:
     raise errors.InvalidInputError(f"tfds dataset {name!r} has no 'image' feature "
                                    f"(features: {sorted(info.features)}).")
@@ -179,15 +175,10 @@ def load_tfds_dataset(name: str, split: str, data_dir: Optional[str], crop: int 
     dataset = dataset.map(
         lambda example: {**example,
                          "image": resize.tf_crop_and_resize(example["image"], crop, image_size)})
-  try:
+  with tfds_errors.explained(name, split, data_dir):  # Unreadable or incomplete files, ...
     # Read in chunks of 10k rather than batch_size=-1 (one tensor of the whole split), which
     # aborts TensorFlow 2.21 inside tfds.testing.mock_data.
     chunks = list(tfds.as_numpy(dataset.batch(10_000)))
-  except Exception as e:  # Unreadable or incomplete prepared files, among others.
-    explained = tfds_errors.explain(name, split, data_dir, e)
-    if explained is None:
-      raise
-    raise explained from e
   if not chunks:
     raise DataUnavailableError(f"tfds split {name}/{split} is empty.")
   arrays = {key: np.concatenate([c[key] for c in chunks]) for key in ("image", "label")

@@ -26,9 +26,10 @@ name the files they looked for.
 """
 from __future__ import annotations
 
+import contextlib
 import socket
 import urllib.error
-from typing import Optional
+from typing import Iterator, Optional
 
 from jaxgan.core import errors
 from jaxgan.data.sources import DataUnavailableError, IDX_DATASETS, SplitNotFoundError
@@ -102,6 +103,22 @@ def explain(name: str, split: str, data_dir: Optional[str], error: BaseException
           f"({type(cause).__name__}: {_first_line(cause)}). Delete that folder (rm -r "
           f"{folder}) and run again: tensorflow-datasets prepares it anew.")
   return None
+
+
+@contextlib.contextmanager
+def explained(name: str, split: str, data_dir: Optional[str]) -> Iterator[None]:
+  """Runs the tfds calls inside it: a failure is raised as the error `explain` names its cause
+  by, or propagates as it is (a bug, with its traceback) when `explain` knows no cause.
+  jaxgan's own errors (already named) pass unchanged."""
+  try:
+    yield
+  except errors.UserError:
+    raise
+  except Exception as e:  # Failures come as many types: explain sorts them by cause.
+    known = explain(name, split, data_dir, e)
+    if known is None:
+      raise
+    raise known from e
 
 
 def _first_line(error: BaseException) -> str:
