@@ -15,8 +15,17 @@ from __future__ import annotations
 
 from absl import app, flags
 
+from jaxgan.core import moved_modules
 from jaxgan.data import sources
 from jaxgan.evaluation.domain_classifier import save, train
+
+# The library half of this command moved to jaxgan.evaluation.domain_classifier (the layout
+# by role, issue 44); its names still resolve here for a while.
+__getattr__ = moved_modules.forwarded_attributes(__name__, {name: (
+    f"jaxgan.evaluation.domain_classifier:{name}") for name in (
+        "VARIABLES_FILE", "META_FILE", "CACHE_ENV", "ClassifierError", "predict", "accuracy",
+        "identity", "exists", "load", "load_or_train", "cache_root", "data_fingerprint",
+        "cache_directory")})
 
 FLAGS = flags.FLAGS
 

@@ -124,7 +124,8 @@ def save_pictures(run: saved_run.Run, result: Dict[str, Any], evaluator: evaluat
   logged = metric_logging.read_metrics(workdir)
   if any("eval_fid" in r for r in logged):
     paths.append(storage.join(out_dir, "eval_curves.png"))
-    visualize.save_eval_curves(logged, paths[-1], title=visualize.run_title(workdir, run.config))
+    title = visualize.run_title(workdir, run.experiment.description)
+    visualize.save_eval_curves(logged, paths[-1], title=title)
   return paths
 
 
@@ -158,16 +159,17 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
     if local_dir is not None:
       config.dataset.local_dir = local_dir
   builders.check_eval(config)
-  data = sources.from_config(config.dataset)
+  settings = builders.settings_of(config)
+  data = sources.from_spec(settings.dataset)
   start = time.perf_counter()
-  evaluator = setup.make_evaluator(config, data)
+  evaluator = setup.make_evaluator(settings, data)
   logging.info("Feature space: %s; %d reference images.", evaluator.extractor.describe(),
                evaluator.num_samples)
   setup_seconds = time.perf_counter() - start
-  eval_key = setup.eval_latents_key(config.seed)
+  eval_key = setup.eval_latents_key(settings.seed)
   game = run.game
   generate = generation.make_generate(game, run.sampling_variables(), eval_key,
-                                  config.eval.batch_size)
+                                      settings.eval.batch_size)
   classes = None
   if game.num_classes:
     classes = lambda n: generation.requested_classes(game, n)
@@ -191,7 +193,7 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
       report["real_floor"] = _json_ready(evaluator.evaluate(pipeline.to_model_range(real)))
     untrained = run.experiment.init_states()[game.sampler]
     untrained_generate = generation.make_generate(game, untrained.variables(), eval_key,
-                                              config.eval.batch_size)
+                                                  settings.eval.batch_size)
     report["untrained"] = _json_ready(evaluator.evaluate(
         untrained_generate(evaluator.num_samples), None,
         None if classes is None else classes(evaluator.num_samples)))

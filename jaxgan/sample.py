@@ -18,13 +18,16 @@ import jax
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan.core import errors, random_streams, user_errors
+from jaxgan.core import errors, moved_modules, random_streams, user_errors
 from jaxgan.evaluation.generation import class_rows, make_generate, requested_classes
 from jaxgan.games.protocol import TranslatingGame
 from jaxgan.models import sampling_options
 from jaxgan.runtime import compilation_cache, library_logs, storage, visualize
 # load_run and Run are also importable from here, where they were before the layout by role.
 from jaxgan.workdir.saved_run import CHECKPOINTS, Run, load_run  # noqa: F401
+# jitted_generate moved to jaxgan.evaluation.generation with the rest of the library half.
+__getattr__ = moved_modules.forwarded_attributes(
+    __name__, {"jitted_generate": "jaxgan.evaluation.generation:jitted_generate"})
 
 FLAGS = flags.FLAGS
 

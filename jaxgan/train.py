@@ -23,7 +23,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from jaxgan.core import random_streams, state
+from jaxgan.core import random_streams, run_settings, state
 from jaxgan.data import domains, pipeline, prefetch, sources
 from jaxgan.evaluation import setup as eval_setup
 from jaxgan.experiment import builders, learning_rates
@@ -47,7 +47,8 @@ class _Dispatcher:
   def __init__(self, experiment: builders.Experiment, batches: pipeline.StepBatches):
     self._experiment, self._batches = experiment, batches
     self._compiled: Dict[Tuple[Hashable, int], Any] = {}
-    self._prefetch = prefetch.Prefetcher(self._device_batch, experiment.config.dataset.prefetch)
+    self._prefetch = prefetch.Prefetcher(self._device_batch,
+                                         experiment.settings.dataset.prefetch)
 
   def _device_batch(self, step: int, n: int) -> Any:
     """The batch of the call of n steps from `step`, on this process's devices."""
@@ -56,8 +57,9 @@ class _Dispatcher:
 
   def _upcoming(self, step: int) -> list:
     """The calls after the one ending before `step`, as far as prefetching looks."""
-    calls, limit = [], self._experiment.config.num_train_steps
-    while step < limit and len(calls) < self._experiment.config.dataset.prefetch:
+    settings = self._experiment.settings
+    calls, limit = [], settings.num_train_steps
+    while step < limit and len(calls) < settings.dataset.prefetch:
       calls.append((step, self.size(step)))
       step += calls[-1][1]
     return calls
@@ -67,9 +69,9 @@ class _Dispatcher:
 
   def size(self, step: int) -> int:
     """How many steps the next call runs, when `step` steps are done."""
-    config = self._experiment.config
-    k = config.steps_per_dispatch
-    if k == 1 or step % k or step + k > config.num_train_steps:
+    settings = self._experiment.settings
+    k = settings.steps_per_dispatch
+    if k == 1 or step % k or step + k > settings.num_train_steps:
       return 1
     growth = protocol.growth_of(self._experiment.game)
     return k if growth.program(step) == growth.program(step + k - 1) else 1
@@ -83,21 +85,22 @@ class _Dispatcher:
     return self._compiled[program](replicated, batch, keys)
 
 
-def load_data(config: ml_collections.ConfigDict) -> Any:
+def load_data(resolved: builders.Resolved) -> Any:
   """The run's data: an ImageData, or for an image-to-image game (cyclegan) the two domains
   (jaxgan.data.domains.DomainPair)."""
-  if builders.is_image_to_image(config):
-    return domains.load(config.dataset)
-  return sources.from_config(config.dataset)
+  if protocol.translates(resolved.game_factory):
+    return domains.load(resolved.settings.dataset)
+  return sources.from_spec(resolved.settings.dataset)
 
 
-def make_batches(config: ml_collections.ConfigDict, data: Any, game: Any) -> Any:
+def make_batches(settings: run_settings.RunSettings, data: Any, game: Any) -> Any:
   """The run's batches by step (this process's rows): pipeline.StepBatches, or for two
   domains domains.DomainBatches."""
-  layout = dict(seed=config.seed, global_batch_size=config.batch_size,
+  layout = dict(seed=settings.seed, global_batch_size=settings.batch_size,
                 process_index=jax.process_index(), local_device_count=jax.local_device_count(),
-                global_device_count=jax.device_count(), random_crop=config.dataset.random_crop,
-                random_flip=config.dataset.random_flip)
+                global_device_count=jax.device_count(),
+                random_crop=settings.dataset.random_crop,
+                random_flip=settings.dataset.random_flip)
   if isinstance(data, domains.DomainPair):
     return domains.DomainBatches(data, **layout)
   return pipeline.StepBatches(data, n_critic=game.real_batches_per_step,
@@ -159,13 +162,14 @@ def _check_before_writing(config: ml_collections.ConfigDict, workdir: str
   """What fails before the run touches the workdir: the config, the batch's split over the
   devices, a workdir that cannot be written."""
   resolved = builders.resolve(config)
-  if config.steps_per_dispatch > 1 and jax.default_backend() == "cpu":
+  settings = resolved.settings
+  if settings.steps_per_dispatch > 1 and jax.default_backend() == "cpu":
     logging.warning("config.steps_per_dispatch=%d on the CPU: XLA:CPU runs a scanned loop "
                     "body slower, convolutions far slower (batch 64: seed DCGAN 261 images/s "
                     "with 1, 18 with 4; MLP GAN 3,304 with 1, 2,490 with 10; "
                     "docs/performance.md). Use 1 on the CPU.",
-                    config.steps_per_dispatch)
-  parallel.per_device_batch_size(config.batch_size)
+                    settings.steps_per_dispatch)
+  parallel.per_device_batch_size(settings.batch_size)
   if jax.process_index() == 0:
     checkpointing.check_writable(workdir)
   return resolved
@@ -175,50 +179,52 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
            lease: Optional[workdir_lease.Lease]) -> Tuple[_Run, Dict[str, Any]]:
   """Everything after the lease, before the first step; returns the run and its (host)
   states."""
-  per_device = parallel.per_device_batch_size(config.batch_size)
+  settings = resolved.settings
+  per_device = parallel.per_device_batch_size(settings.batch_size)
   is_writer = jax.process_index() == 0
-  data = load_data(config)
+  data = load_data(resolved)
   builders.check_labels(config, data.num_classes, data.labels is not None)
-  image_shape = pipeline.output_shape(data.image_shape, config.dataset.random_crop)
+  image_shape = pipeline.output_shape(data.image_shape, settings.dataset.random_crop)
   experiment = builders.build(config, image_shape, resolved)
   game = experiment.game
   states = experiment.init_states()
   logging.info("Data: %s/%s, %d images of shape %s; %d device(s), %d per device.",
-               config.dataset.name, config.dataset.split, len(data.images), data.image_shape,
+               settings.dataset.name, settings.dataset.split, len(data.images), data.image_shape,
                jax.device_count(), per_device)
   logging.info("Parameters: %s.", ", ".join(
       f"{name.upper()} {state.count_params(states[name].params)}" for name in game.players))
   if is_writer:
     checkpointing.check_free_space(workdir, states)
 
-  checkpointer = checkpointing.Checkpointer(workdir, config.keep_checkpoints)
+  checkpointer = checkpointing.Checkpointer(workdir, settings.keep_checkpoints)
   start_step, checkpoint_config = 0, None
   if checkpointer.latest_step() is not None:
     start_step, states, checkpoint_config = resume.restore(checkpointer, config, states)
     logging.info("Resumed from %s at step %d.", checkpointer.directory, start_step)
-  best = best_checkpoint.BestCheckpoint(workdir, config) if config.eval.best_metric else None
+  best = (best_checkpoint.BestCheckpoint(workdir, settings.eval)
+          if settings.eval.best_metric else None)
   if is_writer:  # Records after the checkpoint (all, without one) are of steps redone now.
     run_history.record_start(workdir, config, start_step, checkpoint_config)
     metric_logging.truncate_metrics(workdir, start_step)
 
-  batches = make_batches(config, data, game)
+  batches = make_batches(settings, data, game)
   # Trained on random crops: the grids and the evaluation see the centred crop of that side.
-  data = domains.centre_cropped(data, config.dataset.random_crop)
+  data = domains.centre_cropped(data, settings.dataset.random_crop)
   evaluator = None
-  if config.eval.every_steps and is_writer:
+  if settings.eval.every_steps and is_writer:
     # Before compiling the step: a bad weights file or a saved classifier that does not fit
     # the config fails now; training a classifier and the reference set's features wait for
     # the first evaluation (eval_setup.DeferredEvaluator), so the first steps start at once.
-    evaluator = eval_setup.make_evaluator(config, data)
+    evaluator = eval_setup.make_evaluator(settings, data)
     logging.info("Evaluation every %d steps: %d samples, %s features; set up at the first "
-                 "evaluation: %s.", config.eval.every_steps, config.eval.num_samples,
-                 config.eval.feature_extractor, evaluator.plan)
-  writer = metric_logging.MetricWriter(workdir, config.num_train_steps,
+                 "evaluation: %s.", settings.eval.every_steps, settings.eval.num_samples,
+                 settings.eval.feature_extractor, evaluator.plan)
+  writer = metric_logging.MetricWriter(workdir, settings.num_train_steps,
                                        lambda step: batches.layout(step)[0], enabled=is_writer)
   outputs = artefacts.RunArtefacts(experiment, workdir, checkpointer, writer, evaluator,
-                                   artefacts.grid_examples(data, config.num_grid_samples))
+                                   artefacts.grid_examples(data, settings.num_grid_samples))
   outputs.real_grid(data.images)
-  schedules = learning_rates.learning_rate_schedules(config, game.players)
+  schedules = learning_rates.schedules(config, game.players)
   run = _Run(experiment, workdir, start_step, _Dispatcher(experiment, batches), writer, outputs,
              checkpointer, best, lease, schedules)
   return run, states
@@ -227,19 +233,19 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
 def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optional[str]]:
   """Trains from run.start_step to config.num_train_steps (or a stop signal); returns the
   replicated states, the step reached and the signal's name (None: finished)."""
-  config = run.experiment.config
+  settings = run.experiment.settings
   replicated = parallel.replicate(states)
-  keys = parallel.replicate(random_streams.base_key(config.seed))
+  keys = parallel.replicate(random_streams.base_key(settings.seed))
   step = run.start_step
   skip_watch = None
-  if config.on_nonfinite == "skip":
+  if run.experiment.skip_nonfinite:
     skip_watch = _SkipWatch(step, int(states[state.RUN].skipped_steps))
   stop = preemption.StopRequest()
   multi_process = jax.process_count() > 1
-  milestones = protocol.growth_of(run.experiment.game).milestones(config.num_train_steps)
+  milestones = protocol.growth_of(run.experiment.game).milestones(settings.num_train_steps)
   stop.install()
   try:
-    while step < config.num_train_steps:
+    while step < settings.num_train_steps:
       n = run.dispatcher.size(step)
       first_call = step == run.start_step
       call_started = time.perf_counter()
@@ -251,28 +257,28 @@ def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optio
                      "compilation cache, and running %d step(s)).",
                      time.perf_counter() - call_started, n)
         run.writer.start(step)
-      last = step == config.num_train_steps
-      if step % config.log_every_steps == 0 or last:
+      last = step == settings.num_train_steps
+      if step % settings.log_every_steps == 0 or last:
         host_metrics = jax.device_get(parallel.unreplicate(metrics))
-        host_metrics.update(learning_rates.learning_rates(run.learning_rates, parallel.unreplicate(
+        host_metrics.update(learning_rates.logged_rates(run.learning_rates, parallel.unreplicate(
             {name: replicated[name].step for name in run.learning_rates})))
         if skip_watch is None:
           _check_finite(step, host_metrics)
         else:
           skip_watch.check(step, host_metrics)
         run.writer.write(step, host_metrics)
-      if step % config.sample_every_steps == 0 or last:
+      if step % settings.sample_every_steps == 0 or last:
         run.artefacts.sample_grid(step, replicated)
       if step in milestones:
         run.artefacts.milestone(step, milestones[step], replicated)
-      if config.eval.every_steps and (step % config.eval.every_steps == 0 or last):
+      if settings.eval.every_steps and (step % settings.eval.every_steps == 0 or last):
         scalars = None  # Process 0 evaluates; the best checkpoint is written by all.
         if run.artefacts.evaluator is not None:
           scalars = run.artefacts.evaluate(step, replicated)
         if run.best is not None:
           run.artefacts.keep_if_best(run.best, step, scalars, replicated)
       stop_now = not last and stop.should_stop(step)
-      save = step % config.checkpoint_every_steps == 0 or last or stop_now
+      save = step % settings.checkpoint_every_steps == 0 or last or stop_now
       if save or not multi_process:  # One process: every step (a flag read); several: a
         # collective, so only where all processes meet anyway (checkpoints).
         workdir_lease.check_run_lease(run.lease)
@@ -297,8 +303,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   """
   resolved = _check_before_writing(config, workdir)
   # Before anything else is written: a second run on this workdir stops here.
-  lease = workdir_lease.take_for_run(workdir, config.lease_timeout_seconds,
-                                     config.take_over_workdir)
+  lease = workdir_lease.take_for_run(workdir, resolved.settings.lease_timeout_seconds,
+                                     resolved.settings.take_over_workdir)
   try:
     run, states = _setup(config, workdir, resolved, lease)
     try:

@@ -49,7 +49,8 @@ def test_improves_by_the_metric_direction(tmp_path):
   config = helpers.tiny_config(**EVAL)
   for metric, better, worse in (("fid", 2.0, 4.0), ("coverage", 0.9, 0.5)):
     config.eval.best_metric = metric
-    best = best_checkpoint.BestCheckpoint(str(tmp_path / metric), config)
+    best = best_checkpoint.BestCheckpoint(str(tmp_path / metric),
+                                          builders.settings_of(config).eval)
     assert best.improves(worse) and not best.improves(float("nan"))  # None kept yet.
     best.record = {"step": 2, "value": 3.0 if metric == "fid" else 0.7}
     assert best.improves(better) and not best.improves(worse)
@@ -77,11 +78,11 @@ def test_translation_metrics_carry_their_direction():
   config.model.name = "cyclegan_resnet"
   config.eval.best_metric = "fid"
   with pytest.raises(builders.ConfigError) as error:
-    reported_metrics.check(config, translates=True, num_classes=0)
+    reported_metrics.check(builders.settings_of(config).eval, translates=True, num_classes=0)
   names = str(error.value)
   assert "ab_fid" in names and "ba_content" in names and "ab_cycle" in names
   config.eval.best_metric = "ba_cycle"
-  reported_metrics.check(config, translates=True, num_classes=0)
+  reported_metrics.check(builders.settings_of(config).eval, translates=True, num_classes=0)
 
 
 def test_best_is_kept_apart_from_the_periodic_ones_and_equals_its_step(tmp_path, monkeypatch):

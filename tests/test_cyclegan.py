@@ -333,35 +333,40 @@ def test_random_crop_and_flip_depend_on_the_draw_not_the_layout():
   np.testing.assert_array_equal(domains.centre_cropped(data, 4).images, images[:, 2:6, 2:6])
 
 
+def _spec(config):
+  """The typed dataset settings a run reads (config.dataset)."""
+  return builders.settings_of(config).dataset
+
+
 def test_two_domain_files_are_read_as_the_reference_lays_them_out(tmp_path):
   cyclegan_helpers.write_domains(str(tmp_path), n_a=12, n_b=9)
   config = cyclegan_helpers.tiny_cyclegan_config(str(tmp_path))
-  pair = domains.load(config.dataset)
+  pair = domains.load(_spec(config))
   assert (len(pair.a.images), len(pair.b.images), len(pair.test_a.images)) == (12, 9, 8)
   config.dataset.split = "trainA"
   with pytest.raises(ValueError, match="without its domain letter"):
-    domains.load(config.dataset)
+    domains.load(_spec(config))
   config.dataset.split = "train"
   os.remove(tmp_path / "trainB.npz")
   with pytest.raises(sources.DataUnavailableError, match="domain B .split 'trainB'"):
-    domains.load(config.dataset)
+    domains.load(_spec(config))
   np.savez(tmp_path / "trainB.npz", images=np.zeros((0, 16, 16, 1), np.uint8))
   with pytest.raises(ValueError, match="domain B .* empty"):
-    domains.load(config.dataset)
+    domains.load(_spec(config))
   np.savez(tmp_path / "trainB.npz", images=np.zeros((3, 16, 16, 3), np.uint8))
   with pytest.raises(ValueError, match=r"A \(16, 16, 1\), B \(16, 16, 3\)"):
-    domains.load(config.dataset)
+    domains.load(_spec(config))
   config.dataset.name = "cycle_gan/horse2zebr"
   with pytest.raises(ValueError, match="valid: .*cycle_gan/horse2zebra"):
-    domains.load(config.dataset)
+    domains.load(_spec(config))
   # A test split that is not there is optional; one that is there but unreadable is an error.
   config.dataset.name = "npz"
   cyclegan_helpers.write_domains(str(tmp_path), n_a=12, n_b=9)
   os.remove(tmp_path / "testB.npz")
-  assert domains.load(config.dataset).test_b is None
+  assert domains.load(_spec(config)).test_b is None
   (tmp_path / "testA.npz").write_bytes(b"not an npz file")
   with pytest.raises(ValueError, match="domain A .split 'testA' .*Cannot read"):
-    domains.load(config.dataset)
+    domains.load(_spec(config))
 
 
 # --- Evaluation ------------------------------------------------------------------------

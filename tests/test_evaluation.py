@@ -271,7 +271,7 @@ def test_training_evaluates_periodically_then_evaluate_cli(tmp_path, monkeypatch
   with Image.open(os.path.join(workdir, "samples.gif")) as gif:
     assert gif.n_frames == 2  # Sample grids at steps 2 and 4.
   # The classifier is the shared cache's for (data, shape, steps, seed), not the workdir's.
-  data = sources.from_config(config.dataset)
+  data = sources.from_spec(builders.settings_of(config).dataset)
   cached = domain_classifier.cache_directory(data, "mnist/test", steps=3)
   assert cached.startswith(domain_classifier.cache_root()) and "_28x28x1_3steps_seed0_" in cached
   assert not os.path.exists(os.path.join(workdir, "eval", "classifier"))

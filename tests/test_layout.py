@@ -136,6 +136,27 @@ def test_every_old_import_path_is_the_module_at_its_new_one():
   assert moved_modules.new_name("jaxgan.losses") is None
 
 
+@pytest.mark.parametrize("old, new", [
+    ("jaxgan.sample:jitted_generate", "jaxgan.evaluation.generation:jitted_generate"),
+    ("jaxgan.classifier:load", "jaxgan.evaluation.domain_classifier:load"),
+    ("jaxgan.classifier:cache_directory", "jaxgan.evaluation.domain_classifier:cache_directory"),
+    ("jaxgan.experiment.builders:check_numbers", "jaxgan.experiment.run_checks:check_numbers"),
+    ("jaxgan.experiment.builders:saved_config", "jaxgan.experiment.saved_config:saved_config"),
+    ("jaxgan.experiment.builders:learning_rate_schedules",
+     "jaxgan.experiment.learning_rates:schedules"),
+    ("jaxgan.data.sources:from_config", "jaxgan.data.sources:from_spec"),
+])
+def test_a_name_moved_out_of_a_module_still_resolves_there_with_a_warning(old, new):
+  def resolve(dotted):
+    module, name = dotted.split(":")
+    return getattr(importlib.import_module(module), name)
+
+  with pytest.warns(FutureWarning, match=new.replace(":", r"\.")):
+    assert resolve(old) is resolve(new)
+  with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+    resolve(old.split(":")[0] + ":nonexistent")
+
+
 def test_an_old_path_warns_and_an_old_command_path_still_runs(tmp_path):
   """A fresh interpreter: importing an old name warns once, naming the new path; `python -m`
   of a moved command runs the command, after one line saying where it moved."""

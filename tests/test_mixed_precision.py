@@ -207,11 +207,13 @@ def test_every_recipes_train_step_computes_in_bf16(name, tmp_path):
   config = _recipe_with_data(name, "bfloat16", tmp_path, batch_size=4)
   if "batch_sizes" in config.game.kwargs or config.packing.size > 1:
     config = _recipe_with_data(name, "bfloat16", tmp_path)
-  data = train.load_data(config)
+  resolved = builders.resolve(config)
+  data = train.load_data(resolved)
   experiment = builders.build(config, pipeline.output_shape(data.image_shape,
-                                                            config.dataset.random_crop))
+                                                            config.dataset.random_crop), resolved)
   states = experiment.init_states()
-  batch = jax.tree.map(lambda x: x[0], train.make_batches(config, data, experiment.game).batch(0))
+  batches = train.make_batches(resolved.settings, data, experiment.game)
+  batch = jax.tree.map(lambda x: x[0], batches.batch(0))
   step = functools.partial(common.run_step, game=protocol.growth_of(experiment.game).for_program(
       protocol.growth_of(experiment.game).program(0)), skip_nonfinite=experiment.skip_nonfinite)
   flops = _flops_by_dtype(

@@ -359,8 +359,8 @@ def test_training_resumed_mid_fade_equals_uninterrupted(tmp_path, mnist_dir):
 def test_a_dispatch_of_several_steps_never_crosses_a_phase():
   """config.steps_per_dispatch=4 with a program change at step 6: steps 4-7 run one by one."""
   experiment = types.SimpleNamespace(
-      config=types.SimpleNamespace(steps_per_dispatch=4, num_train_steps=14,
-                                   dataset=types.SimpleNamespace(prefetch=2)),
+      settings=types.SimpleNamespace(steps_per_dispatch=4, num_train_steps=14,
+                                     dataset=types.SimpleNamespace(prefetch=2)),
       game=types.SimpleNamespace(program=lambda step: step >= 6))
   dispatcher = train._Dispatcher(experiment, batches=None)  # pylint: disable=protected-access
   assert [dispatcher.size(step) for step in (0, 4, 5, 6, 7, 8, 12)] == [4, 1, 1, 1, 1, 4, 1]

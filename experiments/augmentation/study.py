@@ -99,6 +99,7 @@ def main():
   from configs import default
   from jaxgan.data import pipeline
   from jaxgan.evaluation import generation, setup
+  from jaxgan.experiment import builders
   from jaxgan.evaluation import evaluator as evaluator_lib
   from jaxgan.workdir import metric_logging, saved_run
   config = default.get_config()
@@ -110,7 +111,7 @@ def main():
   unseen = data.images[SMALL + np.random.default_rng(0).permutation(len(data.images) - SMALL)]
   reference, floor = unseen[:len(unseen) // 2], unseen[len(unseen) // 2:]
   evaluator = evaluator_lib.Evaluator(
-      setup.make_extractor(config, data), reference,
+      setup.make_extractor(builders.settings_of(config), data), reference,
       num_samples=len(reference), seed=config.seed,
       kid_subsets=config.eval.kid_subsets, kid_subset_size=config.eval.kid_subset_size,
       precision_recall_k=config.eval.precision_recall_k,

@@ -31,7 +31,8 @@ KEYS = ("fid", "content", "l1_pair", "cycle", "precision", "recall", "coverage",
 def score(workdir: str, step=None) -> list:
   """[{"translation", "step", scores...}] for the identity, untrained and trained maps."""
   run = saved_run.load_run(workdir, step)
-  evaluator = setup.make_evaluator(run.config, domains.load(run.config.dataset))
+  settings = run.experiment.settings
+  evaluator = setup.make_evaluator(settings, domains.load(settings.dataset))
   untrained = run.experiment.init_states()[run.game.sampler].sampling_variables()
   translations = {
       "identity": lambda direction, images: images,

@@ -36,7 +36,7 @@ def count(workdir: str, num_samples: int = 25600, seed: int = 0, step=None) -> d
     raise ValueError(f"{workdir} trained on {config.dataset.name!r}, not Stacked MNIST.")
   data = sources.load(config.dataset.name, config.dataset.split,
                       config.dataset.local_dir or None, config.dataset.data_dir or None)
-  extractor = setup.make_extractor(config, data)
+  extractor = setup.make_extractor(run.experiment.settings, data)
   start = time.time()
   images, _ = sample.generate(workdir, num_samples, seed, step=run.step)
   modes = np.argmax(extractor(images)["probs"], axis=1)

@@ -104,7 +104,8 @@ def main():
   run = saved_run.load_run(workdir)
   with run.config.unlocked():
     run.config.eval.update(overrides)
-  evaluator = setup.make_evaluator(run.config, sources.from_config(run.config.dataset))
+  settings = run.experiment.settings
+  evaluator = setup.make_evaluator(settings, sources.from_spec(settings.dataset))
   tutorial_scores = evaluator.evaluate(tutorial["images"])
   print(f"jaxgan: {run.step} steps in {jaxgan_run['seconds'] / 60:.1f} min "
         f"({'stopped by SIGTERM' if jaxgan_run['stopped'] else 'finished its recipe'})")

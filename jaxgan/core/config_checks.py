@@ -60,21 +60,33 @@ def in_sections(name: str, sections: Iterable[str]) -> bool:
 
 def positive_int(config: ml_collections.ConfigDict, *names: str) -> None:
   for name in names:
-    value = field(config, name)
-    if not isinstance(value, int) or value < 1:
-      raise ConfigError(f"config.{name} must be a positive integer; got {value!r}.")
+    check_positive_int(name, field(config, name))
 
 
 def non_negative(config: ml_collections.ConfigDict, *names: str) -> None:
   for name in names:
-    value = field(config, name)
-    if not value >= 0:
-      raise ConfigError(f"config.{name} must be >= 0; got {value!r}.")
+    check_non_negative(name, field(config, name))
 
 
 def fraction(config: ml_collections.ConfigDict, name: str, closed: bool) -> None:
   """config.<name> in [0, 1] (closed) or [0, 1)."""
-  value = field(config, name)
+  check_fraction(name, field(config, name), closed)
+
+
+def check_positive_int(name: str, value: Any) -> None:
+  """config.<name> (its dotted name, e.g. "replay.buffer_size") is `value`: an integer >= 1."""
+  if not isinstance(value, int) or value < 1:
+    raise ConfigError(f"config.{name} must be a positive integer; got {value!r}.")
+
+
+def check_non_negative(name: str, value: Any) -> None:
+  """config.<name> is `value`, a number >= 0."""
+  if not value >= 0:
+    raise ConfigError(f"config.{name} must be >= 0; got {value!r}.")
+
+
+def check_fraction(name: str, value: Any, closed: bool) -> None:
+  """config.<name> is `value`, in [0, 1] (closed) or [0, 1)."""
   if not (0 <= value <= 1 if closed else 0 <= value < 1):
     raise ConfigError(f"config.{name} must be in {'[0, 1]' if closed else '[0, 1)'}; got "
                       f"{value!r}.")
@@ -138,16 +150,16 @@ def check_kwargs(name: str, fn: Callable, kwargs: Dict[str, Any], positional: in
   check_kwarg_types(name, fn, kwargs)
 
 
-def bound_function(config: ml_collections.ConfigDict, section: str, registry,
+def bound_function(section: str, name: str, kwargs: Dict[str, Any], registry,
                    positional: int, contract: str) -> Callable:
-  """config.<section>.name resolved in `registry`, with config.<section>.kwargs bound.
+  """config.<section>.name (`name`) resolved in `registry`, with config.<section>.kwargs
+  (`kwargs`) bound.
 
   Args:
-    section: e.g. "loss" or "penalty".
+    section: e.g. "loss" or "penalty" (for messages).
     positional: how many positional arguments the function must take before its kwargs.
     contract: the calling convention, for the error message.
   """
-  name = config[section].name
   try:
     fn = registry.get(name)
   except ValueError as e:
@@ -159,6 +171,5 @@ def bound_function(config: ml_collections.ConfigDict, section: str, registry,
   if len(params) < positional:
     raise ConfigError(f"config.{section}.name={name!r}: {contract}; "
                       f"{fn.__name__}{inspect.signature(fn)} takes fewer arguments.")
-  kwargs = config[section].kwargs.to_dict()
   check_kwargs(f"config.{section}.kwargs", fn, kwargs, positional=positional)
   return functools.partial(fn, **kwargs) if kwargs else fn

@@ -14,7 +14,7 @@ import importlib.abc
 import importlib.util
 import sys
 import warnings
-from typing import Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 # Old dotted name -> new one. A package's entry covers its modules (jaxgan.tricks.ema).
 MOVED: Dict[str, str] = {
@@ -93,3 +93,20 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 def install() -> None:
   if not any(isinstance(finder, MovedModuleFinder) for finder in sys.meta_path):
     sys.meta_path.insert(0, MovedModuleFinder())
+
+
+def forwarded_attributes(module: str, moved: Dict[str, str]) -> Callable[[str], Any]:
+  """A module-level `__getattr__` for `module` (its dotted name) that keeps names moved out of
+  it importable: `moved` maps each old name to "new.module:name"; reading one warns
+  (FutureWarning, naming the new place) and returns the object there. Other names raise
+  AttributeError as usual. Remove after 2027-06, with the finder."""
+
+  def __getattr__(name: str) -> Any:
+    if name not in moved:
+      raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    new_module, new_name_ = moved[name].split(":")
+    warnings.warn(f"{module}.{name} moved to {new_module}.{new_name_} (the layout by role); "
+                  "import it from there.", FutureWarning, stacklevel=2)
+    return getattr(importlib.import_module(new_module), new_name_)
+
+  return __getattr__

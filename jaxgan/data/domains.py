@@ -23,7 +23,7 @@ from typing import Dict, Optional
 import numpy as np
 from absl import logging
 
-from jaxgan.core import errors
+from jaxgan.core import errors, run_settings
 from jaxgan.data import pipeline, sources
 
 DIGIT_STROKES = sources.DIGIT_STROKES
@@ -114,7 +114,7 @@ def digit_strokes(mnist: sources.ImageData, test_size: int = DIGIT_STROKES_TEST)
 def cycle_gan_pairs() -> list:
   """The pairs tfds' cycle_gan dataset has (its builder configs; nothing is downloaded)."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  return [config.name for config in tfds.builder_cls("cycle_gan").BUILDER_CONFIGS]
+  return [pair.name for pair in tfds.builder_cls("cycle_gan").BUILDER_CONFIGS]
 
 
 def _check_tfds_pair(name: str) -> None:
@@ -128,9 +128,9 @@ def _check_tfds_pair(name: str) -> None:
         f"valid: {', '.join(f'cycle_gan/{p}' for p in valid)}.")
 
 
-def load(dataset) -> DomainPair:
-  """The two domains config.dataset names (see the module docstring). A domain that is
-  missing or empty, or domains of different image shapes, are errors naming the domain."""
+def load(dataset: run_settings.DataSpec) -> DomainPair:
+  """The two domains `dataset` (config.dataset) names (see the module docstring). A domain
+  that is missing or empty, or domains of different image shapes, are errors naming it."""
   if dataset.streaming:
     raise errors.InvalidInputError(
         "config.dataset.streaming=True streams one-domain datasets; the two "

@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from jaxgan.core import errors
+from jaxgan.core import errors, moved_modules, run_settings
 from jaxgan.data import idx
 from jaxgan.runtime import storage
 
@@ -238,7 +238,12 @@ def load(name: str, split: str, local_dir: Optional[str], data_dir: Optional[str
                                                                   image_size, name))
 
 
-def from_config(dataset) -> ImageData:
-  """`load` with the fields of a config's `dataset` section (configs/default.py)."""
+def from_spec(dataset: run_settings.DataSpec) -> ImageData:
+  """`load` with the fields of a run's dataset settings (config.dataset)."""
   return load(dataset.name, dataset.split, dataset.local_dir or None, dataset.data_dir or None,
               dataset.crop, dataset.image_size, dataset.streaming)
+
+
+# Its name before the config was read in jaxgan.experiment only (it also takes config.dataset).
+__getattr__ = moved_modules.forwarded_attributes(
+    __name__, {"from_config": "jaxgan.data.sources:from_spec"})

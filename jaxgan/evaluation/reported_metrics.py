@@ -5,8 +5,7 @@ must be one of them: `check` refuses any other before data is read, listing the 
 """
 from __future__ import annotations
 
-import ml_collections
-
+from jaxgan.core import run_settings
 from jaxgan.core.config_checks import ConfigError
 
 # Metric (as the evaluators name them, without "eval_") -> True if lower is better. A
@@ -32,13 +31,13 @@ def lower_is_better(metric: str) -> bool:
   return BETTER_IS_LOWER[_base_name(metric)]
 
 
-def check(config: ml_collections.ConfigDict, translates: bool, num_classes: int) -> None:
+def check(settings: run_settings.EvalSettings, translates: bool, num_classes: int) -> None:
   """Fails, before any data is read, when config.eval.best_metric is not a metric this run's
   evaluation reports (the message lists those it does)."""
-  metric = config.eval.best_metric
+  metric = settings.best_metric
   if not metric:
     return
-  classifier = config.eval.feature_extractor == "classifier"
+  classifier = settings.feature_extractor == "classifier"
   names = list(_ANY_FEATURES)
   if classifier:
     names += _CLASSIFIER_FEATURES
@@ -49,6 +48,6 @@ def check(config: ml_collections.ConfigDict, translates: bool, num_classes: int)
   if metric not in names:
     raise ConfigError(f"config.eval.best_metric={metric!r} is not a metric this run's "
                       f"evaluation reports; valid: {', '.join(names)} (or '' for none).")
-  if not config.eval.every_steps:
+  if not settings.every_steps:
     raise ConfigError(f"config.eval.best_metric={metric!r} needs periodic evaluation: set "
                       "config.eval.every_steps > 0.")

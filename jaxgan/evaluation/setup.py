@@ -1,4 +1,5 @@
-"""Builds the evaluator a config asks for (`config.eval`), and the sampler it scores.
+"""Builds the evaluator a run's settings ask for (config.eval, as
+`jaxgan.core.run_settings.EvalSettings`), and the sampler it scores.
 
 Kept apart from the evaluator so that the metrics code does not depend on configs, data
 loading or the classifier's training.
@@ -17,21 +18,20 @@ import time
 from typing import Any, Callable
 
 import jax
-import ml_collections
 from absl import logging
 
-from jaxgan.core import errors, random_streams
+from jaxgan.core import errors, random_streams, run_settings
 from jaxgan.data import domains, sources
 from jaxgan.evaluation import domain_classifier, evaluator, features, translation
 from jaxgan.runtime import storage
 
 
-def classifier_dir(config: ml_collections.ConfigDict, train_data: sources.ImageData,
+def classifier_dir(settings: run_settings.RunSettings, train_data: sources.ImageData,
                    train_name: str) -> str:
   """Where the run's classifier lives: config.eval.classifier_dir, else the shared cache's
   folder for (data, image shape, config.eval.classifier_steps) (domain_classifier)."""
-  return storage.expand_user(config.eval.classifier_dir) or domain_classifier.cache_directory(
-      train_data, train_name, config.eval.classifier_steps)
+  return storage.expand_user(settings.eval.classifier_dir) or domain_classifier.cache_directory(
+      train_data, train_name, settings.eval.classifier_steps)
 
 
 class DeferredEvaluator:
@@ -57,83 +57,84 @@ class DeferredEvaluator:
     return getattr(self._built, name)
 
 
-def make_extractor(config: ml_collections.ConfigDict, data: sources.ImageData) -> Any:
+def make_extractor(settings: run_settings.RunSettings, data: sources.ImageData) -> Any:
   """The feature extractor of config.eval.feature_extractor (checked by
   builders.check_eval), ready to call (training the classifier first if it is not saved)."""
-  return _extractor_when_needed(config, data)[0]()
+  return _extractor_when_needed(settings, data)[0]()
 
 
-def _extractor_when_needed(config: ml_collections.ConfigDict, data: sources.ImageData
+def _extractor_when_needed(settings: run_settings.RunSettings, data: sources.ImageData
                            ) -> tuple[Callable[[], Any], str]:
   """(a function giving the extractor, what calling it does). Checks now what can be
   checked without training: Inception's weights, a saved classifier's fit to the config."""
-  name = config.eval.feature_extractor
+  name = settings.eval.feature_extractor
   if name == "inception":
-    extractor = features.InceptionFeatures(config.eval.inception_weights,
-                                           batch_size=min(config.eval.batch_size, 25))
+    extractor = features.InceptionFeatures(settings.eval.inception_weights,
+                                           batch_size=min(settings.eval.batch_size, 25))
     return (lambda: extractor), extractor.describe()
-  train_data, train_name = data, config.dataset.name
-  if config.dataset.name == sources.STACKED_MNIST:
+  train_data, train_name = data, settings.dataset.name
+  if settings.dataset.name == sources.STACKED_MNIST:
     # Stacked MNIST is scored digit by digit with a classifier of the underlying MNIST.
-    train_data = sources.load("mnist", config.dataset.split, config.dataset.local_dir or None,
-                              config.dataset.data_dir or None)
+    dataset = settings.dataset
+    train_data = sources.load("mnist", dataset.split, dataset.local_dir or None,
+                              dataset.data_dir or None)
     train_name = "mnist"
-  train_name = f"{train_name}/{config.dataset.split}"
-  directory = classifier_dir(config, train_data, train_name)
+  train_name = f"{train_name}/{settings.dataset.split}"
+  directory = classifier_dir(settings, train_data, train_name)
 
   def extractor_of(saved):
     module, variables, meta = saved
     return features.ClassifierFeatures(module, variables, meta, data.image_shape,
-                                       batch_size=config.eval.batch_size)
+                                       batch_size=settings.eval.batch_size)
 
   if domain_classifier.exists(directory):  # Loaded and checked now (a second or two).
     extractor = extractor_of(domain_classifier.load_or_train(
-        directory, train_data, train_name, steps=config.eval.classifier_steps))
+        directory, train_data, train_name, steps=settings.eval.classifier_steps))
     return (lambda: extractor), f"{extractor.describe()}, from {directory}"
   return (lambda: extractor_of(domain_classifier.load_or_train(
-      directory, train_data, train_name, steps=config.eval.classifier_steps)),
-          f"training the evaluation classifier ({config.eval.classifier_steps} steps on "
+      directory, train_data, train_name, steps=settings.eval.classifier_steps)),
+          f"training the evaluation classifier ({settings.eval.classifier_steps} steps on "
           f"{train_name}, into {directory}: the first run with this data on this machine)")
 
 
-def make_evaluator(config: ml_collections.ConfigDict, data: Any) -> DeferredEvaluator:
+def make_evaluator(settings: run_settings.RunSettings, data: Any) -> DeferredEvaluator:
   """The run's evaluator, checked now and built at its first use (module docstring): an
   Evaluator of generated images, or for two domains (jaxgan.data.domains.DomainPair) a
   TranslationEvaluator."""
   if isinstance(data, domains.DomainPair):
-    return _translation_evaluator(config, data)
-  extractor, plan = _extractor_when_needed(config, data)
-  settings = _reference_settings(config)
-  evaluator.check_num_samples(**settings)
+    return _translation_evaluator(settings, data)
+  extractor, plan = _extractor_when_needed(settings, data)
+  reference = _reference_settings(settings)
+  evaluator.check_num_samples(**reference)
   return DeferredEvaluator(
-      lambda: evaluator.Evaluator(extractor(), data.images, **settings), plan)
+      lambda: evaluator.Evaluator(extractor(), data.images, **reference), plan)
 
 
-def _reference_settings(config: ml_collections.ConfigDict) -> dict:
+def _reference_settings(settings: run_settings.RunSettings) -> dict:
   """config.eval's settings of the reference set and the metrics (both evaluators')."""
-  ev = config.eval
-  return dict(num_samples=ev.num_samples, seed=config.seed, kid_subsets=ev.kid_subsets,
+  ev = settings.eval
+  return dict(num_samples=ev.num_samples, seed=settings.seed, kid_subsets=ev.kid_subsets,
               kid_subset_size=ev.kid_subset_size, precision_recall_k=ev.precision_recall_k,
               density_coverage_k=ev.density_coverage_k)
 
 
-def _translation_evaluator(config: ml_collections.ConfigDict, pair: domains.DomainPair
+def _translation_evaluator(settings: run_settings.RunSettings, pair: domains.DomainPair
                            ) -> DeferredEvaluator:
   """Scores both directions; a classifier extractor is trained on both domains' labels."""
   classes = translation.labelled_union(pair)
-  if classes is None and config.eval.feature_extractor == "classifier":
+  if classes is None and settings.eval.feature_extractor == "classifier":
     raise errors.InvalidInputError(
         f"config.eval.feature_extractor='classifier' trains a classifier on labelled images, "
-        f"but the domains of {config.dataset.name!r} are unlabelled: use "
+        f"but the domains of {settings.dataset.name!r} are unlabelled: use "
         "feature_extractor='inception' (README 'Evaluation'), or config.eval.every_steps=0.")
-  extractor, plan = _extractor_when_needed(config, classes if classes is not None else pair.a)
-  settings = _reference_settings(config)
+  extractor, plan = _extractor_when_needed(settings, classes if classes is not None else pair.a)
+  reference = _reference_settings(settings)
   # What TranslationEvaluator will score: at most each domain's held-out and training images.
-  evaluator.check_num_samples(**{**settings, "num_samples": min(
-      settings["num_samples"], *(len(pair.held_out(d).images) for d in "ab"),
+  evaluator.check_num_samples(**{**reference, "num_samples": min(
+      reference["num_samples"], *(len(pair.held_out(d).images) for d in "ab"),
       len(pair.a.images), len(pair.b.images))})
   return DeferredEvaluator(lambda: translation.TranslationEvaluator(
-      extractor(), pair, batch_size=config.eval.batch_size, **settings), plan)
+      extractor(), pair, batch_size=settings.eval.batch_size, **reference), plan)
 
 
 def eval_latents_key(seed: int) -> jax.Array:

@@ -2,8 +2,10 @@
 
 Resolved once, in two stages:
   `resolve(config)` (before the data is loaded): every name looked up (architecture, loss,
-    optimizers, game, plug-ins), every number range-checked, every `kwargs` sub-config
-    checked against the signature of the thing it configures;
+    optimizers, game, plug-ins), every number range-checked (`run_checks`; each plug-in its
+    own section), every `kwargs` sub-config checked against the signature of the thing it
+    configures; the run's typed settings made (`jaxgan.core.run_settings`), which is what
+    everything downstream reads instead of the config;
   `build(config, image_shape)` (once the data's shape is known): the models built and their
     shapes checked by shape inference, the game constructed.
 A typo fails at start-up with the field's name and the valid choices. `train`, `sample`,
@@ -23,103 +25,27 @@ import optax
 
 from jaxgan import games, losses, models, optimizers
 from jaxgan import plugins as plugins_lib
-from jaxgan.core import config_checks, random_streams, state
+from jaxgan.core import config_checks, moved_modules, random_streams, run_settings, state
 from jaxgan.core.config_checks import ConfigError  # noqa: F401  (builders.ConfigError)
-from jaxgan.evaluation import evaluator, reported_metrics
-from jaxgan.experiment import learning_rates
+from jaxgan.experiment import learning_rates, run_checks
 from jaxgan.games import protocol
 from jaxgan.models import conditional, contract
-from jaxgan.runtime import mixed_precision, storage
 
-CRITIC_LOOPS = ("unroll", "scan")
-ON_NONFINITE = ("stop", "skip")
-UPDATE_ORDERS = ("alternating", "simultaneous")
-FEATURE_EXTRACTORS = ("classifier", "inception")
-
-_field = config_checks.field
-
-
-def check_steps_per_dispatch(config: ml_collections.ConfigDict) -> None:
-  """Outputs happen between dispatches only, so every interval must be a multiple of
-  config.steps_per_dispatch (the run's start and end need not be: steps up to the next
-  multiple, and after the last, run one per dispatch)."""
-  k = config.steps_per_dispatch
-  intervals = ("log_every_steps", "sample_every_steps", "checkpoint_every_steps",
-               "eval.every_steps")
-  bad = [f"config.{name}={_field(config, name)}" for name in intervals
-         if _field(config, name) % k]
-  if bad:
-    raise ConfigError(f"config.steps_per_dispatch={k} must divide every output interval; "
-                      f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a multiple of "
-                      "it.")
-
-
-def check_numbers(config: ml_collections.ConfigDict) -> None:
-  """Range checks of the run's own scalar fields (each plug-in checks its own section)."""
-  config_checks.positive_int(
-      config, "num_train_steps", "batch_size", "n_critic", "log_every_steps",
-      "sample_every_steps", "checkpoint_every_steps", "keep_checkpoints", "model.latent_dim",
-      "num_grid_samples", "steps_per_dispatch")
-  check_steps_per_dispatch(config)
-  config_checks.non_negative(config, "g_optimizer.clip_grad_norm",
-                             "d_optimizer.clip_grad_norm", "dataset.random_crop",
-                             "dataset.prefetch")
-  for player in ("g_optimizer", "d_optimizer"):
-    lr = config[player].learning_rate
-    if not lr > 0:
-      raise ConfigError(f"config.{player}.learning_rate must be > 0; got {lr!r}.")
-  for name, valid in (("on_nonfinite", ON_NONFINITE), ("critic_loop", CRITIC_LOOPS),
-                      ("compute_dtype", mixed_precision.COMPUTE_DTYPES)):
-    if config[name] not in valid:
-      raise ConfigError(f"config.{name} must be one of {valid}; got {config[name]!r}.")
-  check_eval(config)
-
-
-def check_update_order(config: ml_collections.ConfigDict, plugins: Tuple[Any, ...]) -> None:
-  """config.update_order's name, and what a simultaneous step cannot do."""
-  if config.update_order not in UPDATE_ORDERS:
-    raise ConfigError(f"config.update_order must be one of {UPDATE_ORDERS}; got "
-                      f"{config.update_order!r}.")
-  if config.update_order != "simultaneous":
-    return
-  # Each of these needs D's update to come before G's, or D passes G's step does not share.
-  clashing = (["config.n_critic > 1"] if config.n_critic > 1 else []) + [
-      f"config.{plugin.section}" for plugin in plugins if plugin.alternating_only]
-  if clashing:
-    raise ConfigError(f"config.update_order='simultaneous' cannot be combined with "
-                      f"{', '.join(clashing)}; use update_order='alternating'.")
-
-
-def check_eval(config: ml_collections.ConfigDict) -> None:
-  """config.eval: ranges, the extractor's name, and the Inception weights file if needed."""
-  ev = config.eval
-  if not isinstance(ev.every_steps, int) or ev.every_steps < 0:
-    raise ConfigError(f"config.eval.every_steps must be an integer >= 0; got {ev.every_steps!r}.")
-  config_checks.positive_int(config, *(f"eval.{name}" for name in (
-      "batch_size", "classifier_steps", "kid_subsets", "kid_subset_size", "precision_recall_k",
-      "density_coverage_k")))
-  min_samples = evaluator.min_samples(ev.precision_recall_k, ev.density_coverage_k)
-  if not isinstance(ev.num_samples, int) or ev.num_samples < min_samples:
-    raise ConfigError(f"config.eval.num_samples must be an integer >= {min_samples} (k-NN "
-                      f"metrics); got {ev.num_samples!r}.")
-  if ev.feature_extractor not in FEATURE_EXTRACTORS:
-    raise ConfigError(f"config.eval.feature_extractor={ev.feature_extractor!r}; valid: "
-                      f"{', '.join(FEATURE_EXTRACTORS)}.")
-  if (ev.feature_extractor == "inception" and ev.every_steps
-      and not storage.isfile(storage.expand_user(ev.inception_weights))):
-    raise ConfigError(
-        f"config.eval.feature_extractor='inception' needs config.eval.inception_weights, a "
-        f"local .npz (got {ev.inception_weights!r}, not a file). README 'Evaluation' says how "
-        "to make it from the standard FID weights (python -m jaxgan.convert_inception); "
-        "or use feature_extractor='classifier'.")
-  reported_metrics.check(config, is_image_to_image(config), config.model.num_classes)
+# Names that lived here before the layout by role (issue 44).
+__getattr__ = moved_modules.forwarded_attributes(__name__, {
+    **{name: f"jaxgan.experiment.run_checks:{name}" for name in (
+        "CRITIC_LOOPS", "ON_NONFINITE", "UPDATE_ORDERS", "FEATURE_EXTRACTORS", "check_numbers",
+        "check_steps_per_dispatch", "check_update_order")},
+    "learning_rate_schedules": "jaxgan.experiment.learning_rates:schedules",
+    "saved_config": "jaxgan.experiment.saved_config:saved_config",
+})
 
 
 def get_loss_fn(config: ml_collections.ConfigDict) -> Callable:
   """The loss function with its config kwargs bound, its output checked abstractly."""
   bound = config_checks.bound_function(
-      config, "loss", losses.LOSSES, 2, "a loss takes (real_logits, fake_logits, **kwargs) "
-      "and returns jaxgan.losses.GanLoss")
+      "loss", config.loss.name, config.loss.kwargs.to_dict(), losses.LOSSES, 2,
+      "a loss takes (real_logits, fake_logits, **kwargs) and returns jaxgan.losses.GanLoss")
   _check_loss_output(config.loss.name, bound)
   return bound
 
@@ -262,8 +188,15 @@ def _game_factory(config: ml_collections.ConfigDict) -> Tuple[Callable, Dict[str
 
 
 class Resolved(NamedTuple):
-  """Everything a config names, looked up and checked, before the data is loaded."""
+  """Everything a config names, looked up and checked, before the data is loaded.
+
+  `settings` is what the loop, its outputs, the data and the evaluation read (never the
+  config); `config_json`, the config as given, is what a run saves (config.json, its
+  history, each checkpoint's meta)."""
   config: ml_collections.ConfigDict
+  settings: run_settings.RunSettings
+  config_json: str
+  description: str
   model_builder: Callable
   model_kwargs: Dict[str, Any]
   loss_fn: Callable
@@ -275,10 +208,11 @@ class Resolved(NamedTuple):
 
 def resolve(config: ml_collections.ConfigDict) -> Resolved:
   """Everything that can be checked before data is loaded: numbers, names and kwargs."""
-  check_numbers(config)
+  run_checks.check_numbers(config)
+  check_eval(config)
   loss_fn = get_loss_fn(config)
-  plugins = plugins_lib.from_config(config)
-  check_update_order(config, plugins)
+  plugins = get_plugins(config)
+  run_checks.check_update_order(config, plugins)
   g_tx, d_tx = get_optimizers(config)
   builder, model_kwargs = _model_builder(config)
   if config.model.num_classes:  # Numbers and mode names; the architecture's fit: build().
@@ -286,8 +220,35 @@ def resolve(config: ml_collections.ConfigDict) -> Resolved:
       conditional.check_modes(config.model.num_classes, config.model.generator_conditioning,
                               config.model.discriminator_conditioning)
   factory, game_kwargs = _game_factory(config)
-  return Resolved(config, builder, model_kwargs, loss_fn, {"g": g_tx, "d": d_tx}, plugins,
+  return Resolved(config, settings_of(config), config.to_json(), describe(config), builder,
+                  model_kwargs, loss_fn, {"g": g_tx, "d": d_tx}, plugins,
                   factory, game_kwargs)
+
+
+def settings_of(config: ml_collections.ConfigDict) -> run_settings.RunSettings:
+  """The run's typed settings (jaxgan.core.run_settings) from a checked config."""
+  return run_settings.of_mapping(run_settings.RunSettings, config)
+
+
+def describe(config: ml_collections.ConfigDict) -> str:
+  """"model, loss loss, seed N": what pictures' titles say of a run."""
+  return f"{config.model.name}, {config.loss.name} loss, seed {config.seed}"
+
+
+def get_plugins(config: ml_collections.ConfigDict) -> Tuple[Any, ...]:
+  """The plug-ins the config turns on, each given its own section as keyword arguments."""
+  sections = {}
+  for cls in plugins_lib.PLUGINS:
+    value = config[cls.section]
+    sections[cls.section] = (value.to_dict() if isinstance(value, ml_collections.ConfigDict)
+                             else value)
+  return plugins_lib.from_sections(
+      sections, plugins_lib.RunFacts(batch_size=config.batch_size, model_name=config.model.name))
+
+
+def check_eval(config: ml_collections.ConfigDict) -> None:
+  """config.eval's checks (`run_checks.check_eval`), for the config's game."""
+  run_checks.check_eval(config, is_image_to_image(config))
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
@@ -299,24 +260,33 @@ class Experiment(NamedTuple):
   """A config resolved and built once: what train, sample, evaluate and the benchmarks use.
 
   Attributes:
-    config: the config as given (saved with each checkpoint; resuming compares it).
+    settings: the run's typed settings (jaxgan.core.run_settings), what the loop, its
+      outputs and the evaluation read.
+    config_json: the config as given, as JSON (saved with each checkpoint; resuming
+      compares it).
+    description: "model, loss loss, seed N" (pictures' titles).
     image_shape: (H, W, C) of the data.
     game: the game (players, step, sampler; jaxgan.games).
-    skip_nonfinite: config.on_nonfinite == "skip".
   """
-  config: ml_collections.ConfigDict
+  settings: run_settings.RunSettings
+  config_json: str
+  description: str
   image_shape: Tuple[int, int, int]
   game: games.Game
-  skip_nonfinite: bool
 
   @property
   def seed(self) -> int:
-    return self.config.seed
+    return self.settings.seed
+
+  @property
+  def skip_nonfinite(self) -> bool:
+    """config.on_nonfinite == "skip"."""
+    return self.settings.on_nonfinite == "skip"
 
   def init_states(self) -> Dict[str, Any]:
     """Fresh states {player: PlayerState, ..., "run": RunState} from config.seed."""
     players = self.game.init_players(random_streams.run_key(self.seed, random_streams.INIT))
-    players = {name: player.replace(compute_dtype=self.config.compute_dtype)
+    players = {name: player.replace(compute_dtype=self.settings.compute_dtype)
                for name, player in players.items()}
     return {**players, state.RUN: state.RunState.create()}
 
@@ -344,7 +314,8 @@ def build(config: ml_collections.ConfigDict, image_shape: Tuple[int, int, int],
       batch_size=config.batch_size)
   _check_pair_kind(config, resolved.game_factory, parts.models(None))
   game = resolved.game_factory(parts, **resolved.game_kwargs)
-  return Experiment(config, image_shape, game, config.on_nonfinite == "skip")
+  return Experiment(resolved.settings, resolved.config_json, resolved.description, image_shape,
+                    game)
 
 
 def is_image_to_image(config: ml_collections.ConfigDict) -> bool:

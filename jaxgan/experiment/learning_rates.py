@@ -1,8 +1,8 @@
 """The learning rates a run's players follow, as the loop logs them.
 
-`learning_rate_schedules` gives each player's rate or schedule (the one its optimizer,
-`builders.get_optimizers`, follows: same section, same number of updates), `learning_rates`
-the rate of each player's next update, logged as `<player>_learning_rate`.
+`schedules` gives each player's rate or schedule (the one its optimizer,
+`builders.get_optimizers`, follows: same section, same number of updates), `logged_rates` the
+rate of each player's next update, logged as `<player>_learning_rate`.
 """
 from __future__ import annotations
 
@@ -19,8 +19,7 @@ def total_updates(config: ml_collections.ConfigDict, section: str) -> int:
   return config.num_train_steps * (config.n_critic if section == "d_optimizer" else 1)
 
 
-def learning_rate_schedules(config: ml_collections.ConfigDict, players: Tuple[str, ...]
-                            ) -> Dict[str, Any]:
+def schedules(config: ml_collections.ConfigDict, players: Tuple[str, ...]) -> Dict[str, Any]:
   """{player: its learning rate or schedule (update count -> rate)} for each of `players`
   with a config.<player>_optimizer section (the schedule its optimizer follows)."""
   out = {}
@@ -33,8 +32,8 @@ def learning_rate_schedules(config: ml_collections.ConfigDict, players: Tuple[st
   return out
 
 
-def learning_rates(schedules: Dict[str, Any], updates: Dict[str, int]) -> Dict[str, float]:
+def logged_rates(by_player: Dict[str, Any], updates: Dict[str, int]) -> Dict[str, float]:
   """{"<player>_learning_rate": the rate of the player's next update}, from
-  `learning_rate_schedules` and each player's update count (`updates`: {player: count})."""
-  return {f"{name}_learning_rate": optimizers.rate_at(schedules[name], int(count))
+  `schedules` (`by_player`) and each player's update count (`updates`: {player: count})."""
+  return {f"{name}_learning_rate": optimizers.rate_at(by_player[name], int(count))
           for name, count in updates.items()}

@@ -18,12 +18,13 @@ made): D's fakes (replay) before D's inputs (augmentation, then noise, then pack
 each sample is transformed on its own before it is packed); loss terms in this order; after an
 update, clipping before the parameter averages see the clipped weights. Balance and unrolling
 change the updates' control flow, so the standard game calls them by name. A new stabiliser is
-one file with a `Plugin` subclass, its fields in configs/default.py, and a place in this list.
+one file with a `Plugin` subclass (its `from_section` takes its section's fields as keyword
+arguments), its fields in configs/default.py, and a place in this list.
 Losses, minibatch layers and spectral norm are part of the models and losses, not plug-ins.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple, Type, TypeVar
+from typing import Any, Dict, Mapping, Optional, Tuple, Type, TypeVar
 
 from jaxgan.plugins.augmentation import Augmentation
 from jaxgan.plugins.balance import Balance
@@ -34,7 +35,7 @@ from jaxgan.plugins.gradient_penalty import GradientPenalty
 from jaxgan.plugins.historical_averaging import HistoricalAveraging
 from jaxgan.plugins.instance_noise import InstanceNoise
 from jaxgan.plugins.packing import Packing
-from jaxgan.plugins.protocol import LossTerm, Plugin
+from jaxgan.plugins.protocol import LossTerm, Plugin, RunFacts
 from jaxgan.plugins.replay import Replay
 from jaxgan.plugins.unrolled import Unrolled
 
@@ -45,10 +46,18 @@ PLUGINS: Tuple[Type[Plugin], ...] = (Replay, Augmentation, InstanceNoise, Packin
 P = TypeVar("P", bound=Plugin)
 
 
-def from_config(config) -> Tuple[Plugin, ...]:
-  """The plug-ins the config turns on, in `PLUGINS` order (each checks its own fields)."""
-  built = (cls.from_config(config) for cls in PLUGINS)
+def from_sections(sections: Mapping[str, Any], run: RunFacts) -> Tuple[Plugin, ...]:
+  """The plug-ins their config sections turn on, in `PLUGINS` order (each checks its own
+  fields). `sections`: {Plugin.section: the section's fields as a dict, or the one value of a
+  section that is a single field}."""
+  built = (cls.from_section(run, **_keywords(cls, sections[cls.section])) for cls in PLUGINS)
   return tuple(plugin for plugin in built if plugin is not None)
+
+
+def _keywords(cls: Type[Plugin], section: Any) -> Dict[str, Any]:
+  """`from_section`'s keyword arguments: a section's fields, or {name: value} of a section
+  that is one field (config.d_weight_clip)."""
+  return dict(section) if isinstance(section, Mapping) else {cls.section: section}
 
 
 def find(plugins: Tuple[Plugin, ...], cls: Type[P]) -> Optional[P]:

@@ -25,7 +25,7 @@ update's E[sign]) are logged.
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -34,7 +34,7 @@ from jaxgan.core import random_streams
 from jaxgan.core import config_checks as checks
 from jaxgan.models import layers
 from jaxgan.plugins.augment import ada, diffaugment
-from jaxgan.plugins.protocol import Plugin
+from jaxgan.plugins.protocol import Plugin, RunFacts
 from jaxgan.runtime import parallel
 
 NAMES = ("none", "diffaugment", "ada")
@@ -64,38 +64,37 @@ class Augmentation(Plugin):
   section = "augment"
 
   @classmethod
-  def from_config(cls, config) -> Optional["Augmentation"]:
-    section = config.augment
-    if section.name not in NAMES:
-      raise checks.ConfigError(f"config.augment.name={section.name!r}; valid: "
-                               f"{', '.join(NAMES)}.")
-    checks.non_negative(config, "augment.p", "augment.ada_target", "augment.ada_kimg")
-    checks.positive_int(config, "augment.ada_interval")
-    kwargs = section.kwargs.to_dict()
-    if section.name == "none":
-      if kwargs or section.policy:
+  def from_section(cls, run: RunFacts, *, name: str, policy: str, kwargs: Dict[str, Any],
+                   p: float, ada_target: float, ada_interval: int, ada_kimg: float
+                   ) -> Optional["Augmentation"]:
+    if name not in NAMES:
+      raise checks.ConfigError(f"config.augment.name={name!r}; valid: {', '.join(NAMES)}.")
+    for field, value in (("p", p), ("ada_target", ada_target), ("ada_kimg", ada_kimg)):
+      checks.check_non_negative(cls.field(field), value)
+    checks.check_positive_int(cls.field("ada_interval"), ada_interval)
+    if name == "none":
+      if kwargs or policy:
         raise checks.ConfigError("config.augment.policy/kwargs are set but config.augment."
                                  "name is 'none'; name the augmentation.")
       return None
-    if section.name == "diffaugment":
-      policy = tuple(filter(None, (section.policy or "color,translation,cutout").split(",")))
-      bad = [name for name in policy if name not in diffaugment.POLICIES]
+    if name == "diffaugment":
+      policies = tuple(filter(None, (policy or "color,translation,cutout").split(",")))
+      bad = [one for one in policies if one not in diffaugment.POLICIES]
       if bad or kwargs:
         raise checks.ConfigError(
-            f"config.augment.policy={section.policy!r}: DiffAugment's policies are "
+            f"config.augment.policy={policy!r}: DiffAugment's policies are "
             f"{', '.join(diffaugment.POLICIES)} (comma-separated); it takes no kwargs "
             f"(got {sorted(kwargs)}).")
-      return cls("diffaugment", policy=policy)
+      return cls("diffaugment", policy=policies)
     try:
-      settings = ada.AdaSettings.pipeline(section.policy or "bgc", **kwargs)
+      settings = ada.AdaSettings.pipeline(policy or "bgc", **kwargs)
     except ValueError as e:
       raise checks.ConfigError(f"config.augment: {e}") from e
-    if not section.ada_target and not section.p > 0:
+    if not ada_target and not p > 0:
       raise checks.ConfigError("config.augment.name='ada' with a fixed p "
                                "(ada_target=0) needs config.augment.p > 0.")
-    return cls("ada", settings=settings, p=float(section.p),
-               target=float(section.ada_target), interval=int(section.ada_interval),
-               kimg=float(section.ada_kimg), batch_size=int(config.batch_size))
+    return cls("ada", settings=settings, p=float(p), target=float(ada_target),
+               interval=int(ada_interval), kimg=float(ada_kimg), batch_size=int(run.batch_size))
 
   def check_build(self, pair, image_shape):
     if self.name == "ada" and image_shape[-1] not in (1, 3):

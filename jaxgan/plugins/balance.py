@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxgan.core import config_checks as checks
-from jaxgan.plugins.protocol import Metrics, Plugin
+from jaxgan.plugins.protocol import Metrics, Plugin, RunFacts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,17 +34,16 @@ class Balance(Plugin):
   alternating_only = True  # It decides about D updates before G's.
 
   @classmethod
-  def from_config(cls, config) -> Optional["Balance"]:
-    checks.non_negative(config, "balance.max_repeats")
-    section = config.balance
-    if section.enabled and not section.skip_below < section.repeat_above:
+  def from_section(cls, run: RunFacts, *, enabled: bool, skip_below: float,
+                   repeat_above: float, max_repeats: int) -> Optional["Balance"]:
+    checks.check_non_negative(cls.field("max_repeats"), max_repeats)
+    if enabled and not skip_below < repeat_above:
       raise checks.ConfigError("config.balance.skip_below must be below "
                                "config.balance.repeat_above; got "
-                               f"{section.skip_below} and {section.repeat_above}.")
-    if not section.enabled:
+                               f"{skip_below} and {repeat_above}.")
+    if not enabled:
       return None
-    return cls(float(section.skip_below), float(section.repeat_above),
-               int(section.max_repeats))
+    return cls(float(skip_below), float(repeat_above), int(max_repeats))
 
   def skip(self, d_loss: jax.Array) -> jax.Array:
     """Whether a D update with this pre-update loss is skipped (bool scalar)."""

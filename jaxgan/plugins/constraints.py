@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan.core import config_checks as checks
-from jaxgan.plugins.protocol import Plugin
+from jaxgan.plugins.protocol import Plugin, RunFacts
 
 
 def clip_weights(params: Any, bound: float) -> Any:
@@ -27,9 +27,9 @@ class WeightClip(Plugin):
   section = "d_weight_clip"
 
   @classmethod
-  def from_config(cls, config) -> Optional["WeightClip"]:
-    checks.non_negative(config, "d_weight_clip")
-    return cls(float(config.d_weight_clip)) if config.d_weight_clip > 0 else None
+  def from_section(cls, run: RunFacts, *, d_weight_clip: float) -> Optional["WeightClip"]:
+    checks.check_non_negative(cls.section, d_weight_clip)
+    return cls(float(d_weight_clip)) if d_weight_clip > 0 else None
 
   def after_update(self, player, state):
     if player != "d":

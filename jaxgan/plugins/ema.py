@@ -11,7 +11,7 @@ from typing import Optional
 
 from jaxgan.core import config_checks as checks
 from jaxgan.plugins import averaging
-from jaxgan.plugins.protocol import Plugin
+from jaxgan.plugins.protocol import Plugin, RunFacts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,9 +22,9 @@ class GeneratorEma(Plugin):
   section = "ema"
 
   @classmethod
-  def from_config(cls, config) -> Optional["GeneratorEma"]:
-    checks.fraction(config, "ema.decay", closed=False)
-    return cls(float(config.ema.decay)) if config.ema.decay > 0 else None
+  def from_section(cls, run: RunFacts, *, decay: float) -> Optional["GeneratorEma"]:
+    checks.check_fraction(cls.field("decay"), decay, closed=False)
+    return cls(float(decay)) if decay > 0 else None
 
   def init_extras(self, player, state, image_shape, with_labels):
     return {averaging.EMA_PARAMS: state.params} if player == "g" else {}

@@ -18,7 +18,7 @@ from jax import lax
 
 from jaxgan.core import config_checks as checks
 from jaxgan.models import conditional, layers
-from jaxgan.plugins.protocol import LossTerm, Plugin
+from jaxgan.plugins.protocol import LossTerm, Plugin, RunFacts
 from jaxgan.runtime import parallel
 
 
@@ -52,15 +52,15 @@ class FeatureMatching(Plugin):
   uses_features = True
 
   @classmethod
-  def from_config(cls, config) -> Optional["FeatureMatching"]:
-    checks.non_negative(config, "feature_matching.weight")
-    section = config.feature_matching
-    if section.replace_g_loss and not section.weight > 0:
+  def from_section(cls, run: RunFacts, *, weight: float, replace_g_loss: bool
+                   ) -> Optional["FeatureMatching"]:
+    checks.check_non_negative(cls.field("weight"), weight)
+    if replace_g_loss and not weight > 0:
       raise checks.ConfigError("config.feature_matching.replace_g_loss needs "
                                "config.feature_matching.weight > 0 (it would leave G no loss).")
-    if not section.weight > 0:
+    if not weight > 0:
       return None
-    return cls(float(section.weight), bool(section.replace_g_loss), config.model.name)
+    return cls(float(weight), bool(replace_g_loss), run.model_name)
 
   def check_build(self, pair, image_shape):
     """D must expose its features (checked by shape inference)."""

@@ -8,7 +8,7 @@ weight scaled by `every`; StyleGAN2 applies R1 every 16 D updates).
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -18,15 +18,15 @@ from jaxgan import penalties
 from jaxgan.core import random_streams
 from jaxgan.core import config_checks as checks
 from jaxgan.models import layers
-from jaxgan.plugins.protocol import LossTerm, Plugin, UpdateContext
+from jaxgan.plugins.protocol import LossTerm, Plugin, RunFacts, UpdateContext
 
 CONTRACT = ("a penalty takes (critic, real, fake, keys, **kwargs) and returns per-example "
             "values [n]")
 
 
-def penalty_function(config) -> Callable:
-  """config.penalty.name resolved, with config.penalty.kwargs bound."""
-  return checks.bound_function(config, "penalty", penalties.PENALTIES, 4, CONTRACT)
+def penalty_function(name: str, kwargs: Dict[str, Any]) -> Callable:
+  """config.penalty.name (`name`) resolved, with config.penalty.kwargs bound."""
+  return checks.bound_function("penalty", name, kwargs, penalties.PENALTIES, 4, CONTRACT)
 
 
 def check_penalty_output(name: str, penalty_fn: Callable,
@@ -61,13 +61,14 @@ class GradientPenalty(Plugin):
   section = "penalty"
 
   @classmethod
-  def from_config(cls, config) -> Optional["GradientPenalty"]:
-    fn = penalty_function(config)
-    checks.non_negative(config, "penalty.weight")
-    checks.positive_int(config, "penalty.every")
-    if fn is penalties.none or not config.penalty.weight > 0:
+  def from_section(cls, run: RunFacts, *, name: str, weight: float, kwargs: Dict[str, Any],
+                   every: int) -> Optional["GradientPenalty"]:
+    fn = penalty_function(name, kwargs)
+    checks.check_non_negative(cls.field("weight"), weight)
+    checks.check_positive_int(cls.field("every"), every)
+    if fn is penalties.none or not weight > 0:
       return None
-    return cls(fn, config.penalty.name, float(config.penalty.weight), config.penalty.every)
+    return cls(fn, name, float(weight), every)
 
   def check_build(self, pair, image_shape):
     check_penalty_output(self.name, self.fn, image_shape)

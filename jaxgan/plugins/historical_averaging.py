@@ -11,7 +11,7 @@ from typing import Optional
 
 from jaxgan.core import config_checks as checks
 from jaxgan.plugins import averaging
-from jaxgan.plugins.protocol import LossTerm, Plugin
+from jaxgan.plugins.protocol import LossTerm, Plugin, RunFacts
 
 PLAYERS = ("g", "d")
 
@@ -26,11 +26,11 @@ class HistoricalAveraging(Plugin):
   section = "historical_averaging"
 
   @classmethod
-  def from_config(cls, config) -> Optional["HistoricalAveraging"]:
-    checks.non_negative(config, "historical_averaging.weight")
-    checks.fraction(config, "historical_averaging.decay", closed=False)
-    section = config.historical_averaging
-    return cls(float(section.weight), float(section.decay)) if section.weight > 0 else None
+  def from_section(cls, run: RunFacts, *, weight: float, decay: float
+                   ) -> Optional["HistoricalAveraging"]:
+    checks.check_non_negative(cls.field("weight"), weight)
+    checks.check_fraction(cls.field("decay"), decay, closed=False)
+    return cls(float(weight), float(decay)) if weight > 0 else None
 
   def init_extras(self, player, state, image_shape, with_labels):
     return {averaging.PARAM_AVERAGE: state.params} if player in PLAYERS else {}

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jaxgan.core import random_streams
 from jaxgan.core import config_checks as checks
 from jaxgan.models import layers
-from jaxgan.plugins.protocol import Plugin
+from jaxgan.plugins.protocol import Plugin, RunFacts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,9 +32,11 @@ class InstanceNoise(Plugin):
   section = "instance_noise"
 
   @classmethod
-  def from_config(cls, config) -> Optional["InstanceNoise"]:
-    checks.non_negative(config, "instance_noise.std", "instance_noise.decay_steps")
-    noise = cls(float(config.instance_noise.std), int(config.instance_noise.decay_steps))
+  def from_section(cls, run: RunFacts, *, std: float, decay_steps: int
+                   ) -> Optional["InstanceNoise"]:
+    checks.check_non_negative(cls.field("std"), std)
+    checks.check_non_negative(cls.field("decay_steps"), decay_steps)
+    noise = cls(float(std), int(decay_steps))
     return noise if noise.enabled else None
 
   def d_input(self, images, real, key, step, axis_name, extras):

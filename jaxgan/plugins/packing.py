@@ -30,7 +30,7 @@ import jax
 
 from jaxgan.core import config_checks as checks
 from jaxgan.models import conditional
-from jaxgan.plugins.protocol import Plugin
+from jaxgan.plugins.protocol import Plugin, RunFacts
 
 
 def pack(images: jax.Array, size: int) -> jax.Array:
@@ -53,11 +53,10 @@ class Packing(Plugin):
   section = "packing"
 
   @classmethod
-  def from_config(cls, config) -> Optional["Packing"]:
-    checks.positive_int(config, "packing.size")
-    size = config.packing.size
-    if size > 1 and config.batch_size % size:
-      raise checks.ConfigError(f"config.batch_size={config.batch_size} must be a multiple of "
+  def from_section(cls, run: RunFacts, *, size: int) -> Optional["Packing"]:
+    checks.check_positive_int(cls.field("size"), size)
+    if size > 1 and run.batch_size % size:
+      raise checks.ConfigError(f"config.batch_size={run.batch_size} must be a multiple of "
                                f"config.packing.size={size} (D judges packs of {size}).")
     return cls(int(size)) if size > 1 else None
 

@@ -2,8 +2,10 @@
 
 A plug-in is one file in jaxgan/plugins/ with one `Plugin` subclass. It owns:
 
-  from_config(config)        its config section's check (ConfigError naming the field), and
-                             the plug-in built from it, or None when the section turns it off;
+  from_section(run, **section)  its config section's check (ConfigError naming the field),
+                             and the plug-in built from it, or None when the section turns
+                             it off; it receives the section's fields as keyword arguments
+                             (never the config: jaxgan.experiment reads that);
   check_build(pair, shape)   checks that need the models and the image shape (abstractly);
   init_extras(player, ...)   the extra state it keeps in a player's `extras`;
   d_fakes(...)               what it does to the fakes D is shown (replay);
@@ -34,6 +36,18 @@ import jax.numpy as jnp
 from jax import lax
 
 Metrics = Dict[str, jax.Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFacts:
+  """What a plug-in's checks may need beyond its own config section.
+
+  Attributes:
+    batch_size: config.batch_size, the global batch of one D update.
+    model_name: config.model.name, as the user wrote it (for messages).
+  """
+  batch_size: int
+  model_name: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +131,8 @@ class Plugin:
   """A stabiliser or regulariser of the standard game; every hook does nothing by default.
 
   Class attributes:
-    section: the config field it owns (documentation and error messages).
+    section: the config field it owns: a section, whose fields are `from_section`'s keyword
+      arguments, or one value (config.d_weight_clip), passed as the keyword of its name.
     alternating_only: it needs D's update to come before G's (refused with
       config.update_order="simultaneous").
     uses_features: G's D passes must expose D's features (UpdateContext.*_features).
@@ -127,10 +142,15 @@ class Plugin:
   uses_features: ClassVar[bool] = False
 
   @classmethod
-  def from_config(cls, config) -> Optional["Plugin"]:
-    """Checks the plug-in's config fields (ConfigError naming the field); the plug-in, or
-    None when the config leaves it off."""
+  def from_section(cls, run: RunFacts, **section: Any) -> Optional["Plugin"]:
+    """Checks the fields of the plug-in's config section (ConfigError naming the field); the
+    plug-in, or None when the section leaves it off."""
     raise NotImplementedError
+
+  @classmethod
+  def field(cls, name: str) -> str:
+    """The dotted config name of the section's field `name` (for checks and messages)."""
+    return f"{cls.section}.{name}"
 
   def check_build(self, pair: Any, image_shape: Tuple[int, int, int]) -> None:
     """Checks that need the (G, D) modules or the image shape (shape inference only)."""

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 from jaxgan.core import random_streams
 from jaxgan.core import config_checks as checks
 from jaxgan.models import layers
-from jaxgan.plugins.protocol import Plugin
+from jaxgan.plugins.protocol import Plugin, RunFacts
 from jaxgan.runtime import parallel
 
 BUFFER, FILLED, LABELS = "replay_buffer", "replay_filled", "replay_labels"
@@ -40,14 +40,14 @@ class Replay(Plugin):
   alternating_only = True  # Its fakes are D's alone; a one-pass step shares them with G.
 
   @classmethod
-  def from_config(cls, config) -> Optional["Replay"]:
-    checks.non_negative(config, "replay.buffer_size")
-    checks.fraction(config, "replay.fraction", closed=True)
-    size = config.replay.buffer_size
-    if size and size < config.batch_size:
-      raise checks.ConfigError(f"config.replay.buffer_size={size} must hold at least one "
-                               f"global batch (config.batch_size={config.batch_size}).")
-    return cls(int(size), float(config.replay.fraction)) if size else None
+  def from_section(cls, run: RunFacts, *, buffer_size: int, fraction: float
+                   ) -> Optional["Replay"]:
+    checks.check_non_negative(cls.field("buffer_size"), buffer_size)
+    checks.check_fraction(cls.field("fraction"), fraction, closed=True)
+    if buffer_size and buffer_size < run.batch_size:
+      raise checks.ConfigError(f"config.replay.buffer_size={buffer_size} must hold at least "
+                               f"one global batch (config.batch_size={run.batch_size}).")
+    return cls(int(buffer_size), float(fraction)) if buffer_size else None
 
   @property
   def enabled(self) -> bool:

@@ -40,7 +40,7 @@ import optax
 from jax import lax
 
 from jaxgan.core import config_checks as checks
-from jaxgan.plugins.protocol import Plugin
+from jaxgan.plugins.protocol import Plugin, RunFacts
 from jaxgan.runtime import parallel
 
 OPTIMIZERS = ("d", "sgd")
@@ -62,22 +62,21 @@ class Unrolled(Plugin):
   alternating_only = True  # G looks ahead from the D of this step's critic updates.
 
   @classmethod
-  def from_config(cls, config) -> Optional["Unrolled"]:
-    section = config.unrolled
-    if not isinstance(section.steps, int) or section.steps < 0:
+  def from_section(cls, run: RunFacts, *, steps: int, backprop: bool, optimizer: str,
+                   learning_rate: float) -> Optional["Unrolled"]:
+    if not isinstance(steps, int) or steps < 0:
       raise checks.ConfigError("config.unrolled.steps must be an integer >= 0 (0: off); got "
-                               f"{section.steps!r}.")
-    if section.optimizer not in OPTIMIZERS:
+                               f"{steps!r}.")
+    if optimizer not in OPTIMIZERS:
       raise checks.ConfigError(
-          f"config.unrolled.optimizer={section.optimizer!r}; valid: {', '.join(OPTIMIZERS)}"
-          f"{checks.close_match(section.optimizer, OPTIMIZERS)}.")
-    if section.optimizer == "sgd" and section.steps and not section.learning_rate > 0:
+          f"config.unrolled.optimizer={optimizer!r}; valid: {', '.join(OPTIMIZERS)}"
+          f"{checks.close_match(optimizer, OPTIMIZERS)}.")
+    if optimizer == "sgd" and steps and not learning_rate > 0:
       raise checks.ConfigError("config.unrolled.learning_rate must be > 0 with "
-                               f"config.unrolled.optimizer='sgd'; got {section.learning_rate}.")
-    if not section.steps:
+                               f"config.unrolled.optimizer='sgd'; got {learning_rate}.")
+    if not steps:
       return None
-    return cls(int(section.steps), bool(section.backprop), str(section.optimizer),
-               float(section.learning_rate))
+    return cls(int(steps), bool(backprop), str(optimizer), float(learning_rate))
 
   def critic_params(self, d_state: Any, objective: Objective, key: jax.Array,
                     axis_name: Optional[str]) -> Any:

@@ -154,10 +154,10 @@ def save_eval_curves(records: List[Dict[str, float]], path: str, title: str = ""
   save_curves(records, path, panels=EVAL_PANELS, others=False, title=title)
 
 
-def run_title(workdir: str, config) -> str:
-  """"RUN: model, loss, seed N" for pictures' titles (RUN: the workdir's folder name)."""
-  name = storage.basename(workdir)
-  return f"{name}: {config.model.name}, {config.loss.name} loss, seed {config.seed}"
+def run_title(workdir: str, description: str) -> str:
+  """"RUN: DESCRIPTION" for pictures' titles (RUN: the workdir's folder name; DESCRIPTION: the
+  experiment's, "model, loss, seed N")."""
+  return f"{storage.basename(workdir)}: {description}"
 
 
 def save_animation(frame_paths: Sequence[str], path: str, seconds_per_frame: float = 0.4

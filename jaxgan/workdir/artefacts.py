@@ -47,17 +47,17 @@ class RunArtefacts:
     self.experiment, self.workdir = experiment, workdir
     self.checkpointer, self.writer, self.evaluator = checkpointer, writer, evaluator
     self.is_writer = jax.process_index() == 0
-    self._config_json = experiment.config.to_json()
-    config = experiment.config
+    self._config_json = experiment.config_json
+    settings = experiment.settings
     game = experiment.game
     # The grid's inputs are fixed for the whole run; the evaluation's latents too.
     if isinstance(game, TranslatingGame):
-      self._grid_inputs = game.grid_inputs(examples, config.num_grid_samples)
+      self._grid_inputs = game.grid_inputs(examples, settings.num_grid_samples)
     else:
-      grid_key = random_streams.run_key(config.seed, random_streams.GRID_LATENTS)
-      self._grid_inputs = game.sample_inputs(grid_key, config.num_grid_samples)
-    self._eval_key = eval_setup.eval_latents_key(config.seed)
-    self.title = visualize.run_title(workdir, config)
+      grid_key = random_streams.run_key(settings.seed, random_streams.GRID_LATENTS)
+      self._grid_inputs = game.sample_inputs(grid_key, settings.num_grid_samples)
+    self._eval_key = eval_setup.eval_latents_key(settings.seed)
+    self.title = visualize.run_title(workdir, experiment.description)
 
   def real_grid(self, images: np.ndarray) -> None:
     """WORKDIR/samples/real.png: the first num_grid_samples real images, beside which the
@@ -65,11 +65,11 @@ class RunArtefacts:
     path = storage.join(self.workdir, "samples", "real.png")
     if not self.is_writer or storage.exists(path) or images.ndim != 4:
       return
-    config = self.experiment.config
-    real = pipeline.to_model_range(images[:config.num_grid_samples])
+    settings = self.experiment.settings
+    real = pipeline.to_model_range(images[:settings.num_grid_samples])
     run_name = storage.basename(self.workdir)
     visualize.save_grid(real, path, title=f"{run_name}: real images "
-                        f"({config.dataset.name}/{config.dataset.split})")
+                        f"({settings.dataset.name}/{settings.dataset.split})")
     self.writer.image("samples/real", visualize.tile(visualize.to_uint8(real)), 0)
 
   def _sampling_variables(self, replicated: Dict[str, Any]) -> Any:
@@ -81,7 +81,7 @@ class RunArtefacts:
     row per class, the same inputs in each row)."""
     if not self.is_writer:
       return
-    game, config = self.experiment.game, self.experiment.config
+    game, settings = self.experiment.game, self.experiment.settings
     variables = self._sampling_variables(replicated)
     path = storage.join(self.workdir, "samples", f"step_{step:07d}.png")
     title = f"{self.title}, step {step}"
@@ -90,7 +90,7 @@ class RunArtefacts:
       visualize.save_grid(images, path, columns=columns,
                           title=f"{title}\nA | G(A) | F(G(A)) | B | F(B) | G(F(B))")
     elif game.num_classes:
-      per_class = max(1, min(10, config.num_grid_samples // game.num_classes))
+      per_class = max(1, min(10, settings.num_grid_samples // game.num_classes))
       rows = {name: x[:per_class] for name, x in self._grid_inputs.items() if x is not None}
       images, classes = generation.class_rows(game, variables, rows)
       pictures.save_per_class_grid(images, classes, game.num_classes, path, per_class,
@@ -119,9 +119,9 @@ class RunArtefacts:
     """WORKDIR/milestones.png: this run's milestones side by side (one fixed latent per
     row, one milestone per column, in step order). A file kept by a shorter run that was
     resumed (its end was a milestone then) is left out."""
-    config = self.experiment.config
     columns = []
-    milestones = protocol.growth_of(self.experiment.game).milestones(config.num_train_steps)
+    milestones = protocol.growth_of(self.experiment.game).milestones(
+        self.experiment.settings.num_train_steps)
     for step, label in sorted(milestones.items()):
       path = storage.join(self.workdir, "samples", "milestones", f"step_{step:07d}.npz")
       if storage.isfile(path):
@@ -134,13 +134,14 @@ class RunArtefacts:
   def evaluate(self, step: int, replicated: Dict[str, Any]) -> Dict[str, float]:
     """Scores the sampler with the run's evaluator; logged as eval_* records, and returned
     ({"eval_fid": ..., ...})."""
-    game, config = self.experiment.game, self.experiment.config
+    game = self.experiment.game
     variables = self._sampling_variables(replicated)
     if isinstance(game, TranslatingGame):
       scalars = {f"eval_{name}": value for name, value in self.evaluator.evaluate(
           translation.translator(game, variables)).items()}
     else:
-      generate = generation.make_generate(game, variables, self._eval_key, config.eval.batch_size)
+      generate = generation.make_generate(game, variables, self._eval_key,
+                                          self.experiment.settings.eval.batch_size)
       classes = (lambda n: generation.requested_classes(game, n)) if game.num_classes else None
       scalars = evaluator_lib.scalars(self.evaluator.evaluate_generator(generate, classes))
     provenance = self.evaluator.provenance()

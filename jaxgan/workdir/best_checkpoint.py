@@ -17,11 +17,10 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import jax
-import ml_collections
 import numpy as np
 from absl import logging
 
-from jaxgan.core import errors
+from jaxgan.core import errors, run_settings
 from jaxgan.evaluation.reported_metrics import lower_is_better
 from jaxgan.workdir import checkpointing
 
@@ -34,8 +33,8 @@ class BestCheckpointError(errors.UserError, RuntimeError):
   """WORKDIR/best was kept under other evaluation settings than this config's."""
 
 
-def _settings(config: ml_collections.ConfigDict) -> Dict[str, Any]:
-  return {name: config.eval[name] for name in COMPARABLE_SETTINGS}
+def _settings(settings: run_settings.EvalSettings) -> Dict[str, Any]:
+  return {name: getattr(settings, name) for name in COMPARABLE_SETTINGS}
 
 
 class BestCheckpoint:
@@ -46,9 +45,9 @@ class BestCheckpoint:
     checkpointing.CorruptCheckpointError: its meta cannot be read.
   """
 
-  def __init__(self, workdir: str, config: ml_collections.ConfigDict):
-    self.metric = config.eval.best_metric
-    self.settings = _settings(config)
+  def __init__(self, workdir: str, settings: run_settings.EvalSettings):
+    self.metric = settings.best_metric
+    self.settings = _settings(settings)
     self.checkpointer = checkpointing.Checkpointer(workdir, keep=1, subdir=checkpointing.BEST)
     self.record: Optional[Dict[str, Any]] = None  # {"step", "value", **settings}
     step = self.checkpointer.latest_step()
