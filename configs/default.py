@@ -57,6 +57,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.dataset.data_dir = ""      # tfds data_dir ("" = tfds' default ~/tensorflow_datasets)
   config.dataset.crop = 0           # side of a centred square crop (0 = none), e.g. CelebA 108
   config.dataset.image_size = 0     # resize to image_size x image_size (0 = as stored)
+  config.dataset.channels = 0       # image_folder: 1 grey, 3 RGB, 0 as stored (a mix refused)
   # Each time an image is drawn: a random square crop of this side (0 = none) and a left-right
   # mirror with probability 1/2 (CycleGAN's load 286, crop 256, flip).
   config.dataset.random_crop = 0

@@ -6,9 +6,12 @@ latest sample grid, and writes under --output (default ./compare):
   curves.png    every training and evaluation curve, one panel per metric, one line per run;
   samples.png   each run's latest sample grid, side by side;
   compare.md    the table printed: each run's latest evaluation (a translating run's: both
-                directions' FID, content preservation and L1), the config fields in which
-                the runs differ, and for runs that differ only in their seed the mean ± std
-                (sample standard deviation) of every metric.
+                directions' FID, content preservation and L1), the step its training reached
+                and its last logged losses, the config fields in which the runs differ (a
+                value changed on resume shows what it was until when), every setting changed
+                on resume (config_history.jsonl: "loss.kwargs.gamma 2.0 until step 200, then
+                1.0"), and for runs that differ only in their seed the mean ± std (sample
+                standard deviation) of every metric.
 Numbers are grouped only when their evaluations share a feature space (the same classifier
 or Inception weights, reference set and metric settings: equal provenance); a group that mixes
 feature spaces is reported run by run, with a note, instead of averaged.
@@ -55,6 +58,8 @@ class RunSummary:
       None: eval/history.jsonl's last, else the last eval_* record of metrics.jsonl (no
       provenance: written before evaluation records had any).
     grid: path of the latest samples/step_*.png, or None.
+    changes: {field: [(value, until step), ...]}: the earlier values of every setting
+      changed on resume (config_history.jsonl), oldest first; the current one is `config`'s.
   """
 
   def __init__(self, workdir: str, name: str):
@@ -66,13 +71,45 @@ class RunSummary:
       self.config = config_checks.flatten(json.load(f))
     self.records = metric_logging.read_metrics(workdir)
     self.evaluation = _latest_evaluation(workdir, self.records)
+    self.changes = _changes_on_resume(run_history.read(workdir))
     grids = sorted(storage.glob(storage.join(workdir, "samples", "step_*.png")))
     self.grid = grids[-1] if grids else None
+
+  def last_losses(self) -> Tuple[Any, str]:
+    """(the last logged step, "d_loss 0.693, g_loss 0.712" of that record), ("-", "-") with
+    no record."""
+    if not self.records:
+      return "-", "-"
+    last = self.records[-1]
+    losses = [f"{k} {v:.4g}" for k, v in last.items()
+              if k.endswith("_loss") and isinstance(v, (int, float))]
+    return last.get("step", "-"), ", ".join(losses) or "-"
+
+  def value_cell(self, field: str) -> str:
+    """config.json's value of `field`, with what it was before a change on resume."""
+    now = json.dumps(self.config.get(field))
+    earlier = self.changes.get(field)
+    if not earlier:
+      return now
+    return now + " (" + ", ".join(f"{json.dumps(v)} until step {s}" for v, s in earlier) + ")"
 
   def experiment(self) -> Dict[str, Any]:
     """The config without its seed and bookkeeping: runs equal here differ only in seed."""
     return {k: v for k, v in self.config.items()
             if k != "seed" and not config_checks.in_sections(k, _BOOKKEEPING)}
+
+
+def _changes_on_resume(history: List[Dict[str, Any]]) -> Dict[str, List[Tuple[Any, int]]]:
+  """{field: [(earlier value, the step it ran until), ...]} of the settings a resume changed
+  (bookkeeping fields left out)."""
+  out: Dict[str, List[Tuple[Any, int]]] = {}
+  for start in history:
+    if not start.get("resumed"):
+      continue
+    for field, before, _ in start.get("changes", []):
+      if not config_checks.in_sections(field, _BOOKKEEPING):
+        out.setdefault(field, []).append((before, start["start_step"]))
+  return out
 
 
 def _latest_evaluation(workdir: str, records: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
@@ -161,15 +198,16 @@ def table(runs: Sequence[RunSummary]) -> str:
   columns = columns_of(runs)
   varying = [f for f in varying_fields(runs) if f != "seed"]
   header = ["run", "step", *(label for _, label, _ in columns), *varying, "seed",
-            "feature space"]
+            "feature space", "trained to", "last losses"]
   lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
   for run in runs:
     ev = run.evaluation or {}
     metrics = ev.get("generator", {})
+    trained, losses = run.last_losses()
     cells = [run.name, str(ev.get("step", "-")),
              *(_cell(metrics.get(key), fmt) for key, _, fmt in columns),
-             *(json.dumps(run.config.get(f)) for f in varying), str(run.config.get("seed")),
-             _feature_space(run)]
+             *(run.value_cell(f) for f in varying), str(run.config.get("seed")),
+             _feature_space(run), str(trained), losses]
     lines.append("| " + " | ".join(cells) + " |")
   summaries = []
   for group in seed_groups(runs):
@@ -197,6 +235,12 @@ def table(runs: Sequence[RunSummary]) -> str:
                      + ", ".join(parts))
   if summaries:
     lines += ["", "Runs of the same experiment (configs equal but for the seed):", *summaries]
+  changed = [f"- {run.name}: " + "; ".join(
+      f"{field} " + ", ".join(f"{json.dumps(v)} until step {s}" for v, s in earlier)
+      + f", then {json.dumps(run.config.get(field))}" for field, earlier in run.changes.items())
+             for run in runs if run.changes]
+  if changed:
+    lines += ["", "Settings changed on resume (config_history.jsonl):", *changed]
   return "\n".join(lines)
 
 

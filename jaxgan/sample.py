@@ -30,6 +30,7 @@ __getattr__ = moved_modules.forwarded_attributes(
     __name__, {"jitted_generate": "jaxgan.evaluation.generation:jitted_generate"})
 
 FLAGS = flags.FLAGS
+GRID_SAMPLES = 64  # --grid of an unconditional run: the first samples, an 8x8 grid
 
 
 def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] = None,
@@ -39,9 +40,10 @@ def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] 
              ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
   """From a workdir's checkpoint (G in inference mode; `checkpoint`, `step` as in
   `load_run`): (uint8 images [num_samples, H, W, C], their requested classes int32
-  [num_samples], or None for an unconditional run). `label` and `grid_path` (a per-class
-  grid PNG) need a conditional run; `options` (`sampling_options.requested(...)`, e.g.
-  {"truncation_psi": 0.7}) a model that takes them (stylegan2)."""
+  [num_samples], or None for an unconditional run). `label` needs a conditional run;
+  `grid_path`: a PNG of one row per requested class (conditional), or of the first
+  GRID_SAMPLES samples written (unconditional); `options` (`sampling_options.requested(...)`,
+  e.g. {"truncation_psi": 0.7}) a model that takes them (stylegan2)."""
   if num_samples < 1:
     raise errors.InvalidInputError(f"--num_samples must be >= 1; got {num_samples}.")
   run = load_run(workdir, step, checkpoint)
@@ -53,22 +55,24 @@ def generate(workdir: str, num_samples: int, seed: int = 0, step: Optional[int] 
         "--input=... --direction=a2b --output=...")
   classes = requested_classes(game, num_samples, label)  # Checks label first.
   sampling_options.check(options or {}, game.sampling_options, run.config.model.name)
-  if grid_path and classes is None:
-    raise errors.InvalidInputError(
-        "--grid draws one row per class: this model is not class-conditional.")
   logging.info("Sampling %d images from %s at step %d.", num_samples, workdir, run.step)
   key = jax.random.PRNGKey(seed)
   variables = run.sampling_variables()
   generate_fn = make_generate(game, variables, key, batch_size, label, options)
-  if grid_path:
+  images = generate_fn(num_samples)
+  if grid_path and classes is None:  # The first samples written, as they are.
+    visualize.save_grid(images[:GRID_SAMPLES], grid_path,
+                        title=f"{run.config.model.name}, step {run.step}: the first "
+                        f"{min(num_samples, GRID_SAMPLES)} samples (seed {seed})")
+  elif grid_path:
     from jaxgan.evaluation import pictures  # matplotlib only when drawing.
     # Its own inputs (a stream no sample row uses).
     inputs = game.sample_inputs(random_streams.of(key, random_streams.GRID_LATENTS), 10)
-    images, grid_classes = class_rows(game, variables, inputs, options)
-    pictures.save_per_class_grid(images, grid_classes, game.num_classes, grid_path,
+    rows, grid_classes = class_rows(game, variables, inputs, options)
+    pictures.save_per_class_grid(rows, grid_classes, game.num_classes, grid_path,
                                  title=f"{run.config.model.name}, step {run.step}: "
                                  "one row per requested class")
-  return visualize.to_uint8(generate_fn(num_samples)), classes
+  return visualize.to_uint8(images), classes
 
 
 def define_flags() -> None:
@@ -85,7 +89,8 @@ def define_flags() -> None:
   flags.DEFINE_integer("batch_size", 500, "Images generated per call.")
   flags.DEFINE_integer("label", None, "Conditional runs: make only this class (default: "
                        "every class in turn).")
-  flags.DEFINE_string("grid", None, "Conditional runs: also write a per-class grid PNG here.")
+  flags.DEFINE_string("grid", None, "Also write a grid PNG here: one row per requested class "
+                      "(conditional runs), else the first 64 samples.")
   flags.DEFINE_float("truncation_psi", None, "stylegan2: the truncation trick, w_avg + psi * "
                      "(w - w_avg) (1: none, 0: every sample the average; the papers show 0.5-0.7).")
   flags.DEFINE_integer("truncation_cutoff", None, "stylegan2: truncate only the first N ws "

@@ -169,7 +169,8 @@ def _check_before_writing(config: ml_collections.ConfigDict, workdir: str
                     "with 1, 18 with 4; MLP GAN 3,304 with 1, 2,490 with 10; "
                     "docs/performance.md). Use 1 on the CPU.",
                     settings.steps_per_dispatch)
-  parallel.per_device_batch_size(settings.batch_size)
+  per_device = parallel.per_device_batch_size(settings.batch_size)
+  builders.check_batch_groups(config, resolved, per_device)
   if jax.process_index() == 0:
     checkpointing.check_writable(workdir)
   return resolved
@@ -188,9 +189,8 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
   experiment = builders.build(config, image_shape, resolved)
   game = experiment.game
   states = experiment.init_states()
-  logging.info("Data: %s/%s, %d images of shape %s; %d device(s), %d per device.",
-               settings.dataset.name, settings.dataset.split, len(data.images), data.image_shape,
-               jax.device_count(), per_device)
+  logging.info("Data: %s/%s, %s; %d device(s), %d per device.", settings.dataset.name,
+               settings.dataset.split, data.describe(), jax.device_count(), per_device)
   logging.info("Parameters: %s.", ", ".join(
       f"{name.upper()} {state.count_params(states[name].params)}" for name in game.players))
   if is_writer:

@@ -17,8 +17,8 @@ from typing import List, Optional, Tuple
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan.core import errors, user_errors
-from jaxgan.data import local_files, pipeline, sources
+from jaxgan.core import errors, run_settings, user_errors
+from jaxgan.data import local_files, pipeline, resize, sources
 from jaxgan.games.protocol import TranslatingGame
 from jaxgan.runtime import compilation_cache, library_logs, storage, visualize
 from jaxgan.workdir import saved_run
@@ -56,6 +56,25 @@ def read_inputs(path: str) -> Tuple[np.ndarray, List[str]]:
   return np.stack(images), [os.path.splitext(os.path.basename(f))[0] for f in files]
 
 
+def fit_to_run(images: np.ndarray, image_shape: Tuple[int, int, int],
+               dataset: run_settings.DataSpec) -> np.ndarray:
+  """uint8 `images` [N, H, W, C] as the run saw its data: its crop and resize
+  (dataset.crop, dataset.image_size), then the centre of its random crop (dataset.random_crop,
+  as its grids and evaluation do); inputs that still do not have the run's `image_shape` are
+  refused, naming the size it needs."""
+  if tuple(images.shape[1:]) != image_shape:
+    images = resize.crop_and_resize(images, dataset.crop, dataset.image_size, "the inputs")
+    if dataset.random_crop and min(images.shape[1:3]) >= dataset.random_crop:
+      images = pipeline.centre_crop(images, dataset.random_crop)
+  if tuple(images.shape[1:]) != image_shape:
+    raise errors.InvalidInputError(
+        f"the inputs are {tuple(images.shape[1:])} images (after the run's crop={dataset.crop}, "
+        f"image_size={dataset.image_size}, random_crop={dataset.random_crop}); the run was "
+        f"trained on {image_shape} (H, W, C). Give images of that size"
+        f"{' and channels' if images.shape[-1] != image_shape[-1] else ''}.")
+  return images
+
+
 def translate(workdir: str, images: np.ndarray, direction: str, step: Optional[int] = None,
               batch_size: int = 100) -> Tuple[np.ndarray, int]:
   """(uint8 translations of uint8 `images` [N, H, W, C], the checkpoint's step)."""
@@ -66,10 +85,7 @@ def translate(workdir: str, images: np.ndarray, direction: str, step: Optional[i
     raise errors.InvalidInputError(
         f"the run in {workdir!r} (config.game.name={run.config.game.name!r}) "
         "does not translate images; sample it with python -m jaxgan.sample.")
-  if tuple(images.shape[1:]) != tuple(run.image_shape):
-    raise errors.InvalidInputError(
-        f"the inputs are {tuple(images.shape[1:])} images; the run was trained "
-        f"on {tuple(run.image_shape)} (H, W, C).")
+  images = fit_to_run(images, tuple(run.image_shape), run.experiment.settings.dataset)
   from jaxgan.evaluation import translation  # pylint: disable=g-import-not-at-top
   translate_fn = translation.translator(run.game, run.sampling_variables())
   pair_direction = "ab" if direction == "a2b" else "ba"

@@ -46,8 +46,9 @@ def test_a_second_game_trains_resumes_samples_and_evaluates(tmp_path, mnist_dir)
 
   run = saved_run.load_run(workdir)
   assert run.step == 4 and sorted(run.states) == ["d1", "d2", "g", "run"]
-  images, classes = sample.generate(workdir, num_samples=5, batch_size=4)
-  assert images.shape == (5, 28, 28, 1) and classes is None
+  grid = os.path.join(workdir, "grid.png")  # An unconditional model's grid: its samples.
+  images, classes = sample.generate(workdir, num_samples=5, batch_size=4, grid_path=grid)
+  assert images.shape == (5, 28, 28, 1) and classes is None and os.path.isfile(grid)
   report = evaluate.evaluate_workdir(workdir, overrides={
       "num_samples": 24, "classifier_steps": 2, "batch_size": 8, "kid_subset_size": 12})
   assert np.isfinite(report["generator"]["fid"])

@@ -351,9 +351,12 @@ def test_training_resumed_mid_fade_equals_uninterrupted(tmp_path, mnist_dir):
   assert sorted(os.listdir(os.path.join(workdir, "samples", "milestones"))) == [
       "step_0000001.npz", "step_0000003.npz", "step_0000005.npz"]
   assert os.path.isfile(os.path.join(workdir, "milestones.png"))
-  # jaxgan.sample reads the checkpoint's stage: 8x8 now, at full size.
-  images, classes = sample.generate(workdir, 3)
+  # jaxgan.sample reads the checkpoint's stage: 8x8 now, at full size; --grid draws the
+  # samples of an unconditional model (it used to refuse: one row per class only).
+  grid = os.path.join(workdir, "grid.png")
+  images, classes = sample.generate(workdir, 3, grid_path=grid)
   assert images.shape == (3, 8, 8, 1) and images.dtype == np.uint8 and classes is None
+  assert os.path.isfile(grid)
 
 
 def test_a_dispatch_of_several_steps_never_crosses_a_phase():

@@ -171,6 +171,22 @@ def test_cli_misspelt_field_is_one_line_and_configs_load_from_any_directory(tmp_
   assert not workdir.exists()
 
 
+def test_a_missing_config_file_is_one_line(tmp_path, monkeypatch, capsys):
+  """Before: ml_collections' ~40-line traceback when the config was first read. run() checks
+  the file before absl parses the flags."""
+  monkeypatch.chdir(tmp_path)
+  monkeypatch.setattr(sys, "argv", ["jaxgan.main", "--config=configs/dcgan.py",
+                                    "--workdir=w"])
+  with pytest.raises(SystemExit) as exit_:
+    config_overrides.run(lambda argv: None)
+  assert exit_.value.code == 1
+  err = capsys.readouterr().err
+  assert err.count("\n") == 1 and err.startswith(
+      f"ConfigError: --config=configs/dcgan.py: cannot read 'configs/dcgan.py' "
+      f"({tmp_path}/configs/dcgan.py): No such file or directory. The recipes are in the "
+      "repository's configs/ folder: run from the repository's root")
+
+
 def test_listing_names_every_registered_piece():
   text = listing.describe()
   for registry in (models.MODELS, losses.LOSSES, penalties.PENALTIES, optimizers.OPTIMIZERS,

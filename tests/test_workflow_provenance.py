@@ -138,6 +138,28 @@ def test_compare_averages_seeds_in_one_feature_space_only(tmp_path):
     compare.compare([os.path.join(root, "nothing_*")], out)
 
 
+def test_compare_shows_settings_changed_on_resume_and_the_last_losses(tmp_path):
+  """Before: the final gamma only, though most steps ran with another; dashes only for a
+  run without evaluation."""
+  workdir = str(tmp_path / "r1")
+  config = helpers.tiny_config(**{"loss.name": "hinge"})
+  os.makedirs(workdir)
+  run_history.record_start(workdir, config, 0)
+  config.penalty.weight = 1.0
+  run_history.record_start(workdir, config, 200)  # Resumed at 200 with another weight.
+  with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
+    f.write(json.dumps({"step": 350, "d_loss": 0.5, "g_loss": 1.25, "d_penalty": 0.1}) + "\n")
+  other = str(tmp_path / "r2")
+  os.makedirs(other)
+  config.penalty.weight = 10.0
+  run_history.record_start(other, config, 0)
+  text, _ = compare.compare([workdir, other], str(tmp_path / "out"))
+  assert "| r1 | - |" in text and "| 350 | d_loss 0.5, g_loss 1.25 |" in text
+  assert "| 1.0 (10.0 until step 200) |" in text  # penalty.weight differs between the runs.
+  assert ("Settings changed on resume (config_history.jsonl):\n- r1: penalty.weight 10.0 until "
+          "step 200, then 1.0") in text
+
+
 def test_kid_spread_is_marked_when_zero_by_construction():
   rng = np.random.default_rng(0)
   real = rng.integers(0, 256, (60, 4, 4, 1)).astype(np.uint8)

@@ -28,6 +28,7 @@ class DataSpec:
   data_dir: str        # "" for tfds' default
   crop: int
   image_size: int
+  channels: int        # image folders: 1 grey, 3 RGB, 0 as the files are
   random_crop: int
   random_flip: bool
   streaming: bool

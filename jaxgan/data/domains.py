@@ -62,6 +62,26 @@ class DomainPair:
     test = getattr(self, f"test_{domain}")
     return test if test is not None else getattr(self, domain)
 
+  def held_out_source(self) -> str:
+    """What `held_out` serves (the grid's and the evaluation's inputs): "held-out test
+    images", "training images (no test split)", or per domain when they differ."""
+    kinds = {d: ("held-out" if getattr(self, f"test_{d}") is not None else "training")
+             for d in "ab"}
+    if kinds["a"] == kinds["b"]:
+      return ("held-out test images" if kinds["a"] == "held-out"
+              else "training images (no test split)")
+    return f"A: {kinds['a']} images, B: {kinds['b']} images"
+
+  def describe(self) -> str:
+    """Both domains' training and held-out images (what a run logs at start-up)."""
+    parts = []
+    for d in "ab":
+      test = getattr(self, f"test_{d}")
+      held = (f"{len(test.images)} held out" if test is not None
+              else "no test split: its grid and evaluation use training images")
+      parts.append(f"domain {d.upper()}: {getattr(self, d).describe()}; {held}")
+    return "; ".join(parts)
+
   # What the shared loop reads of a dataset (the real-images grid, logging).
   @property
   def images(self) -> np.ndarray:
@@ -139,7 +159,8 @@ def load(dataset: run_settings.DataSpec) -> DomainPair:
   def split_of(split: str) -> sources.ImageData:
     try:
       return sources.load(dataset.name, split, dataset.local_dir or None,
-                          dataset.data_dir or None, dataset.crop, dataset.image_size)
+                          dataset.data_dir or None, dataset.crop, dataset.image_size,
+                          channels=dataset.channels)
     except errors.UserError as e:  # Named for its domain; anything else is a bug.
       raise type(e)(f"domain {split[-1]} (split {split!r} of {dataset.name!r}): {e}") from e
 
@@ -158,8 +179,8 @@ def load(dataset: run_settings.DataSpec) -> DomainPair:
     try:
       tests.append(split_of("test" + domain) if dataset.split != "test" else None)
     except sources.SplitNotFoundError:  # Optional: the evaluation uses the training split.
-      logging.info("%s has no test%s split: the evaluation translates the training images "
-                   "of domain %s.", dataset.name, domain, domain)
+      logging.warning("%s has no test%s split: the grid and the evaluation translate the "
+                      "training images of domain %s.", dataset.name, domain, domain)
       tests.append(None)
   return DomainPair(a, b, *tests)
 
@@ -171,9 +192,13 @@ class DomainBatches:
 
   def __init__(self, pair: DomainPair, **layout):
     """layout: pipeline.StepBatches' keyword arguments but n_critic, plan and stream."""
-    self.streams = {name: pipeline.StepBatches(getattr(pair, name), stream=stream, n_critic=1,
-                                               **layout)
-                    for name, stream in STREAMS.items()}
+    self.streams = {}
+    for name, stream in STREAMS.items():
+      try:
+        self.streams[name] = pipeline.StepBatches(getattr(pair, name), stream=stream,
+                                                  n_critic=1, **layout)
+      except errors.InvalidInputError as e:
+        raise errors.InvalidInputError(f"domain {name.upper()}: {e}") from e
 
   def layout(self, step: int):
     """(images of stream A before step `step`, the global batch)."""

@@ -67,6 +67,11 @@ class StepBatches:
     if global_batch_size % global_device_count:
       raise errors.InvalidInputError(f"batch size {global_batch_size} does not divide over "
                                      f"{global_device_count} devices.")
+    if len(data.images) < global_batch_size:
+      raise errors.InvalidInputError(
+          f"The data has {len(data.images)} images, fewer than one global batch "
+          f"(config.batch_size={global_batch_size}): every batch would repeat images. Add "
+          "images, or lower --config.batch_size.")
     self.data = data
     self.seed = seed
     self.global_batch_size = global_batch_size

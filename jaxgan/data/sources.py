@@ -93,6 +93,22 @@ class ImageData:
   def image_shape(self):
     return tuple(self.images.shape[1:])
 
+  def describe(self) -> str:
+    """"N images of shape (H, W, C), K classes (0: n0, 1: n1, ...)" or "..., unlabelled"
+    (what a run logs at start-up; classes counted when the labels are in memory, as a range
+    beyond 20 classes)."""
+    out = f"{len(self.images)} images of shape {self.image_shape}"
+    if self.labels is None:
+      return out + ", unlabelled"
+    if not isinstance(self.labels, np.ndarray):
+      return out + f", {self.num_classes} classes"
+    counts = np.bincount(self.labels, minlength=self.num_classes)
+    if len(counts) > 20:
+      return out + (f", {self.num_classes} classes ({counts.min()} to {counts.max()} images "
+                    "each)")
+    return out + f", {self.num_classes} classes (" + ", ".join(
+        f"{k}: {n}" for k, n in enumerate(counts)) + ")"
+
 
 def _split_names(split: str, valid: List[str]) -> List[str]:
   parts = [s.strip() for s in split.split("+")]
@@ -194,7 +210,8 @@ def load_tfds_dataset(name: str, split: str, data_dir: Optional[str], crop: int 
 
 
 def load(name: str, split: str, local_dir: Optional[str], data_dir: Optional[str],
-         crop: int = 0, image_size: int = 0, streaming: bool = False) -> ImageData:
+         crop: int = 0, image_size: int = 0, streaming: bool = False,
+         channels: int = 0) -> ImageData:
   """The whole split, cropped and resized when asked (see `jaxgan.data.resize`); with
   `streaming`, a split whose rows are read on demand (image_folder and ArrayRecord tfds
   datasets only, see `jaxgan.data.streaming`).
@@ -203,12 +220,19 @@ def load(name: str, split: str, local_dir: Optional[str], data_dir: Optional[str
     IDX files when `local_dir` is set (nothing is downloaded), "stacked_mnist" (built from the
     same split of MNIST, see `jaxgan.data.stacked`), or one of LOCAL_FORMATS ("image_folder",
     "npz": your own files in `local_dir`, see `jaxgan.data.local_files`).
+  channels: an image folder's files read as grey (1) or RGB (3), or as stored (0); other
+    sources keep their own channels (0 only).
   """
   from jaxgan.data import local_files, resize, streaming as streamed  # They import this module.
 
+  if channels and name != "image_folder":
+    raise errors.InvalidInputError(
+        f"config.dataset.channels={channels} converts the files of an image folder; "
+        f"{name!r} is read with its own channels: set --config.dataset.channels=0.")
+
   if streaming:
     if name == "image_folder" and local_dir:
-      return streamed.image_folder(split, local_dir, crop, image_size)
+      return streamed.image_folder(split, local_dir, crop, image_size, channels)
     if name not in LOCAL_FORMATS and name not in (STACKED_MNIST, DIGIT_STROKES) and not local_dir:
       return streamed.tfds_array_record(name, split, data_dir, crop, image_size)
     raise errors.InvalidInputError(
@@ -225,8 +249,9 @@ def load(name: str, split: str, local_dir: Optional[str], data_dir: Optional[str
     if not local_dir:
       raise errors.InvalidInputError(f"config.dataset.name={name!r} reads your own files: set "
                                      "--config.dataset.local_dir to their folder.")
-    reader = local_files.load_image_folder if name == "image_folder" else local_files.load_npz
-    return reader(split, local_dir, crop, image_size)
+    if name == "image_folder":
+      return local_files.load_image_folder(split, local_dir, crop, image_size, channels)
+    return local_files.load_npz(split, local_dir, crop, image_size)
   if name == STACKED_MNIST:
     from jaxgan.data import stacked  # Imports this module: a top-level import would cycle.
     data = stacked.stack_digits(load("mnist", split, local_dir, data_dir))
@@ -241,7 +266,7 @@ def load(name: str, split: str, local_dir: Optional[str], data_dir: Optional[str
 def from_spec(dataset: run_settings.DataSpec) -> ImageData:
   """`load` with the fields of a run's dataset settings (config.dataset)."""
   return load(dataset.name, dataset.split, dataset.local_dir or None, dataset.data_dir or None,
-              dataset.crop, dataset.image_size, dataset.streaming)
+              dataset.crop, dataset.image_size, dataset.streaming, dataset.channels)
 
 
 # Its name before the config was read in jaxgan.experiment only (it also takes config.dataset).

@@ -98,17 +98,30 @@ def is_streaming(data: ImageData) -> bool:
   return isinstance(data.images, LazyRows)
 
 
-def image_folder(split: str, local_dir: str, crop: int = 0, image_size: int = 0) -> ImageData:
-  """`local_dir/<split>/[<class>/]*.png|...` (jaxgan.data.local_files' layout), streamed."""
-  from jaxgan.data import local_files  # pylint: disable=g-import-not-at-top
+def image_folder(split: str, local_dir: str, crop: int = 0, image_size: int = 0,
+                 channels: int = 0) -> ImageData:
+  """`local_dir/<split>/[<class>/]*.png|...` (jaxgan.data.local_files' layout), streamed.
 
+  channels: 1 or 3 converts every image; 0 takes the first file's, and a file of the other
+  kind (grey among colour or the reverse) is refused when it is read, naming the setting (a
+  streamed folder is not read through at start-up).
+  """
+  from jaxgan.data import local_files, resize  # pylint: disable=g-import-not-at-top
+
+  local_files.check_channels(channels)
   files, labels, classes = local_files.list_image_folder(split, local_dir)
-  first = local_files.read_resized(files[0], None, crop, image_size)
+  first = local_files.read_resized(files[0], channels or None, crop, image_size)
 
   def read(indices: np.ndarray) -> Dict[str, np.ndarray]:
     images = []
     for i in indices:
-      image = local_files.read_resized(files[i], first.shape[-1], crop, image_size)
+      image, stored = local_files.read_image_as_stored(files[i], channels)
+      if not channels and stored != first.shape[-1]:
+        raise errors.InvalidInputError(
+            f"{files[i]!r} is {'greyscale' if stored == 1 else 'colour'} but the folder's "
+            f"first image, {files[0]!r}, is not: set --config.dataset.channels=1 to read all "
+            "as grey, or 3 to read all as RGB.")
+      image = resize.crop_and_resize(image[None], crop, image_size, files[i])[0]
       if image.shape != first.shape:
         raise errors.InvalidInputError(
             f"{files[i]!r} is {image.shape}, the folder's first image "

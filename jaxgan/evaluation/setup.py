@@ -80,6 +80,8 @@ def _extractor_when_needed(settings: run_settings.RunSettings, data: sources.Ima
                               dataset.data_dir or None)
     train_name = "mnist"
   train_name = f"{train_name}/{settings.dataset.split}"
+  if train_data.labels is None or train_data.num_classes < 2:
+    raise unlabelled(repr(settings.dataset.name))
   directory = classifier_dir(settings, train_data, train_name)
 
   def extractor_of(saved):
@@ -95,6 +97,17 @@ def _extractor_when_needed(settings: run_settings.RunSettings, data: sources.Ima
       directory, train_data, train_name, steps=settings.eval.classifier_steps)),
           f"training the evaluation classifier ({settings.eval.classifier_steps} steps on "
           f"{train_name}, into {directory}: the first run with this data on this machine)")
+
+
+def unlabelled(what: str) -> errors.InvalidInputError:
+  """The error for a classifier evaluation of unlabelled images (`what`: the data), naming
+  both ways out."""
+  return errors.InvalidInputError(
+      f"config.eval.feature_extractor='classifier' (the default) trains a classifier on "
+      f"labelled images, but {what} is unlabelled. Either evaluate in Inception's feature "
+      "space (--config.eval.feature_extractor=inception with "
+      "--config.eval.inception_weights=FILE.npz, README 'Evaluate'), or train without "
+      "periodic evaluation (--config.eval.every_steps=0).")
 
 
 def make_evaluator(settings: run_settings.RunSettings, data: Any) -> DeferredEvaluator:
@@ -123,10 +136,7 @@ def _translation_evaluator(settings: run_settings.RunSettings, pair: domains.Dom
   """Scores both directions; a classifier extractor is trained on both domains' labels."""
   classes = translation.labelled_union(pair)
   if classes is None and settings.eval.feature_extractor == "classifier":
-    raise errors.InvalidInputError(
-        f"config.eval.feature_extractor='classifier' trains a classifier on labelled images, "
-        f"but the domains of {settings.dataset.name!r} are unlabelled: use "
-        "feature_extractor='inception' (README 'Evaluation'), or config.eval.every_steps=0.")
+    raise unlabelled(f"the domains of {settings.dataset.name!r}")
   extractor, plan = _extractor_when_needed(settings, classes if classes is not None else pair.a)
   reference = _reference_settings(settings)
   # What TranslationEvaluator will score: at most each domain's held-out and training images.

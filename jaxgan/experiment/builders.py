@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 from typing import Any, Callable, Dict, Iterator, NamedTuple, Optional, Tuple
 
 import jax
@@ -244,6 +245,37 @@ def get_plugins(config: ml_collections.ConfigDict) -> Tuple[Any, ...]:
                              else value)
   return plugins_lib.from_sections(
       sections, plugins_lib.RunFacts(batch_size=config.batch_size, model_name=config.model.name))
+
+
+# Architecture settings that group the images D judges on one device: each group (of
+# min(group, n) images) must divide that device's n (minibatch stddev: StyleGAN2's
+# mbstd_group_size, the other families' minibatch_stddev_group).
+BATCH_GROUP_KWARGS = ("mbstd_group_size", "minibatch_stddev_group")
+
+
+def check_batch_groups(config: ml_collections.ConfigDict, resolved: Resolved,
+                       per_device: int) -> None:
+  """D's minibatch groups against the images it judges per device (the per-device batch,
+  divided by PacGAN's pack size), before any data is read; the progressive game checks each
+  phase's batch itself (games/progressive.py)."""
+  if config.game.name == "progressive":
+    return
+  params = inspect.signature(resolved.model_builder).parameters
+  packs = config.packing.size if config.packing.size > 1 else 1
+  judged = per_device // packs
+  for name in BATCH_GROUP_KWARGS:
+    if name not in params:
+      continue
+    group = resolved.model_kwargs.get(name, params[name].default)
+    if group and judged % min(group, judged):
+      set_by = "set" if name in resolved.model_kwargs else "its default"
+      raise ConfigError(
+          f"config.model.kwargs.{name}={group} ({set_by}: D's minibatch-stddev groups) must "
+          f"divide the {judged} images D judges on each device (config.batch_size="
+          f"{config.batch_size} over {per_device and config.batch_size // per_device} "
+          f"device(s){f', in packs of {packs}' if packs > 1 else ''}). Choose a batch size "
+          f"that makes it a multiple, or --config.model.kwargs.{name}=N for an N that "
+          "divides it.")
 
 
 def check_eval(config: ml_collections.ConfigDict) -> None:

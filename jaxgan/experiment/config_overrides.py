@@ -141,6 +141,22 @@ def make_config_importable(path: str) -> None:
       sys.path.insert(0, root)
 
 
+def _require_config_file(path: str, config_flag: str) -> None:
+  """A --config file that is not there, or cannot be read, is one line and status 1 (the
+  library would raise later with a ~40-line traceback). Its own errors keep theirs."""
+  file = path.split(":", 1)[0]  # ml_collections: PATH:ARGUMENT passes ARGUMENT to get_config.
+  try:
+    with open(file, encoding="utf-8"):
+      return
+  except OSError as e:
+    full = os.path.abspath(file)
+    where = f" ({full})" if full != file else ""
+    print(f"ConfigError: --{config_flag}={path}: cannot read {file!r}{where}: "
+          f"{e.strerror}. The recipes are in the repository's configs/ folder: run from the "
+          "repository's root, or give the path to the file.", file=sys.stderr)
+    sys.exit(1)
+
+
 def run(main: Callable[[List[str]], None], config_flag: str = "config") -> None:
   """absl's app.run, with --config.*.kwargs.KEY=VALUE flags applied to the loaded config and
   misspelt --config fields reported in one line."""
@@ -148,6 +164,7 @@ def run(main: Callable[[List[str]], None], config_flag: str = "config") -> None:
   sys.argv[:] = argv  # config_flags reads sys.argv itself, not just app.run's argv.
   config_path = _config_path(argv, config_flag)
   if config_path:
+    _require_config_file(config_path, config_flag)
     make_config_importable(config_path)
 
   def main_with_overrides(args):

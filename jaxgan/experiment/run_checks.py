@@ -11,6 +11,7 @@ import ml_collections
 
 from jaxgan.core import config_checks, run_settings
 from jaxgan.core.config_checks import ConfigError
+from jaxgan.data import local_files
 from jaxgan.evaluation import evaluator, reported_metrics
 from jaxgan.runtime import mixed_precision, storage
 
@@ -52,9 +53,11 @@ def check_numbers(config: ml_collections.ConfigDict) -> None:
     if not lr > 0:
       raise ConfigError(f"config.{player}.learning_rate must be > 0; got {lr!r}.")
   for name, valid in (("on_nonfinite", ON_NONFINITE), ("critic_loop", CRITIC_LOOPS),
-                      ("compute_dtype", mixed_precision.COMPUTE_DTYPES)):
-    if config[name] not in valid:
-      raise ConfigError(f"config.{name} must be one of {valid}; got {config[name]!r}.")
+                      ("compute_dtype", mixed_precision.COMPUTE_DTYPES),
+                      ("dataset.channels", local_files.CHANNELS)):
+    value = _field(config, name)
+    if value not in valid:
+      raise ConfigError(f"config.{name} must be one of {valid}; got {value!r}.")
 
 
 def check_update_order(config: ml_collections.ConfigDict, plugins: Tuple[Any, ...]) -> None:
@@ -92,7 +95,7 @@ def check_eval(config: ml_collections.ConfigDict, translates: bool) -> None:
       and not storage.isfile(storage.expand_user(ev.inception_weights))):
     raise ConfigError(
         f"config.eval.feature_extractor='inception' needs config.eval.inception_weights, a "
-        f"local .npz (got {ev.inception_weights!r}, not a file). README 'Evaluation' says how "
+        f"local .npz (got {ev.inception_weights!r}, not a file). README 'Evaluate' says how "
         "to make it from the standard FID weights (python -m jaxgan.convert_inception); "
         "or use feature_extractor='classifier'.")
   reported_metrics.check(run_settings.of_mapping(run_settings.EvalSettings, ev),

@@ -42,8 +42,7 @@ class RunArtefacts:
   def __init__(self, experiment: builders.Experiment, workdir: str,
                checkpointer: checkpointing.Checkpointer, writer: metric_logging.MetricWriter,
                evaluator: Optional[Any], examples: Optional[Dict[str, np.ndarray]] = None):
-    """examples: a translating game's held-out real images {"a": ..., "b": ...} in [-1, 1]
-    (`grid_examples`), the inputs of its grid."""
+    """examples: a translating game's grid inputs and what they are (`grid_examples`)."""
     self.experiment, self.workdir = experiment, workdir
     self.checkpointer, self.writer, self.evaluator = checkpointer, writer, evaluator
     self.is_writer = jax.process_index() == 0
@@ -51,8 +50,10 @@ class RunArtefacts:
     settings = experiment.settings
     game = experiment.game
     # The grid's inputs are fixed for the whole run; the evaluation's latents too.
+    self._grid_source = ""
     if isinstance(game, TranslatingGame):
-      self._grid_inputs = game.grid_inputs(examples, settings.num_grid_samples)
+      self._grid_inputs = game.grid_inputs(examples["images"], settings.num_grid_samples)
+      self._grid_source = examples["source"]
     else:
       grid_key = random_streams.run_key(settings.seed, random_streams.GRID_LATENTS)
       self._grid_inputs = game.sample_inputs(grid_key, settings.num_grid_samples)
@@ -88,7 +89,8 @@ class RunArtefacts:
     if isinstance(game, TranslatingGame):
       images, columns = game.grid(variables, self._grid_inputs)
       visualize.save_grid(images, path, columns=columns,
-                          title=f"{title}\nA | G(A) | F(G(A)) | B | F(B) | G(F(B))")
+                          title=f"{title}\nA | G(A) | F(G(A)) | B | F(B) | G(F(B)) "
+                          f"({self._grid_source})")
     elif game.num_classes:
       per_class = max(1, min(10, settings.num_grid_samples // game.num_classes))
       rows = {name: x[:per_class] for name, x in self._grid_inputs.items() if x is not None}
@@ -194,12 +196,15 @@ class RunArtefacts:
       visualize.save_animation(frames, storage.join(self.workdir, "samples.gif"))
 
 
-def grid_examples(data: Any, n: int) -> Optional[Dict[str, np.ndarray]]:
-  """For two domains (jaxgan.data.domains.DomainPair): the first n test images of each, in
-  [-1, 1] (the inputs of a translating game's grid); None for other data."""
+def grid_examples(data: Any, n: int) -> Optional[Dict[str, Any]]:
+  """For two domains (jaxgan.data.domains.DomainPair): {"images": the first n held-out images
+  of each domain {"a": ..., "b": ...} in [-1, 1] (a translating game's grid inputs),
+  "source": what they are (`DomainPair.held_out_source`)}; None for other data."""
   if not isinstance(data, domains.DomainPair):
     return None
-  return {name: pipeline.to_model_range(data.held_out(name).images[:n]) for name in "ab"}
+  return {"images": {name: pipeline.to_model_range(data.held_out(name).images[:n])
+                     for name in "ab"},
+          "source": data.held_out_source()}
 
 
 def players_of(host: Dict[str, Any]) -> Dict[str, Any]:
