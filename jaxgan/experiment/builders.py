@@ -267,12 +267,12 @@ def check_batch_groups(config: ml_collections.ConfigDict, resolved: Resolved,
     if name not in params:
       continue
     group = resolved.model_kwargs.get(name, params[name].default)
-    if group and judged % min(group, judged):
+    if group and judged and judged % min(group, judged):
       set_by = "set" if name in resolved.model_kwargs else "its default"
       raise ConfigError(
           f"config.model.kwargs.{name}={group} ({set_by}: D's minibatch-stddev groups) must "
           f"divide the {judged} images D judges on each device (config.batch_size="
-          f"{config.batch_size} over {per_device and config.batch_size // per_device} "
+          f"{config.batch_size} over {config.batch_size // per_device} "
           f"device(s){f', in packs of {packs}' if packs > 1 else ''}). Choose a batch size "
           f"that makes it a multiple, or --config.model.kwargs.{name}=N for an N that "
           "divides it.")

@@ -41,7 +41,7 @@ class RunArtefacts:
 
   def __init__(self, experiment: builders.Experiment, workdir: str,
                checkpointer: checkpointing.Checkpointer, writer: metric_logging.MetricWriter,
-               evaluator: Optional[Any], examples: Optional[Dict[str, np.ndarray]] = None):
+               evaluator: Optional[Any], examples: Optional[Dict[str, Any]] = None):
     """examples: a translating game's grid inputs and what they are (`grid_examples`)."""
     self.experiment, self.workdir = experiment, workdir
     self.checkpointer, self.writer, self.evaluator = checkpointer, writer, evaluator
