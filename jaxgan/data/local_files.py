@@ -133,8 +133,8 @@ def _list_split(local_dir: str, part: str) -> SplitListing:
   names = _visible(storage.listdir(folder))
   subfolders = [name for name in names if storage.isdir(storage.join(folder, name))]
   loose = [name for name in names if is_image_file(name)]
-  skipped = collections.Counter(_kind(folder, name) for name in names
-                                if name not in subfolders and name not in loose)
+  listed = set(subfolders) | set(loose)  # Sets: a folder may hold 100,000s of files.
+  skipped = collections.Counter(_kind(folder, name) for name in names if name not in listed)
   if subfolders and loose:
     raise errors.InvalidInputError(
         f"{folder!r} holds {len(loose)} image file(s) (e.g. {loose[0]!r}) beside the class "
@@ -157,7 +157,8 @@ def _list_split(local_dir: str, part: str) -> SplitListing:
       raise DataUnavailableError(
           f"Class folder {class_folder!r} holds no image files ({', '.join(IMAGE_EXTENSIONS)})"
           f"; it holds {_listing(class_folder)}. Remove it, or add its images.")
-    skipped.update(_kind(class_folder, n) for n in inside if n not in images)
+    image_set = set(images)
+    skipped.update(_kind(class_folder, n) for n in inside if n not in image_set)
     files += [storage.join(class_folder, n) for n in images]
     labels.append(np.full(len(images), index, np.int32))
   return SplitListing(folder, files, np.concatenate(labels), subfolders, dict(skipped))
