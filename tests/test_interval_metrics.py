@@ -106,8 +106,7 @@ def test_the_loop_logs_each_intervals_means_and_a_resume_starts_a_new_interval(t
   logged = str(tmp_path / "every_100")
   train.train_and_evaluate(helpers.tiny_config(mnist_dir, log_every_steps=100,
                                                **{**LAZY, "num_train_steps": 150}), logged)
-  # The first run logs 1..100 and, at its end, 101..150; resumed from step 150's checkpoint,
-  # the next record is of 151..200 (the interval starts at the resume).
+  # Resumed from step 150's checkpoint: the interval 151..200, not 101..200 (not kept).
   train.train_and_evaluate(helpers.tiny_config(mnist_dir, log_every_steps=100, **LAZY),
                            logged)
   records = _records(logged)

@@ -153,8 +153,8 @@ def merge(a: Interval, b: Interval, kinds: Mapping[str, str]) -> Interval:
 
 def record(summary: Interval, kinds: Mapping[str, str]) -> Dict[str, float]:
   """The logged numbers of a summary read back to the host (numpy scalars): every metric by
-  its kind (module docstring), by name. A MEAN metric over no counted step and an
-  Occasional that never ran are left out."""
+  its kind (module docstring), in the step's order. A MEAN metric over no counted step and
+  an Occasional that never ran are left out."""
   counted = float(np.asarray(summary.counted))
   out: Dict[str, float] = {}
   for name, v in summary.values.items():
