@@ -184,8 +184,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.precision_recall_k = 3     # Kynkaanniemi et al.'s k
   config.eval.density_coverage_k = 5     # Naeem et al.'s k
 
-  config.log_every_steps = 100      # metrics to stdout, metrics.jsonl and TensorBoard: means
-                                    # over the interval (jaxgan.core.interval_metrics)
+  config.log_every_steps = 100      # metrics to stdout, metrics.jsonl and TensorBoard
   config.sample_every_steps = 500   # sample grid PNG from a fixed latent batch
   config.num_grid_samples = 64      # images in that grid (a square number reads best)
   config.checkpoint_every_steps = 1000

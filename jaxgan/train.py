@@ -4,9 +4,7 @@
            lease (jaxgan.workdir.workdir_lease: one run per workdir), load the data, build the
            experiment, restore the workdir's latest checkpoint or initialise;
   loop:    dispatch steps, and between them log, draw sample grids, evaluate, checkpoint,
-           stop on a signal (the states pass through it explicitly); each log reports the
-           steps since the previous one (jaxgan.games.logged_interval: means, a lazy term over
-           the updates it ran on, states as of the log's step), accumulated on the devices;
+           stop on a signal (the states pass through it explicitly);
   finish:  the curves and the animation.
 Outputs under WORKDIR: checkpoints/, config.json and config_history.jsonl
 (jaxgan.workdir.run_history), samples/real.png, samples/step_XXXXXXX.png, samples.gif,
@@ -29,7 +27,7 @@ from jaxgan.core import random_streams, run_settings, state
 from jaxgan.data import domains, pipeline, prefetch, sources
 from jaxgan.evaluation import setup as eval_setup
 from jaxgan.experiment import builders, learning_rates
-from jaxgan.games import logged_interval, protocol
+from jaxgan.games import protocol
 from jaxgan.games.common import SKIPPED_STEPS
 from jaxgan.runtime import parallel
 from jaxgan.workdir import (artefacts, best_checkpoint, checkpointing, metric_logging, preemption,
@@ -134,14 +132,11 @@ class _SkipWatch:
     self.step, self.skipped = step, skipped
 
 
-def _check_finite(after: int, step: int, metrics: Dict[str, float]) -> None:
-  """Stops the run when a step after step `after` up to `step` was not finite (`metrics`:
-  the interval's record, whose all_finite is the minimum over its steps)."""
+def _check_finite(step: int, metrics: Dict[str, float]) -> None:
   if metrics.get("all_finite", 1.0) != 1.0:
     bad = _non_finite_names({k: v for k, v in metrics.items() if k != "all_finite"})
-    steps = f"step {step}" if after + 1 == step else f"steps {after + 1} to {step}"
     raise NonFiniteError(
-        f"Non-finite values in {steps} (checked at each log, config.log_every_steps): "
+        f"Non-finite values at step {step} (checked every config.log_every_steps steps): "
         f"{', '.join(bad) or 'parameters'}. Training stopped; the last checkpoint (if any) "
         "holds finite state. Try a lower learning rate, or config.on_nonfinite='skip' to skip "
         "such steps.")
@@ -241,9 +236,7 @@ def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optio
   settings = run.experiment.settings
   replicated = parallel.replicate(states)
   keys = parallel.replicate(random_streams.base_key(settings.seed))
-  step = logged_from = run.start_step
-  # What each log reports: the steps since the previous log (or the start, or the resume).
-  interval = logged_interval.LoggedInterval(run.experiment.game, run.experiment.skip_nonfinite)
+  step = run.start_step
   skip_watch = None
   if run.experiment.skip_nonfinite:
     skip_watch = _SkipWatch(step, int(states[state.RUN].skipped_steps))
@@ -257,7 +250,6 @@ def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optio
       first_call = step == run.start_step
       call_started = time.perf_counter()
       replicated, metrics = run.dispatcher(replicated, keys, step, n)
-      interval.add(metrics)
       step += n
       if first_call:  # Measure throughput from here: the first call compiles.
         jax.block_until_ready(metrics)
@@ -267,15 +259,14 @@ def _loop(run: _Run, states: Dict[str, Any]) -> Tuple[Dict[str, Any], int, Optio
         run.writer.start(step)
       last = step == settings.num_train_steps
       if step % settings.log_every_steps == 0 or last:
-        host_metrics = interval.read()
+        host_metrics = jax.device_get(parallel.unreplicate(metrics))
         host_metrics.update(learning_rates.logged_rates(run.learning_rates, parallel.unreplicate(
             {name: replicated[name].step for name in run.learning_rates})))
         if skip_watch is None:
-          _check_finite(logged_from, step, host_metrics)
+          _check_finite(step, host_metrics)
         else:
           skip_watch.check(step, host_metrics)
         run.writer.write(step, host_metrics)
-        logged_from = step
       if step % settings.sample_every_steps == 0 or last:
         run.artefacts.sample_grid(step, replicated)
       if step in milestones:

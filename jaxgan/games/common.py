@@ -4,8 +4,7 @@ A game's step applies its modules with `apply`, updates a player with `apply_upd
 cross-device means live there) and reports `global_mean` metrics. `run_step` wraps any
 game's step with what is the same for all of them: the step's key from the run's counter,
 parameter norms, `all_finite`, skip-on-non-finite and the counters; `run_steps` makes k of
-them one call (config.steps_per_dispatch) and summarises their metrics by `metric_kinds`;
-`pmapped` compiles either over the local devices.
+them one call (config.steps_per_dispatch); `pmapped` compiles either over the local devices.
 """
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from jaxgan.core import interval_metrics, random_streams
+from jaxgan.core import random_streams
 from jaxgan.core.state import PlayerState, RUN
 from jaxgan.games.protocol import Game, Metrics, Players
 from jaxgan.models import conditional, layers
@@ -126,24 +125,8 @@ def run_step(states: Dict[str, Any], batch: Dict[str, jax.Array], base_key: jax.
   return {**players, RUN: run.replace(step=run.step + 1, skipped_steps=skipped)}, metrics
 
 
-def metric_kinds(game: Game) -> Dict[str, str]:
-  """How a log summarises each of `run_step`'s metrics over its interval, where not by the
-  mean (jaxgan.core.interval_metrics): `all_finite` the minimum, the skipped-steps count the
-  latest, the game's `state_metrics` (its plug-ins' included) the last."""
-  kinds = {name: interval_metrics.LAST for name in game.state_metrics}
-  return {**kinds, "all_finite": interval_metrics.MIN, SKIPPED_STEPS: interval_metrics.MAX}
-
-
-def counted(metrics: Metrics, skip_nonfinite: bool) -> jax.Array:
-  """Whether a step's values count in its interval's means: always, or with skipping, when
-  the step was finite (and so applied)."""
-  finite = metrics["all_finite"]  # A scalar, or [k] for k stacked steps.
-  return finite if skip_nonfinite else jnp.ones_like(finite)
-
-
 def run_steps(states: Dict[str, Any], batches: Dict[str, jax.Array], base_key: jax.Array, *,
-              game: Game, skip_nonfinite: bool
-              ) -> Tuple[Dict[str, Any], interval_metrics.Interval]:
+              game: Game, skip_nonfinite: bool) -> Tuple[Dict[str, Any], Metrics]:
   """k consecutive `run_step`s in one call (lax.scan), for config.steps_per_dispatch = k.
 
   Each step draws its randomness from its own step counter, so k steps here equal k calls of
@@ -153,15 +136,15 @@ def run_steps(states: Dict[str, Any], batches: Dict[str, jax.Array], base_key: j
     batches: `run_step`'s batch with a leading [k] axis, step i's batch at index i.
 
   Returns:
-    The states after the k steps, and the summary of the k steps' metrics
-    (interval_metrics.Interval: sums, minima, the last values, by `metric_kinds`), which the
-    loop merges into its logging interval.
+    The states after the k steps; the metrics of the last step, except `all_finite`, which
+    is 1.0 only if every one of the k steps was finite.
   """
   step = functools.partial(run_step, base_key=base_key, game=game,
                            skip_nonfinite=skip_nonfinite)
   states, stacked = lax.scan(lambda s, batch: step(s, batch), states, batches)
-  return states, interval_metrics.of_steps(stacked, counted(stacked, skip_nonfinite),
-                                           metric_kinds(game))
+  metrics = jax.tree.map(lambda m: m[-1], stacked)
+  metrics["all_finite"] = jnp.min(stacked["all_finite"])
+  return states, metrics
 
 
 def pmapped(game: Game, skip_nonfinite: bool, steps_per_call: int = 1,
@@ -170,9 +153,9 @@ def pmapped(game: Game, skip_nonfinite: bool, steps_per_call: int = 1,
   local devices (or `devices`) with the states donated.
 
   Called as `(states, batch, base_key) -> (states, metrics)`, every argument with a leading
-  [devices] axis (the batch then [devices, k, ...] for k > 1, and the metrics the k steps'
-  `interval_metrics.Interval`). On the CPU it is compiled with
-  `xla_cpu.CPU_COMPILER_OPTIONS` unless `cpu_options` is False (the benchmark's baseline).
+  [devices] axis (the batch then [devices, k, ...] for k > 1). On the CPU it is compiled
+  with `xla_cpu.CPU_COMPILER_OPTIONS` unless `cpu_options` is False (the benchmark's
+  baseline).
   """
   fn = run_step if steps_per_call == 1 else run_steps
   step = parallel.pmap(functools.partial(fn, game=game, skip_nonfinite=skip_nonfinite),

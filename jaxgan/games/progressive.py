@@ -80,7 +80,6 @@ class ProgressiveGame(standard.StandardGame, GrowingGame):
                initial_resolution: int, reset_optimizer: bool,
                learning_rate_scales: Dict[int, float], batch_sizes: Dict[int, int]):
     super().__init__(parts)
-    self.state_metrics += ("resolution", "fade_alpha")  # Where the growth is, not a rate.
     if self.num_classes:
       raise ConfigError("config.game.name='progressive' is unconditional here; set "
                         "config.model.num_classes=0.")

@@ -82,10 +82,6 @@ class Game(abc.ABC):
     sampling_options: the keywords `generate` takes besides its inputs (e.g. StyleGAN2's
       truncation_psi, truncation_cutoff, noise_mode): Python values fixed at compile time,
       asked for by `python -m jaxgan.sample`; () for most games.
-    state_metrics: the metrics of `train_step` that are a state rather than a rate (a
-      resolution, a fade, an adapted probability): a log reports their value at the
-      interval's last step, and every other metric's mean over the interval
-      (jaxgan.core.interval_metrics). A lazy term reports an `interval_metrics.Occasional`.
   """
   players: Tuple[str, ...] = ("g", "d")
   sampler: str = "g"
@@ -93,7 +89,6 @@ class Game(abc.ABC):
   real_batches_per_step: int = 1
   latent_dim: Optional[int] = None
   sampling_options: Tuple[str, ...] = ()
-  state_metrics: Tuple[str, ...] = ()
 
   @abc.abstractmethod
   def init_players(self, key: jax.Array) -> Players:
@@ -113,9 +108,8 @@ class Game(abc.ABC):
 
     Returns:
       The players' new states (each `step` counting its own updates) and metrics averaged
-      over the global batch (float scalars; a term computed on some updates only, an
-      `interval_metrics.Occasional` saying whether it ran). The common wrapper adds each
-      player's parameter norm, `all_finite` and the run's counters.
+      over the global batch (floats, scalars). The common wrapper adds each player's
+      parameter norm, `all_finite` and the run's counters.
     """
 
   @abc.abstractmethod

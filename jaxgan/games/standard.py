@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from jaxgan.core import interval_metrics, random_streams
+from jaxgan.core import random_streams
 from jaxgan.core.state import create_player, PlayerState
 from jaxgan.games import common
 from jaxgan.games.protocol import Game, GameParts, Metrics
@@ -85,7 +85,6 @@ class StandardGame(Game):
     self.d_image_shape = d_input_shape(parts.plugins, self.image_shape)
     self.d_terms, self.g_terms = loss_terms(parts.plugins, "d"), loss_terms(parts.plugins, "g")
     self.capture_features = any(p.uses_features for p in parts.plugins)
-    self.state_metrics = tuple(name for p in parts.plugins for name in p.state_metrics)
     self.conditional = conditional.is_conditional(self.generator)
     for plugin in parts.plugins:
       plugin.check_build(self.sampling_pair, self.image_shape)
@@ -141,7 +140,7 @@ class StandardGame(Game):
           g_state, d_state, images[-1], jax.random.fold_in(d_keys, 0), step, last_labels)
     else:
       d_state, stacked = self._critic_updates(g_state, d_state, images, labels, d_keys, step)
-      d_metrics = interval_metrics.over_updates(stacked)
+      d_metrics = jax.tree.map(jnp.mean, stacked)
       if self.balance is not None:
         update = lambda state, k: self.d_update(g_state, state, images[-1], k, step,
                                                 last_labels)
@@ -378,8 +377,7 @@ class StandardGame(Game):
     for term in self.g_terms:  # None replaces G's loss: builders refuses those here.
       value_of = lambda params, term=term: term.value(dataclasses.replace(ctx, params=params),
                                                       g_state.step)
-      value, term_grads = jax.value_and_grad(value_of)(g_state.params)
-      terms[term.metric] = term.logged(value, g_state.step)
+      terms[term.metric], term_grads = jax.value_and_grad(value_of)(g_state.params)
       g_grads = jax.tree.map(lambda g, h, w=term.effective_weight: g + w * h, g_grads,
                              term_grads)
     g_state, g_metrics = self._apply_g_gradients(g_state, g_grads, aux.losses, terms,

@@ -62,7 +62,6 @@ class Augmentation(Plugin):
   batch_size: int = 0
 
   section = "augment"
-  state_metrics = ("augment_p",)  # ADA's p, logged as of the interval's end.
 
   @classmethod
   def from_section(cls, run: RunFacts, *, name: str, policy: str, kwargs: Dict[str, Any],

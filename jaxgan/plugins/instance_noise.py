@@ -30,7 +30,6 @@ class InstanceNoise(Plugin):
   decay_steps: int = 0
 
   section = "instance_noise"
-  state_metrics = ("instance_noise_std",)  # The schedule's value at the interval's end.
 
   @classmethod
   def from_section(cls, run: RunFacts, *, std: float, decay_steps: int

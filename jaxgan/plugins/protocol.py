@@ -35,8 +35,6 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxgan.core.interval_metrics import Occasional
-
 Metrics = Dict[str, jax.Array]
 
 
@@ -104,26 +102,13 @@ class LossTerm:
   every: int = 1
   replaces_loss: bool = False
 
-  def due(self, updates_before: jax.Array) -> jax.Array:
-    """Whether the term is computed in an update preceded by `updates_before` of the
-    player's (always, unless lazy). The same on every device: a replicated count."""
-    return updates_before % self.every == 0
-
   def value(self, ctx: UpdateContext, updates_before: jax.Array) -> jax.Array:
-    """The unweighted value in an update preceded by `updates_before` of the player's (0.0
-    when a lazy term is not due)."""
+    """The unweighted value in an update preceded by `updates_before` of the player's."""
     if self.every == 1:
       return self.fn(ctx)
-    return lax.cond(self.due(updates_before), lambda: jnp.asarray(self.fn(ctx), jnp.float32),
+    due = updates_before % self.every == 0  # The same on every device: a replicated count.
+    return lax.cond(due, lambda: jnp.asarray(self.fn(ctx), jnp.float32),
                     lambda: jnp.zeros((), jnp.float32))
-
-  def logged(self, value: jax.Array, updates_before: jax.Array) -> Any:
-    """What the metrics report of `value`: itself, or for a lazy term an
-    `interval_metrics.Occasional` that says whether it ran, so that the logged mean is
-    over the updates on which it did (a 0.0 could not tell "not due" from a zero penalty)."""
-    if self.every == 1:
-      return value
-    return Occasional(value, self.due(updates_before).astype(jnp.float32))
 
   @property
   def effective_weight(self) -> float:
@@ -136,9 +121,8 @@ def add_terms(total: jax.Array, terms: Tuple[LossTerm, ...], ctx: UpdateContext,
   and the terms' unweighted values by metric name."""
   values = {}
   for term in terms:
-    value = term.value(ctx, updates_before)
-    values[term.metric] = term.logged(value, updates_before)
-    contribution = term.effective_weight * value
+    values[term.metric] = term.value(ctx, updates_before)
+    contribution = term.effective_weight * values[term.metric]
     total = contribution if term.replaces_loss else total + contribution
   return total, values
 
@@ -152,14 +136,10 @@ class Plugin:
     alternating_only: it needs D's update to come before G's (refused with
       config.update_order="simultaneous").
     uses_features: G's D passes must expose D's features (UpdateContext.*_features).
-    state_metrics: its metrics that are a state rather than a rate (a probability it adapts,
-      a buffer's fill, a schedule's value): a log reports their value at the interval's last
-      step, where every other metric is the interval's mean (jaxgan.core.interval_metrics).
   """
   section: ClassVar[str] = ""
   alternating_only: ClassVar[bool] = False
   uses_features: ClassVar[bool] = False
-  state_metrics: ClassVar[Tuple[str, ...]] = ()
 
   @classmethod
   def from_section(cls, run: RunFacts, **section: Any) -> Optional["Plugin"]:

@@ -37,7 +37,6 @@ class Replay(Plugin):
   fraction: float = 0.5
 
   section = "replay"
-  state_metrics = ("replay_filled",)  # The buffer's fill, logged as of the interval's end.
   alternating_only = True  # Its fakes are D's alone; a one-pass step shares them with G.
 
   @classmethod

@@ -9,7 +9,6 @@ import matplotlib
 matplotlib.use("Agg")  # Files only: training runs headless.
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from jaxgan.core.interval_metrics import COUNT_SUFFIX  # noqa: E402
 from jaxgan.runtime import storage
 
 
@@ -83,16 +82,14 @@ def curve_panels(records: List[Dict[str, float]],
                  panels: Sequence[Sequence[str]] = CURVE_PANELS,
                  others: bool = True) -> List[List[str]]:
   """The panels that have data: `panels`, then (when `others`) one per remaining metric
-  (not evaluation records' eval_*, not BOOKKEEPING, not parameter norms, not the count of a
-  lazy term's values, "<name>_count")."""
+  (not evaluation records' eval_*, not BOOKKEEPING, not parameter norms)."""
   present = {name for r in records for name in r}
   out = [[n for n in names if n in present] for names in panels]
   out = [names for names in out if names]
   if others:
     shown = {n for names in panels for n in names}
     out += [[name] for name in sorted(present - shown - set(BOOKKEEPING))
-            if not name.startswith("eval_") and not name.endswith(("_param_norm",
-                                                                   COUNT_SUFFIX))]
+            if not name.startswith("eval_") and not name.endswith("_param_norm")]
   return out
 
 
