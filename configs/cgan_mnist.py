@@ -41,11 +41,11 @@ What to expect (measured 2026-11-30, jax 0.10.2):
 """
 import ml_collections
 
-from configs import dcgan
+from configs import dcgan_tutorial
 
 
 def get_config() -> ml_collections.ConfigDict:
-  config = dcgan.get_config()  # dcgan_tutorial, batch 64, evaluation every 1000 steps
+  config = dcgan_tutorial.get_config()  # dcgan_tutorial, batch 64, evaluation every 1000 steps
   config.num_train_steps = 5000
   config.model.num_classes = 10
   config.model.generator_conditioning = "concat"

@@ -25,11 +25,11 @@ What to expect (measured 2026-11-30, 2-core CPU, offline test split, jax 0.10.2)
 """
 import ml_collections
 
-from configs import dcgan
+from configs import dcgan_tutorial
 
 
 def get_config() -> ml_collections.ConfigDict:
-  config = dcgan.get_config()  # batch 64, non-saturating loss, Adam 2e-4 (0.5, 0.999)
+  config = dcgan_tutorial.get_config()  # batch 64, non-saturating loss, Adam 2e-4 (0.5, 0.999)
   config.model.name = "dcgan_radford"
   config.dataset.image_size = 32
   config.num_train_steps = 2000

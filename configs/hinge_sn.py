@@ -18,11 +18,11 @@ What to expect (measured 2026-11-23, 2-core CPU, offline test split, jax 0.10.2)
 """
 import ml_collections
 
-from configs import dcgan
+from configs import dcgan_tutorial
 
 
 def get_config() -> ml_collections.ConfigDict:
-  config = dcgan.get_config()
+  config = dcgan_tutorial.get_config()
   config.model.kwargs.dropout_rate = 0.0
   config.model.kwargs.spectral_norm = True
   config.loss.name = "hinge"

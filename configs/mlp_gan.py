@@ -25,11 +25,11 @@ What to expect (measured 2026-11-30, jax 0.10.2):
 """
 import ml_collections
 
-from configs import dcgan
+from configs import dcgan_tutorial
 
 
 def get_config() -> ml_collections.ConfigDict:
-  config = dcgan.get_config()  # batch 64, non-saturating loss, Adam 2e-4 (0.5, 0.999)
+  config = dcgan_tutorial.get_config()  # batch 64, non-saturating loss, Adam 2e-4 (0.5, 0.999)
   config.model.name = "mlp"
   config.num_train_steps = 10000
   config.sample_every_steps = 1000

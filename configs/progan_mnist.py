@@ -26,7 +26,7 @@ What to expect (measured 2026-12-01, idle 2-core CPU, jax 0.10.2; experiments/pr
       this recipe, step 2200     540     0.695    0.382   0.195    10/10   0.065
       real held-out (floor)        5.9   0.897    0.889   0.971    10/10   0.001
       untrained G (ceiling)      956     0.228    0.008   0.041    10/10   0.456
-    Worse than configs/dcgan.py at equal time (FID 216 at ~8 minutes in its own 28x28
+    Worse than configs/dcgan_tutorial.py at equal time (FID 216 at ~8 minutes in its own 28x28
     feature space, floor 5.7): 10k images per phase, 1/60 of the paper's 600k.
   * W (the critic's estimate) stays at 3-9; with G at D's rate (the paper's) it was negative
     for most of the first 500 steps and the run collapsed to one sample at 16x16.

@@ -1,6 +1,6 @@
 """Throughput benchmark of the train step (and the input pipeline), with the peers beside it.
 
-  python -m jaxgan.benchmark --config=configs/dcgan.py --config.batch_size=256 \
+  python -m jaxgan.benchmark --config=configs/dcgan_tutorial.py --config.batch_size=256 \
       --peers_dir=experiments/performance/peers --torch_python=/tmp/peer-torch/bin/python --ablation
   python -m jaxgan.benchmark --config=configs/mlp_gan.py --config.batch_size=256 \
       --peers_dir=experiments/performance/peers --torch_python=/tmp/peer-torch/bin/python
@@ -43,7 +43,7 @@ from jaxgan.games.protocol import TranslatingGame
 from jaxgan.runtime import compilation_cache, storage
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file("config", "configs/dcgan.py", "Config to benchmark.",
+config_flags.DEFINE_config_file("config", "configs/dcgan_tutorial.py", "Config to benchmark.",
                                  lock_config=True)
 flags.DEFINE_string("image_shape", "28,28,1", "H,W,C of the synthetic images.")
 flags.DEFINE_integer("steps", 10, "Timed calls of the train step per repeat (each runs "

@@ -70,7 +70,7 @@ class Trial(NamedTuple):
 
 
 def _command(workdir: str, mnist_dir: str) -> list:
-  return [sys.executable, "-m", "jaxgan.main", "--config=configs/dcgan.py",
+  return [sys.executable, "-m", "jaxgan.main", "--config=configs/dcgan_tutorial.py",
           f"--workdir={workdir}", f"--config.dataset.local_dir={mnist_dir}",
           *(f"--config.{k}={v}" for k, v in SETTINGS.items())]
 

@@ -108,7 +108,7 @@ def test_dropout_train_mode_needs_and_uses_rng():
 def test_unknown_architecture_lists_valid_names():
   config = helpers.tiny_config()
   config.model.name = "dcgan_tutorail"
-  valid = ("cyclegan_resnet, cyclegan_unet, dcgan_keras, dcgan_radford, dcgan_stacked, "
+  valid = ("cyclegan_resnet, cyclegan_unet, dcgan_keras, dcgan_mnist, dcgan_radford, dcgan_stacked, "
            "dcgan_tutorial, mlp, progan, resnet, stylegan2, tiny, toy2d")
   with pytest.raises(builders.ConfigError, match=valid):
     builders.get_models(config, (28, 28, 1), axis_name=None)

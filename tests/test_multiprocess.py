@@ -64,7 +64,7 @@ def _launch(workdir: str, mnist_dir: str, settings: dict, job: str = "", process
     with open(log_path, "w") as log:
       launched.append((subprocess.Popen(
           [sys.executable, "-m", "jaxgan.main", *distributed,
-           "--config=configs/dcgan.py", f"--workdir={workdir}",
+           "--config=configs/dcgan_tutorial.py", f"--workdir={workdir}",
            f"--config.dataset.local_dir={mnist_dir}", *flags],
           cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log_path))
   return launched

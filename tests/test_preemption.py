@@ -30,7 +30,7 @@ def test_stop_request_flags_then_second_ctrl_c_interrupts():
 
 
 def _train_command(workdir, mnist_dir, steps):
-  return [sys.executable, "-m", "jaxgan.main", "--config=configs/dcgan.py",
+  return [sys.executable, "-m", "jaxgan.main", "--config=configs/dcgan_tutorial.py",
           f"--workdir={workdir}", f"--config.dataset.local_dir={mnist_dir}",
           "--config.dataset.split=test", "--config.model.name=tiny",
           "--config.model.latent_dim=8", "--config.batch_size=8",

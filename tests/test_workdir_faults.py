@@ -65,7 +65,7 @@ def test_disk_filling_up_mid_run_keeps_the_last_checkpoint_and_resumes(tmp_path)
 
   settings["num_train_steps"] = 8
   flags = [f"--config.{k}={v}" for k, v in {**helpers.TINY_FLAGS, **settings}.items()]
-  command = [sys.executable, "-m", "jaxgan.main", "--config=configs/dcgan.py",
+  command = [sys.executable, "-m", "jaxgan.main", "--config=configs/dcgan_tutorial.py",
              f"--workdir={workdir}", f"--config.dataset.local_dir={mnist_dir}", *flags]
   full = subprocess.run(
       ["bash", "-c", 'ulimit -f 16 && exec "$@"', "bash", *command], cwd=ROOT,

@@ -213,7 +213,7 @@ def test_listing_checkpoints_while_a_trainer_deletes_one_lists_again(tmp_path, m
 # --- Real processes (marker multiprocess: .ci/run runs them) ------------------------------
 
 def _command(workdir, mnist_dir, steps, *extra):
-  return [sys.executable, "-m", "jaxgan.main", "--config=configs/dcgan.py",
+  return [sys.executable, "-m", "jaxgan.main", "--config=configs/dcgan_tutorial.py",
           f"--workdir={workdir}", f"--config.dataset.local_dir={mnist_dir}",
           *(f"--config.{k}={v}" for k, v in {**helpers.TINY_FLAGS, "num_train_steps": steps,
                                               "log_every_steps": 1, "eval.every_steps": 0,

@@ -60,7 +60,7 @@ def test_unknown_option_compiles_without_options_and_says_so(caplog):
 @pytest.mark.slow  # 28 s: CI-only.
 def test_benchmark_ablation_rows():
   out = subprocess.run(
-      [sys.executable, "-m", "jaxgan.benchmark", "--config=configs/dcgan.py",
+      [sys.executable, "-m", "jaxgan.benchmark", "--config=configs/dcgan_tutorial.py",
        "--config.model.name=tiny", "--config.model.latent_dim=8", "--config.batch_size=8",
        "--image_shape=8,8,1", "--steps=1", "--repeats=1", "--ablation"],
       cwd=ROOT, capture_output=True, text=True, timeout=600,

@@ -4,7 +4,7 @@ no augmentation, DiffAugment and ADA, at equal steps, scored the same way.
   python experiments/augmentation/study.py --mnist_dir=../shared/data/mnist \
       --out=/tmp/augmentation_study [--steps=2000]
 
-Trains each setting with `python -m jaxgan.main --config=configs/dcgan.py` (its own process,
+Trains each setting with `python -m jaxgan.main --config=configs/dcgan_tutorial.py` (its own process,
 as a user would), on the first 1,000 or all 10,000 digits of the MNIST test split (written as
 .npz datasets under --out), then scores every run with ONE evaluator: jaxgan's classifier
 features (one classifier, trained once on all 10,000 digits), 4,500 samples against 4,500 of
@@ -57,7 +57,7 @@ def write_subsets(mnist_dir: str, out: str) -> dict:
 def train(run_dir: str, data_dir: str, steps: int, extra: list) -> None:
   if os.path.exists(os.path.join(run_dir, "checkpoints", str(steps))):
     return  # Done before: --out is reused.
-  command = [sys.executable, "-m", "jaxgan.main", "--config=configs/dcgan.py",
+  command = [sys.executable, "-m", "jaxgan.main", "--config=configs/dcgan_tutorial.py",
              f"--workdir={run_dir}", "--config.dataset.name=npz",
              f"--config.dataset.local_dir={data_dir}", "--config.dataset.split=train",
              f"--config.num_train_steps={steps}", "--config.eval.every_steps=0",

@@ -1,6 +1,6 @@
 """A researcher's own loss and penalty, used by jaxgan without editing it (README example).
 
-  PYTHONPATH=experiments/custom_loss python -m jaxgan.main --config=configs/dcgan.py \
+  PYTHONPATH=experiments/custom_loss python -m jaxgan.main --config=configs/dcgan_tutorial.py \
       --workdir=/tmp/my_loss --config.loss.name=my_gan_terms:wasserstein_with_drift \
       --config.loss.kwargs.drift=0.001 --config.penalty.name=my_gan_terms:lipschitz_penalty \
       --config.model.kwargs.dropout_rate=0.0 --config.n_critic=5

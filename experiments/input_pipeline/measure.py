@@ -58,7 +58,7 @@ def batches_per_second(data: sources.ImageData, n: int = 200) -> float:
 def train_rate(name: str, flags_: list) -> float:
   workdir = os.path.join(FLAGS.work, name)
   subprocess.run(["rm", "-rf", workdir], check=True)
-  subprocess.run([sys.executable, "-m", "jaxgan.main", "--config=configs/dcgan.py",
+  subprocess.run([sys.executable, "-m", "jaxgan.main", "--config=configs/dcgan_tutorial.py",
                   f"--workdir={workdir}", "--config.dataset.split=test",
                   f"--config.num_train_steps={FLAGS.steps}", "--config.log_every_steps=25",
                   "--config.sample_every_steps=100000", "--config.checkpoint_every_steps=100000",

@@ -31,7 +31,7 @@ peers() {
   # whose compilation passes --peer_timeout loses its row only.
   echo "## jaxgan vs PyTorch on this GPU (synthetic MNIST-shaped data)"
   for b in 64 256 1024; do
-    $BENCH --config=configs/dcgan.py --config.batch_size=$b --config.update_order=simultaneous \
+    $BENCH --config=configs/dcgan_tutorial.py --config.batch_size=$b --config.update_order=simultaneous \
       --steps=1000 --repeats=1 $PEERS --peer_steps=300 $([ $b = 256 ] && echo --ablation) \
       | grep -v '^$'
   done
@@ -46,25 +46,25 @@ cache() {
   echo "## the tutorial's schedule, 11,700 steps at batch 256: cold cache, then warm (wall time of the whole command)"
   for run in cold warm; do
     local start=$SECONDS
-    $BENCH --config=configs/dcgan.py --config.batch_size=256 --steps=11700 --repeats=1 \
+    $BENCH --config=configs/dcgan_tutorial.py --config.batch_size=256 --steps=11700 --repeats=1 \
       --compilation_cache="$dir/xla" | grep -E '^\| jaxgan|TFLOP'
     echo "$run cache: whole command $((SECONDS - start)) s"
   done
   echo "## time to the first step of the recipe's command (20 steps; off / cold / repeat / resume)"
-  timeout 300 $PY experiments/performance/compile_cache.py --config=configs/dcgan.py --repeats=1
+  timeout 300 $PY experiments/performance/compile_cache.py --config=configs/dcgan_tutorial.py --repeats=1
   rm -rf "$dir"
 }
 
 baseline() {
   echo "## parity with the CPU (5 DCGAN steps, batch 64)"
-  timeout 120 $PY experiments/performance/device_parity.py --config=configs/dcgan.py
-  timeout 120 $PY experiments/performance/device_parity.py --config=configs/dcgan.py --precision=highest
+  timeout 120 $PY experiments/performance/device_parity.py --config=configs/dcgan_tutorial.py
+  timeout 120 $PY experiments/performance/device_parity.py --config=configs/dcgan_tutorial.py --precision=highest
   echo "## seed DCGAN: images/s and peak memory against batch size"
   for b in 32 64 256 1024; do
-    $BENCH --config=configs/dcgan.py --config.batch_size=$b --steps=300 --repeats=3 | grep -v '^$'
+    $BENCH --config=configs/dcgan_tutorial.py --config.batch_size=$b --steps=300 --repeats=3 | grep -v '^$'
   done
   echo "## the same schedule, 50 steps per call (config.steps_per_dispatch; 234 calls)"
-  $BENCH --config=configs/dcgan.py --config.batch_size=256 --config.steps_per_dispatch=50 --steps=234 --repeats=1 | grep -v '^$'
+  $BENCH --config=configs/dcgan_tutorial.py --config.batch_size=256 --config.steps_per_dispatch=50 --steps=234 --repeats=1 | grep -v '^$'
   echo "## MLP GAN"
   for b in 256 1024; do
     $BENCH --config=configs/mlp_gan.py --config.batch_size=$b --steps=300 --repeats=3 | grep -v '^$'

@@ -1,6 +1,6 @@
 """Time to the first train step with and without jaxgan's persistent compilation cache.
 
-  python experiments/performance/compile_cache.py --config=configs/dcgan.py [--repeats=3]
+  python experiments/performance/compile_cache.py --config=configs/dcgan_tutorial.py [--repeats=3]
 
 Runs the recipe's command (`python -m jaxgan.main`, 20 steps, evaluation off) in fresh
 processes, each case `--repeats` times (medians printed):
@@ -66,7 +66,7 @@ def _launch(config: str, workdir: str, data_dir: str, cache: str, steps: int) ->
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--config", default="configs/dcgan.py")
+  parser.add_argument("--config", default="configs/dcgan_tutorial.py")
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--data_dir", default=os.path.join(ROOT, "..", "shared", "data", "mnist"))
   args = parser.parse_args()

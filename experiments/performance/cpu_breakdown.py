@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
-from configs import dcgan
+from configs import dcgan_tutorial
 from jaxgan.core import random_streams
 from jaxgan.experiment import builders
 from jaxgan.games import common
@@ -48,7 +48,7 @@ def _time(fn, *args):
 
 def main(argv):
   del argv
-  config = dcgan.get_config()
+  config = dcgan_tutorial.get_config()
   config.batch_size = FLAGS.batch
   shape = (28, 28, 1)
   experiment = builders.build(config, shape)

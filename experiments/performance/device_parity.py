@@ -1,6 +1,6 @@
 """Does jaxgan's train step compute the same thing on an accelerator as on the CPU?
 
-  python experiments/performance/device_parity.py --config=configs/dcgan.py --steps=5
+  python experiments/performance/device_parity.py --config=configs/dcgan_tutorial.py --steps=5
 
 Runs `--steps` train steps of the config's model from the same initial states, keys and
 images (uniform in [-1, 1]) once on the CPU and once on the default accelerator, in one
@@ -26,7 +26,7 @@ from jaxgan.games import common
 from jaxgan.runtime import parallel
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file("config", "configs/dcgan.py", "Config to check.")
+config_flags.DEFINE_config_file("config", "configs/dcgan_tutorial.py", "Config to check.")
 flags.DEFINE_string("image_shape", "28,28,1", "H,W,C of the random images.")
 flags.DEFINE_integer("steps", 5, "Train steps on each backend.")
 flags.DEFINE_enum("precision", "default", ["default", "highest"], "jax_default_matmul_precision.")

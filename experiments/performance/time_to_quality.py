@@ -2,7 +2,7 @@
 jaxgan's recommended MNIST recipe, the same minutes each, scored by jaxgan's evaluation.
 
   python experiments/performance/time_to_quality.py --minutes=8 \
-      --data_dir=../shared/data/mnist --out=/tmp/ttq [--config=configs/dcgan.py]
+      --data_dir=../shared/data/mnist --out=/tmp/ttq [--config=configs/dcgan_tutorial.py]
 
 1. The tutorial (experiments/performance/peers/tutorial_train.py, run by --keras_python):
    its Keras models, Adam(1e-4), batch 256, shuffled epochs of the MNIST digits in
@@ -78,7 +78,7 @@ def main():
   parser.add_argument("--minutes", type=float, default=8.0)
   parser.add_argument("--data_dir", default=os.path.join(ROOT, "..", "shared", "data", "mnist"))
   parser.add_argument("--out", default="/tmp/time_to_quality")
-  parser.add_argument("--config", default="configs/dcgan.py")
+  parser.add_argument("--config", default="configs/dcgan_tutorial.py")
   parser.add_argument("--keras_python", default=sys.executable,
                       help="An interpreter with TensorFlow (jaxgan's own has it).")
   args = parser.parse_args()

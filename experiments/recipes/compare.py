@@ -8,7 +8,7 @@ its wall time is recorded. Then 64 samples per recipe, from one fixed latent bat
 from each final checkpoint with jaxgan.sample and tiled into recipes_step{steps}.png next to
 this script, with timings_step{steps}.md. `--compose_only` redraws the figure from existing
 workdirs. `--recipes=a,b --name=NAME` compares other recipes into NAME_step{steps}.png (the
-architectures: --recipes=mlp_gan,dcgan_keras,dcgan,dcgan_radford_mnist --name=architectures).
+architectures: --recipes=mlp_gan,dcgan_keras,dcgan_tutorial,dcgan_radford_mnist --name=architectures).
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-RECIPES = ["dcgan", "course_tips", "lsgan", "hinge_sn", "wgan_gp", "wgan"]
+RECIPES = ["dcgan_tutorial", "course_tips", "lsgan", "hinge_sn", "wgan_gp", "wgan"]
 
 
 def train(recipe: str, workdir: str, data_dir: str, steps: int) -> float:

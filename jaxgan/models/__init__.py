@@ -21,8 +21,9 @@ from typing import NamedTuple, Optional, Tuple
 import flax.linen as nn
 
 from jaxgan.core.registry import Registry
-from jaxgan.models import (cyclegan, dcgan, dcgan_keras, dcgan_radford, mlp, normalization, progan,
-                           resampling, resnet, stacked_dcgan, stylegan2, tiny, toy2d)
+from jaxgan.models import (cyclegan, dcgan, dcgan_keras, dcgan_mnist, dcgan_radford, mlp,
+                           normalization, progan, resampling, resnet, stacked_dcgan, stylegan2,
+                           tiny, toy2d)
 
 MODELS = Registry("architecture")
 
@@ -111,6 +112,26 @@ def build_dcgan_keras(*, image_shape, latent_dim: int, axis_name: Optional[str],
       dcgan_keras.KerasDiscriminator(
           leaky_relu_slope=leaky_relu_slope, dropout_rate=dropout_rate, downsample=downsample,
           spectral_norm=spectral_norm, minibatch_stddev_group=minibatch_stddev_group,
+          minibatch_discrimination=minibatch_discrimination, axis_name=axis_name))
+
+
+@MODELS.register("dcgan_mnist")
+def build_dcgan_mnist(*, image_shape, latent_dim: int, axis_name: Optional[str],
+                      g_width: int = 32, d_width: int = 32, spectral_norm: bool = False,
+                      minibatch_stddev_group: int = 0,
+                      minibatch_discrimination: int = 0) -> GanPair:
+  """Radford et al.'s DCGAN design at 28x28 (any channels), widths as parameters:
+  configs/dcgan.py's pair; see `jaxgan.models.dcgan_mnist`."""
+  del latent_dim
+  _require_shape("dcgan_mnist", image_shape, (28, 28, image_shape[-1]))
+  for name, width in (("g_width", g_width), ("d_width", d_width)):
+    if width < 1:
+      raise ValueError(f"{name}={width}: a layer width must be >= 1.")
+  return GanPair(
+      dcgan_mnist.MnistGenerator(channels=image_shape[-1], width=g_width, axis_name=axis_name),
+      dcgan_mnist.MnistDiscriminator(
+          width=d_width, spectral_norm=spectral_norm,
+          minibatch_stddev_group=minibatch_stddev_group,
           minibatch_discrimination=minibatch_discrimination, axis_name=axis_name))
 
 
