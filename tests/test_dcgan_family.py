@@ -1,6 +1,7 @@
-"""The Keras-example DCGAN and Radford et al.'s DCGAN: shapes, parameter counts (from the
-layer formulas, and the published totals), BatchNorm placement, resampling modes, errors, and
-the same train steps on 1 and 4 devices."""
+"""The Keras-example DCGAN, Radford et al.'s DCGAN and configs/dcgan.py's 28x28 pair
+(dcgan_mnist): shapes, parameter counts (from the layer formulas, the published totals and by
+hand), BatchNorm placement, the N(0, 0.02) initialisation, resampling modes, errors, and the
+same train steps on 1 and 4 devices."""
 import flax
 import jax
 import jax.numpy as jnp
@@ -95,10 +96,44 @@ def test_dcgan_radford_spectral_norm_replaces_d_batch_norm():
   assert len(biases) == 3  # two convolutions and the head
 
 
+@pytest.mark.parametrize("channels,g,d", [(1, 32, 32), (3, 8, 4)])
+def test_dcgan_mnist_shapes_parameter_counts_and_batch_norm_placement(channels, g, d):
+  pair, g_vars, d_vars = _pair_and_variables("dcgan_mnist", (28, 28, channels), g_width=g,
+                                             d_width=d)
+  bn = lambda n: 2 * n  # scale and offset
+  g_expected = (100 * 7 * 7 * 4 * g + bn(4 * g) + _conv(4, 4 * g, 2 * g, False) + bn(2 * g)
+                + _conv(4, 2 * g, g, False) + bn(g) + _conv(3, g, channels))
+  d_expected = (_conv(4, channels, d) + _conv(4, d, 2 * d, False) + bn(2 * d)
+                + _conv(3, 2 * d, 4 * d, False) + bn(4 * d) + 4 * 4 * 4 * d + 1)
+  assert state.count_params(g_vars["params"]) == g_expected
+  assert state.count_params(d_vars["params"]) == d_expected
+  if (channels, g, d) == (1, 32, 32):  # the recipe's pair, added up by hand
+    assert (g_expected, d_expected) == (791_777, 109_473)
+  # BatchNorm: after G's Dense and both transposed convolutions (not its output layer); in D
+  # after the second and third convolutions (not its input layer).
+  assert len(g_vars["batch_stats"]) == 3 and len(d_vars["batch_stats"]) == 2
+  _check_images_and_logits(pair, g_vars, d_vars, 100, (28, 28, channels))
+
+
+def test_dcgan_mnist_weights_are_drawn_from_n_0_002():
+  _, g_vars, d_vars = _pair_and_variables("dcgan_mnist", (28, 28, 1))
+  for params in (g_vars["params"], d_vars["params"]):
+    kernels = [np.asarray(v["kernel"]).ravel() for v in params.values() if "kernel" in v]
+    std = np.std(np.concatenate(kernels))
+    assert 0.019 < std < 0.021, std
+
+
+def test_dcgan_mnist_width_below_1_is_a_config_error():
+  config = helpers.tiny_config(**{"model.name": "dcgan_mnist", "model.kwargs.g_width": 0})
+  with pytest.raises(builders.ConfigError, match="g_width=0"):
+    builders.get_models(config, (28, 28, 1), axis_name=None)
+
+
 @pytest.mark.parametrize("name,shape,valid", [
     ("dcgan_radford", (28, 28, 1), "(32, 32, 1)"),
     ("dcgan_radford", (64, 32, 3), "(64, 64, 3)"),
     ("dcgan_keras", (32, 32, 1), "(28, 28, 1)"),
+    ("dcgan_mnist", (32, 32, 1), "(28, 28, 1)"),
 ])
 def test_impossible_image_shapes_name_the_possible_ones(name, shape, valid):
   config = helpers.tiny_config(**{"model.name": name})
@@ -125,12 +160,15 @@ def test_dcgan_keras_trains_on_four_devices():
                                           g.params)))
 
 
-def test_dcgan_radford_steps_are_the_same_on_1_and_4_devices():
+@pytest.mark.parametrize("image_shape,overrides", [
+    ((16, 16, 1), {"model.name": "dcgan_radford", "model.kwargs.base_features": 4,
+                   "model.kwargs.upsample": "nearest", "model.kwargs.downsample": "avg_pool"}),
+    ((28, 28, 1), {"model.name": "dcgan_mnist", "model.kwargs.g_width": 4,
+                   "model.kwargs.d_width": 4})])
+def test_batch_norm_pairs_step_the_same_on_1_and_4_devices(image_shape, overrides):
   """BatchNorm in D and G: its statistics must be those of the global batch."""
-  overrides = {"model.name": "dcgan_radford", "model.kwargs.base_features": 4,
-               "model.kwargs.upsample": "nearest", "model.kwargs.downsample": "avg_pool"}
-  (g1, d1), m1, (g0, _) = helpers.run_pmapped_steps(1, (16, 16, 1), num_steps=2, **overrides)
-  (g4, d4), m4, _ = helpers.run_pmapped_steps(4, (16, 16, 1), num_steps=2, **overrides)
+  (g1, d1), m1, (g0, _) = helpers.run_pmapped_steps(1, image_shape, num_steps=2, **overrides)
+  (g4, d4), m4, _ = helpers.run_pmapped_steps(4, image_shape, num_steps=2, **overrides)
   moved = jax.tree.map(lambda a, b: not np.allclose(a, b), g0.params, g1.params)
   assert all(jax.tree.leaves(moved))
   assert all(m["all_finite"] == 1.0 for m in m1)
