@@ -71,3 +71,16 @@ def pytest_sessionfinish(session):
     own = os.environ["JAXGAN_CLASSIFIER_CACHE"]  # This process's (-n 0 runs).
     if os.path.basename(own).startswith("jaxgan-tests-classifiers-"):
       shutil.rmtree(own, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def gcs_server():
+  """A GCS server on 127.0.0.1 for this test process (tests/gcs_server.py)."""
+  from tests import gcs_server as server_lib  # pylint: disable=g-import-not-at-top
+  yield from server_lib.running_server()
+
+
+@pytest.fixture
+def gcs_bucket(gcs_server):
+  """A new, empty bucket on the test's GCS server: "gs://NAME"."""
+  return gcs_server.new_bucket()

@@ -1,5 +1,6 @@
 """Remote workdirs and data (`jaxgan.runtime.storage`): a whole run on TensorFlow's in-memory ram://
-filesystem, which behaves as gs:// does for jaxgan (tf.io.gfile serves both), offline.
+filesystem (a URI jaxgan reads and writes through tf.io.gfile), offline. gs:// goes through
+gcsfs instead, against a real GCS server: tests/test_gcs_storage.py.
 
 What this cannot cover: orbax writes its checkpoints itself (epath for metadata, TensorStore
 for arrays) and speaks local paths and gs:// but not ram://, so the end-to-end test maps the
@@ -38,7 +39,12 @@ def test_orbax_refuses_a_scheme_it_cannot_write():
 
 
 def test_files_on_ram_round_trip(tmp_path):
-  root = f"ram://roundtrip/{tmp_path.name}"
+  check_files_round_trip(f"ram://roundtrip/{tmp_path.name}")
+
+
+def check_files_round_trip(root: str) -> None:
+  """jaxgan's file operations under `root` (a URI), each read back (tests/test_gcs_storage.py
+  runs them on gs:// too)."""
   storage.makedirs(storage.join(root, "a"))
   path = storage.join(root, "a", "log.jsonl")
   json_files.append_jsonl(path, {"step": 1})

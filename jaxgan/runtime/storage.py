@@ -1,18 +1,19 @@
 """Every file jaxgan reads or writes goes through here: local paths and remote URIs alike.
 
-A path is *remote* when it carries a URI scheme (`gs://bucket/run`, `s3://...`, TensorFlow's
-in-memory `ram://...`, which the tests use). Local paths keep the behaviour of `os` and the
-builtin `open` (absolute paths, `~` expanded, fsync'd atomic renames); remote ones go through
-`tf.io.gfile` (TensorFlow is a dependency already, for tfds and TensorBoard), which speaks
-gs:// natively and every filesystem TensorFlow has a plug-in for. Nothing here ever turns
+A path is *remote* when it carries a URI scheme (`gs://bucket/run`, TensorFlow's in-memory
+`ram://...`, which the tests use). Local paths keep the behaviour of `os` and the builtin
+`open` (absolute paths, `~` expanded, fsync'd atomic renames); gs:// paths go through
+`jaxgan.runtime.gcs` (gcsfs: one client, which the tests point at a GCS server on
+127.0.0.1); other schemes through `tf.io.gfile` (TensorFlow is a dependency already, for tfds
+and TensorBoard), for every filesystem TensorFlow has a plug-in for. Nothing here ever turns
 `gs://x` into a local `gs:/x`: `absolute` and `join` leave URIs alone, and no function calls
 `os` on one.
 
 Atomicity: `write_atomically` writes under a temporary name beside the target and renames it,
-so a reader sees the old file or the new one (on GCS a rename is a copy then a delete, and an
-object appears whole or not at all, so the same holds). `append_text` is a true append
-locally; on object stores, which cannot append, gfile rewrites the object (the files appended
-to, metrics.jsonl and the histories, are small).
+so a reader sees the old file or the new one; on GCS, where an object appears whole or not at
+all, it is one upload (a rename there is a copy then a delete). `append_text` is a true append
+locally; object stores cannot append, so the object is rewritten (the files appended to,
+metrics.jsonl and the histories, are small).
 
 Checkpoints are orbax's (it speaks local paths and gs://, see `checkpointing.py`).
 """
@@ -53,7 +54,7 @@ def _gfile():
 def _as_os_errors(path: str) -> Iterator[None]:
   """TensorFlow's filesystem errors as the OSErrors local I/O raises, so that callers handle
   one kind (FileNotFoundError for a missing path). Local paths pass through untouched."""
-  if not is_remote(path):
+  if not is_remote(path) or _on_gcs(path):  # gcs names its errors itself.
     yield
     return
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -66,9 +67,21 @@ def _as_os_errors(path: str) -> Iterator[None]:
 
 
 def _remote(name: str, path: str, *args, **kwargs):
-  """tf.io.gfile.<name>(path, ...) with its errors as OSErrors."""
+  """gcs.<name>(path, ...) for gs://, else tf.io.gfile.<name>(path, ...) with its errors as
+  OSErrors."""
+  if _on_gcs(path):
+    return getattr(_gcs(), name)(path, *args, **kwargs)
   with _as_os_errors(path):
     return getattr(_gfile(), name)(path, *args, **kwargs)
+
+
+def _on_gcs(path: str) -> bool:
+  return scheme(path) == "gs"
+
+
+def _gcs():
+  from jaxgan.runtime import gcs  # pylint: disable=g-import-not-at-top (imports gcsfs lazily)
+  return gcs
 
 
 def absolute(path: str) -> str:
@@ -106,6 +119,8 @@ def isdir(path: str) -> bool:
 
 
 def isfile(path: str) -> bool:
+  if _on_gcs(path):
+    return _gcs().isfile(path)
   if is_remote(path):
     return _remote("exists", path) and not _remote("isdir", path)
   return os.path.isfile(path)
@@ -142,6 +157,8 @@ def open_file(path: str, mode: str = "r") -> IO:
   """An open file ('r', 'rb', 'w', 'wb', 'a'); the caller closes it (use `with`)."""
   if not is_remote(path):
     return builtins.open(path, mode)
+  if _on_gcs(path):
+    return _gcs().open_file(path, mode)
   if "r" in mode and not _remote("exists", path):  # gfile would fail only at the first read.
     raise FileNotFoundError(path)
   return _gfile().GFile(path, mode)
@@ -228,7 +245,9 @@ def load_npz(path: str, allow_pickle: bool = False):
 
 def remove(path: str) -> None:
   """Deletes file `path` (FileNotFoundError if there is none)."""
-  if is_remote(path):
+  if _on_gcs(path):
+    _gcs().remove(path)
+  elif is_remote(path):
     if not _remote("exists", path):
       raise FileNotFoundError(path)
     _remote("remove", path)
@@ -250,6 +269,9 @@ def write_atomically(path: str, data, *, fsync: bool = False) -> None:
   fsync: flush a local file to disk before the rename (for records that must survive power
   loss, e.g. the workdir lease)."""
   binary = isinstance(data, (bytes, bytearray))
+  if _on_gcs(path):
+    _gcs().write_bytes(path, data if binary else data.encode("utf-8"))
+    return
   if is_remote(path):
     tmp = join(dirname(path), f".{basename(path)}.{uuid.uuid4().hex}")
     with _as_os_errors(path):

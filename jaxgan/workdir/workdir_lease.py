@@ -18,8 +18,8 @@ so two runs starting together cannot both take it: POSIX filesystems, and NFS wh
 client maps flock to POSIX locks (Linux). Where flock is unsupported the record is replaced
 without that guard (one run wins; a loser learns at its next heartbeat that it lost, and
 stops). Remote workdirs (gs://, `jaxgan.runtime.storage`) have no locks either and take the same
-unguarded path; a guard there would need GCS's create-if-absent (`ifGenerationMatch=0`),
-which tf.io.gfile does not expose. A holder that finds at a heartbeat that someone took its
+unguarded path; the guard there will be GCS's create-if-absent (`ifGenerationMatch=0`, which
+gcsfs's mode="create" sends), not built yet. A holder that finds at a heartbeat that someone took its
 lease over stops at the next step boundary, without checkpointing (`WorkdirInUseError`).
 
 Several processes of one run (`--distributed`): process 0 takes the lease and tells the

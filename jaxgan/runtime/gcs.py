@@ -1,0 +1,223 @@
+"""gs:// files through one client that can be pointed at any GCS server: gcsfs.
+
+`jaxgan.runtime.storage` sends every gs:// path here (other URI schemes stay on
+`tf.io.gfile`). TensorFlow's own GCS filesystem always talks to www.googleapis.com, so no byte
+it writes can be tested against a server on this machine; gcsfs speaks GCS's JSON API to
+`https://storage.googleapis.com`, or to `$STORAGE_EMULATOR_HOST` when that is set (the tests'
+fake-gcs-server on 127.0.0.1), with the same credentials TensorFlow used: application-default
+(a TPU VM's service account, `gcloud auth application-default login`), else anonymous.
+
+GCS semantics that shape the functions below:
+  * an object appears whole or not at all, so a single upload is already atomic: no
+    temporary object and rename (a rename on GCS is a copy then a delete);
+  * folders are name prefixes: making one only checks that its bucket exists (a missing
+    bucket is named, never created: creating buckets is the user's, with its region and
+    billing);
+  * transient failures (HTTP 429, 5xx, dropped connections) are retried by gcsfs with
+    exponential backoff (6 tries); what is left is raised as an OSError naming the path.
+
+Paths given and returned carry the scheme (`gs://bucket/key`).
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import logging
+import os
+from typing import IO, Iterator, List
+
+SCHEME = "gs://"
+EMULATOR_VARIABLE = "STORAGE_EMULATOR_HOST"  # http://HOST:PORT of a test server (gcsfs reads it)
+
+
+@functools.lru_cache(maxsize=1)
+def filesystem():
+  """The process's gcsfs client (created at the first gs:// access; importing gcsfs takes
+  about a second)."""
+  try:
+    # The plain class, not the package's default `gcsfs.GCSFileSystem`: that one asks every
+    # bucket's type (zonal / hierarchical namespace) over gRPC before its first write, which a
+    # test server does not answer (a 60 s timeout per bucket on fake-gcs-server) and whose
+    # features jaxgan does not use.
+    from gcsfs.core import GCSFileSystem  # pylint: disable=g-import-not-at-top
+  except ImportError as e:
+    raise ImportError(
+        "gs:// paths need the package gcsfs, a dependency of jaxgan: this installation is "
+        "incomplete; reinstall it (pip install -e .).") from e
+  # No listing cache: the lease, the checkpoints' markers and the histories are read right
+  # after another process (or this one) wrote them. A test server ($STORAGE_EMULATOR_HOST)
+  # takes no credentials: looking them up could ask a cloud metadata server elsewhere.
+  token = "anon" if os.environ.get(EMULATOR_VARIABLE) else None
+  if "GCSFS_DEBUG" not in os.environ:
+    # gcsfs logs each exhausted retry with its traceback; the OSError raised here names the
+    # path and the cause once (GCSFS_DEBUG=DEBUG shows gcsfs's own log).
+    logging.getLogger("gcsfs").setLevel(logging.CRITICAL)
+  return GCSFileSystem(token=token, use_listings_cache=False, skip_instance_cache=True)
+
+
+def _key(path: str) -> str:
+  """gs://bucket/key -> bucket/key (gcsfs's form)."""
+  path = str(path)
+  if not path.startswith(SCHEME):
+    raise ValueError(f"{path!r} is not a gs:// path")
+  return path[len(SCHEME):].rstrip("/")
+
+
+def bucket(path: str) -> str:
+  return _key(path).split("/", 1)[0]
+
+
+@contextlib.contextmanager
+def named_errors(path: str) -> Iterator[None]:
+  """gcsfs's failures as the OSErrors local I/O raises, each naming `path`: FileNotFoundError
+  for a missing object or bucket, PermissionError for a refused one, OSError otherwise."""
+  from gcsfs import retry  # pylint: disable=g-import-not-at-top
+  try:
+    yield
+  except FileNotFoundError as e:
+    raise FileNotFoundError(f"{path}: not found ({e})") from e
+  except PermissionError as e:
+    raise PermissionError(f"{path}: permission denied ({e}); check the credentials "
+                          "(application-default) and the bucket's IAM roles") from e
+  except retry.HttpError as e:
+    if e.code == 403 or e.code == 401:
+      raise PermissionError(f"{path}: permission denied (HTTP {e.code}: {e.message}); check "
+                            "the credentials (application-default) and the bucket's IAM "
+                            "roles") from e
+    if e.code == 404:
+      raise FileNotFoundError(f"{path}: not found (HTTP 404: {e.message})") from e
+    raise OSError(f"{path}: GCS refused the request (HTTP {e.code}: {e.message})") from e
+  except Exception as e:  # aiohttp's connection errors, google-auth's credential errors.
+    if type(e).__module__.split(".")[0] not in ("aiohttp", "google", "asyncio"):
+      raise
+    raise OSError(f"{path}: cannot reach GCS at {endpoint()} ({type(e).__name__}: {e}); "
+                  "check the network and the credentials (application-default)") from e
+
+
+def endpoint() -> str:
+  """Where gs:// requests go: $STORAGE_EMULATOR_HOST, else Google's JSON API."""
+  return os.environ.get(EMULATOR_VARIABLE) or "https://storage.googleapis.com"
+
+
+def check_bucket(path: str) -> None:
+  """FileNotFoundError naming the bucket of `path` if it does not exist."""
+  name = bucket(path)
+  try:
+    with named_errors(path):
+      filesystem().call("GET", "b/{}", name, json_out=True)  # One request: the bucket's metadata.
+  except FileNotFoundError as e:
+    raise FileNotFoundError(
+        f"{path}: the bucket gs://{name} does not exist (or these credentials cannot see "
+        f"it); create it first, e.g. gcloud storage buckets create gs://{name} "
+        "--location=REGION") from e
+
+
+def exists(path: str) -> bool:
+  with named_errors(path):
+    return filesystem().exists(_key(path))
+
+
+def isdir(path: str) -> bool:
+  with named_errors(path):
+    return filesystem().isdir(_key(path))
+
+
+def isfile(path: str) -> bool:
+  with named_errors(path):
+    return filesystem().isfile(_key(path))
+
+
+def makedirs(path: str) -> None:
+  """Folders are prefixes on GCS: nothing to create; the bucket must exist."""
+  check_bucket(path)
+
+
+def listdir(path: str) -> List[str]:
+  """The names in folder `path` (objects and sub-folders), unsorted; FileNotFoundError if it
+  holds nothing."""
+  key = _key(path)
+  with named_errors(path):
+    entries = filesystem().ls(key, detail=False)
+  # A folder's own marker object (`key/`, which some tools write) is not one of its entries.
+  return [entry.rstrip("/").rsplit("/", 1)[-1] for entry in entries
+          if entry.rstrip("/") != key]
+
+
+def glob(pattern: str) -> List[str]:
+  with named_errors(pattern):
+    return [SCHEME + match for match in filesystem().glob(_key(pattern))]
+
+
+def read_bytes(path: str) -> bytes:
+  with named_errors(path):
+    return filesystem().cat_file(_key(path))
+
+
+def write_bytes(path: str, data: bytes) -> None:
+  """One upload: readers see the old object or the new one, never part of it."""
+  with named_errors(path):
+    filesystem().pipe_file(_key(path), bytes(data))
+
+
+def remove(path: str) -> None:
+  with named_errors(path):
+    if not filesystem().isfile(_key(path)):
+      raise FileNotFoundError(path)
+    filesystem().rm_file(_key(path))
+
+
+def rmtree(path: str) -> None:
+  with named_errors(path):
+    filesystem().rm(_key(path), recursive=True)
+
+
+class _UploadOnClose:
+  """A text or binary file object that writes `path` with one upload when it is closed (as a
+  `with` block ends); nothing is written if the block raises."""
+
+  def __init__(self, path: str, binary: bool, initial: bytes = b""):
+    self._path = path
+    self._binary = binary
+    self._buffer = io.BytesIO() if binary else io.StringIO()
+    if initial:
+      self._buffer.write(initial if binary else initial.decode("utf-8"))
+
+  def write(self, data):
+    return self._buffer.write(data)
+
+  def flush(self) -> None:
+    pass
+
+  def close(self) -> None:
+    if self._buffer is None:
+      return
+    value = self._buffer.getvalue()
+    self._buffer = None
+    write_bytes(self._path, value if self._binary else value.encode("utf-8"))
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, kind, value, traceback):
+    if kind is None:
+      self.close()
+    else:
+      self._buffer = None  # An interrupted write leaves the object as it was.
+
+
+def open_file(path: str, mode: str) -> IO:
+  """'r'/'rb': the object read whole; 'w'/'wb': written with one upload at close; 'a': the
+  object read, then rewritten whole at close (GCS cannot append)."""
+  if mode in ("r", "rb"):
+    data = read_bytes(path)
+    return io.BytesIO(data) if mode == "rb" else io.StringIO(data.decode("utf-8"))
+  if mode in ("w", "wb"):
+    return _UploadOnClose(path, binary=mode == "wb")
+  if mode == "a":
+    try:
+      initial = read_bytes(path)
+    except FileNotFoundError:
+      initial = b""
+    return _UploadOnClose(path, binary=False, initial=initial)
+  raise ValueError(f"open_file({path!r}, mode={mode!r}): modes r, rb, w, wb, a")
