@@ -55,3 +55,38 @@ def test_an_interrupted_write_leaves_the_old_object(gcs_bucket):
       f.write("new, half")
       raise RuntimeError("killed mid-write")
   assert storage.read_text(path) == "old\n"
+
+
+def test_a_whole_run_on_the_server(gcs_bucket, tmp_path, monkeypatch):
+  """Data, workdir, checkpoints (orbax: gcsfs for its folders, TensorStore for the arrays),
+  TensorBoard events and classifier all on the GCS server: SIGTERM, resume bit for bit,
+  sample, evaluate; nothing local."""
+  workdir = test_remote_storage.check_whole_run(gcs_bucket, tmp_path, monkeypatch)
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd"]  # No local stand-in.
+  steps = storage.listdir(storage.join(workdir, "checkpoints"))
+  assert steps and all(name.isdigit() for name in steps), steps
+  events = storage.listdir(storage.join(workdir, "tensorboard"))
+  assert events and all(name.startswith("events.out.tfevents.") for name in events), events
+
+
+def test_tensorboard_events_are_uploaded_and_rotated(gcs_bucket, monkeypatch, tmp_path):
+  """Every flush uploads the grown event file; past ROTATE_BYTES a new file begins. The
+  objects on the server, read by TensorFlow's event reader, hold every scalar once."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from jaxgan.workdir import tensorboard_files  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(tensorboard_files, "ROTATE_BYTES", 300)
+  logdir = storage.join(gcs_bucket, "run", "tensorboard")
+  writer = tensorboard_files.TensorBoardWriter(logdir)
+  for step in range(12):
+    writer.scalar("loss", float(step), step)
+    writer.flush()
+  writer.close()
+  names = sorted(storage.listdir(logdir))
+  assert len(names) > 2, names  # Rotated.
+  steps = []
+  for name in names:
+    local = tmp_path / name
+    local.write_bytes(storage.read_bytes(storage.join(logdir, name)))
+    steps += [event.step for event in tf.compat.v1.train.summary_iterator(str(local))
+              if event.summary.value]
+  assert sorted(steps) == list(range(12))

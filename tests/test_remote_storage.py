@@ -76,15 +76,22 @@ def _stop_at_first_metrics(metrics_path: str) -> threading.Thread:
 def test_train_stop_resume_sample_evaluate_on_ram(tmp_path, monkeypatch):
   """Data, workdir and classifier on ram://: train until a SIGTERM, resume two steps further
   (equal, bit for bit, to an uninterrupted run), sample, evaluate; no local folder appears."""
-  cwd = tmp_path / "cwd"
-  cwd.mkdir()
-  monkeypatch.chdir(cwd)  # Where a mangled `ram:/...` folder would appear.
   stand_in = tmp_path / "orbax"
   monkeypatch.setattr(checkpointing, "orbax_directory",
                       lambda d: str(stand_in / d.replace("://", "/")) if storage.is_remote(d)
                       else d)
-  bucket = f"ram://bucket-{tmp_path.name}"
-  data = helpers.write_fake_mnist(f"{bucket}/data", n=64)  # IDX files written to ram://.
+  check_whole_run(f"ram://bucket-{tmp_path.name}", tmp_path, monkeypatch)
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "orbax"]
+
+
+def check_whole_run(bucket: str, tmp_path, monkeypatch) -> str:
+  """Data, workdir and classifier under the URI `bucket`: train until a SIGTERM, resume two
+  steps further (equal, bit for bit, to an uninterrupted run), sample, evaluate; nothing
+  appears in the working directory (tmp_path/cwd). Returns the workdir."""
+  cwd = tmp_path / "cwd"
+  cwd.mkdir()
+  monkeypatch.chdir(cwd)  # Where a mangled `ram:/...` or `gs:/...` folder would appear.
+  data = helpers.write_fake_mnist(f"{bucket}/data", n=64)  # IDX files written there.
   settings = {"log_every_steps": 1, "sample_every_steps": 3, "checkpoint_every_steps": 10**6,
               "eval.every_steps": 0, "eval.num_samples": 64, "eval.classifier_steps": 5,
               "eval.classifier_dir": f"{bucket}/classifier"}
@@ -116,7 +123,7 @@ def test_train_stop_resume_sample_evaluate_on_ram(tmp_path, monkeypatch):
   assert images.shape == (5, 28, 28, 1)
   report = evaluate.evaluate_workdir(workdir, pictures_too=True)
   assert np.isfinite(report["generator"]["fid"])
-  assert domain_classifier.exists(f"{bucket}/classifier")  # Trained by the evaluation, on ram://.
+  assert domain_classifier.exists(f"{bucket}/classifier")  # Trained by the evaluation there.
   assert storage.exists(storage.join(workdir, "eval", f"step_{end:07d}.json"))
-  assert list(cwd.iterdir()) == []  # Nothing local, not even a `ram:` folder.
-  assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "orbax"]
+  assert list(cwd.iterdir()) == []  # Nothing local, not even a `ram:` or `gs:` folder.
+  return workdir

@@ -31,6 +31,29 @@ SCHEME = "gs://"
 EMULATOR_VARIABLE = "STORAGE_EMULATOR_HOST"  # http://HOST:PORT of a test server (gcsfs reads it)
 
 
+# What the libraries that write gs:// for jaxgan read from the environment, set (unless the
+# user set them) when jaxgan is imported, before any of them looks:
+LIBRARY_DEFAULTS = {
+    # etils.epath (orbax's directory operations, tfds' data_dir) sends gs:// to TensorFlow's
+    # filesystem whenever TensorFlow is importable; "false": to fsspec, i.e. gcsfs.
+    "EPATH_USE_TF": "false",
+    # gcsfs's package-level class asks each bucket's type over gRPC first (see filesystem()).
+    "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
+}
+
+
+def set_library_defaults() -> None:
+  """LIBRARY_DEFAULTS into os.environ where unset; with $STORAGE_EMULATOR_HOST set, also
+  TensorStore's (orbax's array writer's) endpoint and a placeholder token, so that one
+  variable points every gs:// byte at a test server."""
+  for name, value in LIBRARY_DEFAULTS.items():
+    os.environ.setdefault(name, value)
+  server = os.environ.get(EMULATOR_VARIABLE)
+  if server:
+    os.environ.setdefault("TENSORSTORE_GCS_HTTP_URL", server)
+    os.environ.setdefault("GOOGLE_AUTH_TOKEN_FOR_TESTING", "jaxgan-test-server")
+
+
 @functools.lru_cache(maxsize=1)
 def filesystem():
   """The process's gcsfs client (created at the first gs:// access; importing gcsfs takes
@@ -48,6 +71,7 @@ def filesystem():
   # No listing cache: the lease, the checkpoints' markers and the histories are read right
   # after another process (or this one) wrote them. A test server ($STORAGE_EMULATOR_HOST)
   # takes no credentials: looking them up could ask a cloud metadata server elsewhere.
+  set_library_defaults()  # A test server set after jaxgan was imported.
   token = "anon" if os.environ.get(EMULATOR_VARIABLE) else None
   if "GCSFS_DEBUG" not in os.environ:
     # gcsfs logs each exhausted retry with its traceback; the OSError raised here names the

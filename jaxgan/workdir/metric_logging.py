@@ -12,6 +12,7 @@ import numpy as np
 from absl import logging
 
 from jaxgan.runtime import json_files, storage
+from jaxgan.workdir import tensorboard_files
 
 # The metrics shown on the progress line, with short labels; all go to the files.
 _HEADLINE = (("d_loss", "d_loss"), ("g_loss", "g_loss"), ("d_real_prob", "D(x)"),
@@ -46,8 +47,7 @@ class MetricWriter:
     self._tb = None
     self._last: Optional[tuple] = None  # (step, time) of the previous write
     if enabled:
-      from flax.metrics import tensorboard  # Imports TensorFlow: only when writing.
-      self._tb = tensorboard.SummaryWriter(storage.join(workdir, "tensorboard"))
+      self._tb = tensorboard_files.TensorBoardWriter(storage.join(workdir, "tensorboard"))
 
   def start(self, step: int) -> None:
     """Marks the step and time from which throughput is measured (after compilation)."""
