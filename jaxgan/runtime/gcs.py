@@ -23,9 +23,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import json
 import logging
 import os
-from typing import IO, Iterator, List
+import uuid
+from typing import IO, Iterator, List, Optional, Tuple
 
 SCHEME = "gs://"
 EMULATOR_VARIABLE = "STORAGE_EMULATOR_HOST"  # http://HOST:PORT of a test server (gcsfs reads it)
@@ -92,31 +94,42 @@ def bucket(path: str) -> str:
   return _key(path).split("/", 1)[0]
 
 
+class ChangedMeanwhile(OSError):
+  """A conditional write or delete found another generation of the object than the one it
+  was given (HTTP 412): someone else wrote or removed it meanwhile."""
+
+
 @contextlib.contextmanager
 def named_errors(path: str) -> Iterator[None]:
   """gcsfs's failures as the OSErrors local I/O raises, each naming `path`: FileNotFoundError
-  for a missing object or bucket, PermissionError for a refused one, OSError otherwise."""
+  for a missing object or bucket, PermissionError for a refused one, ChangedMeanwhile for a
+  failed precondition, OSError otherwise."""
   from gcsfs import retry  # pylint: disable=g-import-not-at-top
   try:
     yield
   except FileNotFoundError as e:
     raise FileNotFoundError(f"{path}: not found ({e})") from e
+  except FileExistsError as e:  # gcsfs's name for HTTP 412.
+    raise ChangedMeanwhile(f"{path}: the object changed meanwhile (HTTP 412: its generation "
+                           "is not the one expected)") from e
   except PermissionError as e:
-    raise PermissionError(f"{path}: permission denied ({e}); check the credentials "
-                          "(application-default) and the bucket's IAM roles") from e
+    raise PermissionError(f"{path}: permission denied ({e}); {_CREDENTIALS_HINT}") from e
   except retry.HttpError as e:
-    if e.code == 403 or e.code == 401:
-      raise PermissionError(f"{path}: permission denied (HTTP {e.code}: {e.message}); check "
-                            "the credentials (application-default) and the bucket's IAM "
-                            "roles") from e
-    if e.code == 404:
-      raise FileNotFoundError(f"{path}: not found (HTTP 404: {e.message})") from e
+    if e.code in (401, 403):
+      raise PermissionError(f"{path}: permission denied (HTTP {e.code}: {e.message}); "
+                            f"{_CREDENTIALS_HINT}") from e
     raise OSError(f"{path}: GCS refused the request (HTTP {e.code}: {e.message})") from e
   except Exception as e:  # aiohttp's connection errors, google-auth's credential errors.
+    if isinstance(e, OSError) and str(e).startswith("Forbidden"):  # gcsfs's HTTP 403.
+      raise PermissionError(f"{path}: permission denied; {_CREDENTIALS_HINT}") from e
     if type(e).__module__.split(".")[0] not in ("aiohttp", "google", "asyncio"):
       raise
     raise OSError(f"{path}: cannot reach GCS at {endpoint()} ({type(e).__name__}: {e}); "
                   "check the network and the credentials (application-default)") from e
+
+
+_CREDENTIALS_HINT = ("check the credentials (application-default) and the bucket's IAM "
+                     "roles")
 
 
 def endpoint() -> str:
@@ -194,6 +207,59 @@ def remove(path: str) -> None:
 def rmtree(path: str) -> None:
   with named_errors(path):
     filesystem().rm(_key(path), recursive=True)
+
+
+# --- Conditional operations (GCS's generation preconditions), for the workdir lease ------
+
+
+def read_versioned(path: str) -> Optional[Tuple[bytes, int]]:
+  """(contents, generation) of the object at `path`, or None if there is none. The two
+  belong together: the contents are read at that generation."""
+  bucket_name, name = _key(path).split("/", 1)
+  fs = filesystem()
+  with named_errors(path):
+    try:
+      metadata = fs.call("GET", "b/{}/o/{}", bucket_name, name, json_out=True)
+    except FileNotFoundError:
+      return None
+    generation = int(metadata["generation"])
+    try:
+      _, data = fs.call("GET", "b/{}/o/{}", bucket_name, name, alt="media",
+                        generation=str(generation))
+    except FileNotFoundError:  # Replaced or removed between the two requests.
+      raise ChangedMeanwhile(f"{path}: the object changed while it was read") from None
+  return data, generation
+
+
+def write_versioned(path: str, data: bytes, generation: int) -> int:
+  """Writes `data` to `path` only if the object is at `generation` (0: only if there is
+  none); returns the new generation. ChangedMeanwhile if it is not."""
+  bucket_name, name = _key(path).split("/", 1)
+  fs = filesystem()
+  # A multipart upload: GCS honours ifGenerationMatch on every upload, and so does the test
+  # server on this kind (it ignores it on uploadType=media).
+  boundary = "jaxgan-" + uuid.uuid4().hex
+  body = b"".join([
+      f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n".encode(),
+      json.dumps({"name": name}).encode(),
+      f"\r\n--{boundary}\r\nContent-Type: application/octet-stream\r\n\r\n".encode(),
+      bytes(data), f"\r\n--{boundary}--".encode()])
+  with named_errors(path):
+    metadata = fs.call(
+        "POST", fs._location + "/upload/storage/v1/b/{}/o",  # pylint: disable=protected-access
+        bucket_name, uploadType="multipart", ifGenerationMatch=str(int(generation)),
+        data=body, headers={"Content-Type": f'multipart/related; boundary="{boundary}"'},
+        json_out=True)
+  return int(metadata["generation"])
+
+
+def remove_versioned(path: str, generation: int) -> None:
+  """Deletes `path` only if it is at `generation` (ChangedMeanwhile if not). GCS honours
+  the condition; the test server (fake-gcs-server) ignores it on deletes."""
+  bucket_name, name = _key(path).split("/", 1)
+  with named_errors(path):
+    filesystem().call("DELETE", "b/{}/o/{}", bucket_name, name,
+                      ifGenerationMatch=str(int(generation)))
 
 
 class _UploadOnClose:

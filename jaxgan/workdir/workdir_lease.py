@@ -13,13 +13,20 @@ and is taken over with a warning, when
   * config.take_over_workdir=True says so (for what a machine cannot decide, e.g. a holder
     on another host that is hung but still refreshing).
 
-Reading and replacing the record happens under an exclusive `flock` of `WORKDIR/lease.lock`,
-so two runs starting together cannot both take it: POSIX filesystems, and NFS where the
-client maps flock to POSIX locks (Linux). Where flock is unsupported the record is replaced
-without that guard (one run wins; a loser learns at its next heartbeat that it lost, and
-stops). Remote workdirs (gs://, `jaxgan.runtime.storage`) have no locks either and take the same
-unguarded path; the guard there will be GCS's create-if-absent (`ifGenerationMatch=0`, which
-gcsfs's mode="create" sends), not built yet. A holder that finds at a heartbeat that someone took its
+Two runs starting together cannot both take it:
+  * local workdirs: reading and replacing the record happens under an exclusive `flock` of
+    `WORKDIR/lease.lock` (POSIX filesystems, and NFS where the client maps flock to POSIX
+    locks, Linux). Where flock is unsupported the record is replaced without that guard (one
+    run wins; a loser learns at its next heartbeat that it lost, and stops);
+  * gs:// workdirs: every write of the record is conditional on the generation read before
+    it (GCS's `ifGenerationMatch`; 0 when there was none: create-if-absent). Of two runs that
+    read "free" together, one write succeeds and the other gets HTTP 412, reads again, finds
+    a live holder and is refused. A takeover of a stale lease (its heartbeat older than
+    config.lease_timeout_seconds) is conditional the same way, so a holder that renewed
+    meanwhile keeps it; a heartbeat only ever replaces the generation its own run wrote, so
+    it never overwrites a takeover; the holder deletes the record at the end only at its own
+    generation;
+  * other URIs (e.g. TensorFlow's ram://) take the unguarded path. A holder that finds at a heartbeat that someone took its
 lease over stops at the next step boundary, without checkpointing (`WorkdirInUseError`).
 
 Several processes of one run (`--distributed`): process 0 takes the lease and tells the
@@ -43,10 +50,12 @@ from typing import Any, Dict, Iterator, Optional
 from absl import logging
 
 from jaxgan.core import errors
-from jaxgan.runtime import storage
+from jaxgan.runtime import gcs, storage
 
 LEASE_FILE = "lease.json"
 LOCK_FILE = "lease.lock"
+# Conditional writes of a gs:// lease that may find it changed before a run gives up.
+_RACE_ATTEMPTS = 5
 
 
 class WorkdirInUseError(errors.UserError, RuntimeError):
@@ -103,6 +112,10 @@ class Lease:
     self.heartbeat_seconds = heartbeat_seconds or min(60.0, max(1.0, self.timeout / 5))
     self.token = uuid.uuid4().hex
     self.lost: Optional[str] = None  # What took the lease from us, once it happens.
+    # gs://: the generation of the record last read or written (0: none), the precondition
+    # of the next write (see the module docstring).
+    self._versioned = storage.scheme(workdir) == "gs"
+    self._generation = 0
     self._stop = threading.Event()
     self._thread: Optional[threading.Thread] = None
 
@@ -117,6 +130,10 @@ class Lease:
   def read(self) -> Optional[Dict[str, Any]]:
     """The current record, None if there is none; raises WorkdirInUseError if unreadable."""
     try:
+      if self._versioned:
+        found = gcs.read_versioned(self.path)
+        self._generation = 0 if found is None else found[1]
+        return None if found is None else json.loads(found[0])
       return json.loads(storage.read_text(self.path))
     except FileNotFoundError:
       return None
@@ -126,8 +143,14 @@ class Lease:
           "none does, remove the file or re-run with --config.take_over_workdir=True.") from e
 
   def _write(self) -> None:
-    """Replaces the record with ours, atomically (a reader sees the old or the new one)."""
-    storage.write_atomically(self.path, json.dumps(self._record()), fsync=True)
+    """Replaces the record with ours, atomically (a reader sees the old or the new one); on
+    gs:// only if it is still the generation last read or written (gcs.ChangedMeanwhile if
+    not)."""
+    if self._versioned:
+      self._generation = gcs.write_versioned(self.path, json.dumps(self._record()).encode(),
+                                             self._generation)
+    else:
+      storage.write_atomically(self.path, json.dumps(self._record()), fsync=True)
 
   @contextlib.contextmanager
   def _exclusive(self) -> Iterator[None]:
@@ -179,19 +202,32 @@ class Lease:
     """Takes the lease or raises WorkdirInUseError naming the holder and what to do."""
     storage.makedirs(self.workdir)
     self._started = time.time()
-    with self._exclusive():
-      holder = self.read()
-      if holder is not None:
-        reason = self.stale_reason(holder)
-        if reason is None and not self.take_over:
-          raise WorkdirInUseError(
-              f"--workdir={self.workdir} is in use by another training run ({_describe(holder)}"
-              f"; heartbeat {time.time() - float(holder.get('heartbeat', 0)):.0f} s ago). Wait "
-              "for it to finish, stop it (SIGTERM saves a checkpoint), or, if it is gone, "
-              "re-run with --config.take_over_workdir=True. Nothing was written.")
-        logging.warning("Took over the lease of %s from %s: %s.", self.workdir,
-                        _describe(holder), reason or "config.take_over_workdir=True")
-      self._write()
+    for _ in range(_RACE_ATTEMPTS):
+      with self._exclusive():
+        holder = self.read()
+        if holder is not None:
+          reason = self.stale_reason(holder)
+          if reason is None and not self.take_over:
+            raise WorkdirInUseError(
+                f"--workdir={self.workdir} is in use by another training run ("
+                f"{_describe(holder)}; heartbeat "
+                f"{time.time() - float(holder.get('heartbeat', 0)):.0f} s ago). Wait for it "
+                "to finish, stop it (SIGTERM saves a checkpoint), or, if it is gone, re-run "
+                "with --config.take_over_workdir=True. Nothing was written.")
+        try:
+          self._write()
+        except gcs.ChangedMeanwhile:  # Another run wrote it since: decide again on its record.
+          logging.info("The lease %s changed while this run took it; reading it again.",
+                       self.path)
+          continue
+        if holder is not None:
+          logging.warning("Took over the lease of %s from %s: %s.", self.workdir,
+                          _describe(holder), reason or "config.take_over_workdir=True")
+        break
+    else:
+      raise WorkdirInUseError(
+          f"The lease {self.path} changed {_RACE_ATTEMPTS} times while this run tried to take "
+          "it: other runs are starting on this workdir. Nothing was written.")
     self._thread = threading.Thread(target=self._heartbeat, name="jaxgan-lease", daemon=True)
     self._thread.start()
 
@@ -227,7 +263,10 @@ class Lease:
       with self._exclusive():
         holder = self.read()
         if holder is not None and holder.get("token") == self.token:
-          storage.remove(self.path)
+          if self._versioned:
+            gcs.remove_versioned(self.path, self._generation)
+          else:
+            storage.remove(self.path)
     except (OSError, WorkdirInUseError) as e:
       logging.warning("Could not give back the workdir lease %s: %s", self.path, e)
 
