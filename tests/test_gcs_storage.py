@@ -90,3 +90,58 @@ def test_tensorboard_events_are_uploaded_and_rotated(gcs_bucket, monkeypatch, tm
     steps += [event.step for event in tf.compat.v1.train.summary_iterator(str(local))
               if event.summary.value]
   assert sorted(steps) == list(range(12))
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_checkpoint_damaged_on_the_server_is_refused(gcs_bucket):
+  """Bytes flipped in the largest object of the newest checkpoint (orbax's array data, on
+  the server): the checksums refuse it, naming the step, and nothing is deleted."""
+  from jaxgan import train  # pylint: disable=g-import-not-at-top
+  from jaxgan.workdir import checkpointing  # pylint: disable=g-import-not-at-top
+  from tests import helpers  # pylint: disable=g-import-not-at-top
+  data = helpers.write_fake_mnist(storage.join(gcs_bucket, "data"), n=64)
+  workdir = storage.join(gcs_bucket, "run")
+  config = helpers.tiny_config(data, num_train_steps=4, keep_checkpoints=5)
+  train.train_and_evaluate(config, workdir)
+  objects = gcs.filesystem().find(gcs.bucket(gcs_bucket) + "/run/checkpoints/4", detail=True)
+  largest = max(objects.values(), key=lambda info: info["size"])["name"]
+  damaged = bytearray(storage.read_bytes(gcs.SCHEME + largest))
+  middle = len(damaged) // 2
+  damaged[middle:middle + 64] = bytes(b ^ 0xFF for b in damaged[middle:middle + 64])
+  storage.write_atomically(gcs.SCHEME + largest, bytes(damaged))
+  config.num_train_steps = 6
+  with pytest.raises(checkpointing.CorruptCheckpointError,
+                     match=r"checkpoint of step 4 .* is damaged and was not used"):
+    train.train_and_evaluate(config, workdir)
+  assert sorted(storage.listdir(storage.join(workdir, "checkpoints"))) == ["2", "4"]
+
+
+@pytest.fixture
+def faulty_proxy(gcs_server, monkeypatch):
+  """A proxy in front of the test server that jaxgan's gs:// files go through."""
+  from tests import gcs_faults  # pylint: disable=g-import-not-at-top
+  proxy = gcs_faults.FaultyProxy(gcs_server.url)
+  proxy.start()
+  monkeypatch.setenv(gcs.EMULATOR_VARIABLE, proxy.url)
+  gcs.filesystem.cache_clear()
+  yield proxy
+  gcs.filesystem.cache_clear()  # monkeypatch then points the client back at the server.
+  proxy.stop()
+
+
+def test_a_transient_503_is_retried(gcs_bucket, faulty_proxy):
+  path = storage.join(gcs_bucket, "run", "config.json")
+  faulty_proxy.fail(status=503, times=2)
+  storage.write_atomically(path, '{"seed": 0}')  # Two 503s, then the upload goes through.
+  assert faulty_proxy.statuses()[:2] == [503, 503] and faulty_proxy.statuses()[2] == 200
+  assert json.loads(storage.read_text(path)) == {"seed": 0}
+
+
+def test_no_permission_is_named_and_not_retried(gcs_bucket, faulty_proxy):
+  path = storage.join(gcs_bucket, "run", "config.json")
+  storage.write_atomically(path, "{}")
+  faulty_proxy.fail(status=403, times=-1)
+  before = len(faulty_proxy.statuses())
+  with pytest.raises(PermissionError, match=r"config.json: permission denied.*credentials"):
+    storage.read_text(path)
+  assert faulty_proxy.statuses()[before:] == [403]  # Asked once.
