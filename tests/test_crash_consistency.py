@@ -17,6 +17,9 @@ Then the run finishes uninterrupted, and its parameters must equal, bit for bit,
 run that was never killed; metrics.jsonl holds every step once. The measured figures print
 as a table (pytest -s, or CI's log).
 
+`test_random_sigkills_on_a_gcs_workdir` runs 5 such kills with the workdir on a GCS server
+(fake-gcs-server on 127.0.0.1).
+
 Independent of machine speed: the kill moments are random times, but no launch may train
 past its share of the steps still to go (`_step_cap`): the harness also kills a launch as
 soon as it logs that step. So the trials can never use up the run, on however fast a
@@ -39,11 +42,13 @@ import numpy as np
 import pytest
 
 from jaxgan import train
-from jaxgan.workdir import metric_logging, saved_run
+from jaxgan.runtime import storage
+from jaxgan.workdir import checkpointing, metric_logging, saved_run
 from tests import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRIALS = 20
+GCS_TRIALS = 5       # The same on a gs:// workdir (a GCS server on 127.0.0.1).
 TIME_BUDGET_S = 420  # Stop starting new trials after this; at least 5 must have run.
 CHECKPOINT_EVERY = 2
 TOTAL_STEPS = 600    # The run's length (~17 steps/s here with a checkpoint every 2 steps).
@@ -81,19 +86,21 @@ def _read(path: str) -> str:
 
 
 def _finished_steps(workdir: str) -> list:
-  """Steps of the checkpoints orbax has finalised (named by their step; temporary
-  directories of unfinished writes have other names)."""
-  directory = os.path.join(workdir, "checkpoints")
-  if not os.path.isdir(directory):
+  """Steps of the checkpoints orbax has finalised, as a reader lists them (locally a
+  finished write is renamed to its step; on GCS, which cannot rename, a step folder is
+  finished once orbax wrote its commit marker)."""
+  if not storage.isdir(checkpointing.checkpoint_directory(workdir)):
     return []
-  return sorted(int(name) for name in os.listdir(directory) if name.isdigit())
+  return checkpointing.Checkpointer(workdir, keep=SETTINGS["keep_checkpoints"]).all_steps()
 
 
 def _unfinished_writes(workdir: str) -> list:
-  directory = os.path.join(workdir, "checkpoints")
-  if not os.path.isdir(directory):
+  """Entries of the checkpoints folder that are not finished checkpoints."""
+  directory = checkpointing.checkpoint_directory(workdir)
+  if not storage.isdir(directory):
     return []
-  return [name for name in os.listdir(directory) if "tmp" in name]
+  finished = {str(step) for step in _finished_steps(workdir)}
+  return [name for name in storage.listdir(directory) if name not in finished]
 
 
 def _launch(workdir: str, mnist_dir: str, log_path: str) -> subprocess.Popen:
@@ -150,15 +157,27 @@ def _assert_restorable(workdir: str, step: int) -> None:
 
 @pytest.mark.killtrials
 def test_random_sigkills_never_lose_more_than_one_interval(tmp_path, capsys):
+  _run_kill_trials(str(tmp_path / "killed"), tmp_path, capsys, TRIALS)
+
+
+@pytest.mark.killtrials
+def test_random_sigkills_on_a_gcs_workdir(gcs_bucket, tmp_path, capsys):
+  """The same properties with the workdir on a GCS server (fake-gcs-server on 127.0.0.1):
+  orbax cannot rename there, so a checkpoint is finished once its commit marker is written."""
+  _run_kill_trials(storage.join(gcs_bucket, "killed"), tmp_path, capsys, GCS_TRIALS)
+
+
+def _run_kill_trials(workdir: str, tmp_path, capsys, trials: int) -> None:
+  """See the module docstring: `trials` kills (at least 5, as many as TIME_BUDGET_S allows),
+  then the uninterrupted finish and its comparison."""
   mnist_dir = helpers.write_fake_mnist(str(tmp_path / "data"), n=64)
-  workdir = str(tmp_path / "killed")
   rng = np.random.default_rng(0)
   rows, started, startup_s = [], time.time(), 10.0
-  for trial in range(TRIALS):
+  for trial in range(trials):
     if trial >= 5 and time.time() - started > TIME_BUDGET_S:
       break
     resume_from = (_finished_steps(workdir) or [None])[-1]
-    cap = _step_cap(resume_from or 0, TRIALS - trial)
+    cap = _step_cap(resume_from or 0, trials - trial)
     log_path = str(tmp_path / f"trial{trial:02d}.log")
     launched = time.time()
     process = _launch(workdir, mnist_dir, log_path)
@@ -211,7 +230,7 @@ def test_random_sigkills_never_lose_more_than_one_interval(tmp_path, capsys):
   assert steps_logged == list(range(1, SETTINGS["num_train_steps"] + 1))
 
   with capsys.disabled():
-    print(f"\nkill trials: {len(rows)} SIGKILLs in {time.time() - started:.0f} s "
+    print(f"\nkill trials on {workdir}: {len(rows)} SIGKILLs in {time.time() - started:.0f} s "
           f"(checkpoint every {CHECKPOINT_EVERY} steps)")
     print(f"trial | killed at a random moment | kill triggered by | last step logged | "
           f"steps remaining of {TOTAL_STEPS} | newest checkpoint after the kill | steps lost | "

@@ -145,3 +145,16 @@ def test_no_permission_is_named_and_not_retried(gcs_bucket, faulty_proxy):
   with pytest.raises(PermissionError, match=r"config.json: permission denied.*credentials"):
     storage.read_text(path)
   assert faulty_proxy.statuses()[before:] == [403]  # Asked once.
+
+
+def test_orbax_listings_see_what_others_wrote_since(gcs_bucket):
+  """etils.epath (orbax's folders) lists through a gcsfs client of its own: it must not
+  answer from a cached listing after another client (another process, or TensorStore)
+  wrote there. With gcsfs's default listing cache, the kill trials on gs:// resumed from a
+  checkpoint the harness's listing did not show."""
+  from etils import epath  # pylint: disable=g-import-not-at-top
+  folder = storage.join(gcs_bucket, "run", "checkpoints")
+  storage.write_atomically(storage.join(folder, "2", "x"), "a")
+  assert sorted(p.name for p in epath.Path(folder).iterdir()) == ["2"]
+  storage.write_atomically(storage.join(folder, "4", "x"), "b")  # Another client.
+  assert sorted(p.name for p in epath.Path(folder).iterdir()) == ["2", "4"]

@@ -54,6 +54,16 @@ def set_library_defaults() -> None:
   if server:
     os.environ.setdefault("TENSORSTORE_GCS_HTTP_URL", server)
     os.environ.setdefault("GOOGLE_AUTH_TOKEN_FOR_TESTING", "jaxgan-test-server")
+  # The gcsfs client fsspec makes for epath (orbax's folders): no listing cache. With one, a
+  # process listed a checkpoints folder once and kept that answer: it missed the steps
+  # another process (or TensorStore, which writes the arrays itself) wrote later; found by
+  # the kill trials on a gs:// workdir. A test server takes no credentials.
+  import fsspec.config  # pylint: disable=g-import-not-at-top
+  for protocol in ("gs", "gcs"):
+    options = fsspec.config.conf.setdefault(protocol, {})
+    options.setdefault("use_listings_cache", False)
+    if server:
+      options.setdefault("token", "anon")
 
 
 @functools.lru_cache(maxsize=1)
