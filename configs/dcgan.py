@@ -33,7 +33,9 @@ experiments/quality/README.md has the study that chose these settings):
     the floor; coverage passes 0.8 at 4.5-5.5 minutes. Precision stays at 0.69-0.74 from ~8
     minutes on: about one sample in five is a malformed digit
     (docs/images/dcgan_mnist_step27000.png), which the falling learning rate does not fix;
-    precision 0.8 is not reached in 15 minutes.
+    precision 0.8 is not reached in 15 minutes. Nor in 30: the same recipe for 54,000 steps
+    (about 29 idle minutes) ends at FID 8.9, precision 0.75, coverage 0.90, its precision at
+    0.71-0.76 from minute 6 on (experiments/quality/README.md), so the length stays 27,000.
   * The generator does not copy its training digits: the nearest real digits of its samples
     (docs/images/dcgan_mnist_nearest_neighbours.png; `python -m jaxgan.evaluate
     --workdir=/tmp/dcgan`) are other writings of the same or a similar digit.

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from jaxgan import train
+from jaxgan.runtime import storage
 from jaxgan.workdir import checkpointing, saved_run, workdir_lease
 from tests import helpers
 
@@ -39,15 +40,18 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
-def _launch_two_processes(workdir: str, mnist_dir: str, settings: dict, job: str = "") -> list:
+def _launch_two_processes(workdir: str, mnist_dir: str, settings: dict, job: str = "",
+                          log_prefix: str = "") -> list:
   """Starts the 2-process run; returns [(process, log file path)] for process 0 and 1."""
-  return _launch(workdir, mnist_dir, settings, job, processes=2, devices_each=2)
+  return _launch(workdir, mnist_dir, settings, job, processes=2, devices_each=2,
+                 log_prefix=log_prefix)
 
 
 def _launch(workdir: str, mnist_dir: str, settings: dict, job: str = "", processes: int = 2,
-            devices_each: int = 2, model_flags: tuple = ()) -> list:
+            devices_each: int = 2, model_flags: tuple = (), log_prefix: str = "") -> list:
   """Starts `processes` processes of one run (`devices_each` CPU devices each; one process is
-  started without --distributed); returns [(process, log file path)] in process order."""
+  started without --distributed); returns [(process, log file path)] in process order. The
+  logs are local files `{log_prefix or workdir}{job}.processI.log`."""
   port = _free_port()
   env = dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS="cpu",
              JAX_CPU_COLLECTIVES_IMPLEMENTATION="gloo",
@@ -60,7 +64,7 @@ def _launch(workdir: str, mnist_dir: str, settings: dict, job: str = "", process
                     f"--num_processes={processes}", f"--process_id={i}"])
     # Output to files, not pipes: a process blocked on a full pipe would stall the other's
     # collectives.
-    log_path = f"{workdir}{job}.process{i}.log"
+    log_path = f"{log_prefix or workdir}{job}.process{i}.log"
     with open(log_path, "w") as log:
       launched.append((subprocess.Popen(
           [sys.executable, "-m", "jaxgan.main", *distributed,
@@ -123,6 +127,30 @@ def test_two_processes_equal_one_process_four_devices(tmp_path):
   assert len(os.listdir(os.path.join(multi, "tensorboard"))) == 1
   assert sorted(os.listdir(os.path.join(multi, "samples"))) == ["real.png", "step_0000002.png",
                                                                 "step_0000004.png"]
+
+
+@pytest.mark.multiprocess
+def test_two_processes_on_a_gcs_workdir_equal_one_process(tmp_path, gcs_bucket):
+  """Both processes write the checkpoints (orbax) of one gs:// workdir on a GCS server
+  (fake-gcs-server on 127.0.0.1); process 0 alone the logs and samples and the lease."""
+  mnist_dir = helpers.write_fake_mnist(str(tmp_path / "data"), n=64)
+  multi = storage.join(gcs_bucket, "multi")
+  outputs = _finish(_launch_two_processes(multi, mnist_dir, SETTINGS,
+                                          log_prefix=str(tmp_path / "multi")))
+  assert "JAX process 1 of 2" in outputs[1]
+  single = train.train_and_evaluate(helpers.tiny_config(mnist_dir, **SETTINGS),
+                                    str(tmp_path / "single"))
+  restored = saved_run.load_run(multi)
+  assert restored.step == 4
+  for name, expected in (("g_state", single["g_state"]), ("d_state", single["d_state"])):
+    got = flax.serialization.to_state_dict(restored.states[name[0]])
+    want = flax.serialization.to_state_dict(expected)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), got, want)
+  records = [json.loads(line) for line in
+             storage.read_text(storage.join(multi, "metrics.jsonl")).splitlines()]
+  assert [r["step"] for r in records] == [2, 4]
+  assert len(storage.listdir(storage.join(multi, "tensorboard"))) == 1
+  assert not storage.exists(storage.join(multi, workdir_lease.LEASE_FILE))  # Given back.
 
 
 @pytest.mark.multiprocess
