@@ -59,10 +59,12 @@ def test_an_interrupted_write_leaves_the_old_object(gcs_bucket):
 
 def test_a_whole_run_on_the_server(gcs_bucket, tmp_path, monkeypatch):
   """Data, workdir, checkpoints (orbax: gcsfs for its folders, TensorStore for the arrays),
-  TensorBoard events and classifier all on the GCS server: SIGTERM, resume bit for bit,
-  sample, evaluate; nothing local."""
-  workdir = test_remote_storage.check_whole_run(gcs_bucket, tmp_path, monkeypatch)
-  assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd"]  # No local stand-in.
+  TensorBoard events and classifier all on the GCS server: SIGTERM, resume bit for bit equal
+  to a local run of the same config, sample, evaluate; nothing local."""
+  workdir = test_remote_storage.check_whole_run(gcs_bucket, tmp_path, monkeypatch,
+                                                reference=str(tmp_path / "local_reference"))
+  # No local stand-in for the checkpoints; the uninterrupted run compared with is local.
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "local_reference"]
   steps = storage.listdir(storage.join(workdir, "checkpoints"))
   assert steps and all(name.isdigit() for name in steps), steps
   events = storage.listdir(storage.join(workdir, "tensorboard"))

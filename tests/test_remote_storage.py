@@ -84,10 +84,11 @@ def test_train_stop_resume_sample_evaluate_on_ram(tmp_path, monkeypatch):
   assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "orbax"]
 
 
-def check_whole_run(bucket: str, tmp_path, monkeypatch) -> str:
+def check_whole_run(bucket: str, tmp_path, monkeypatch, reference: str = "") -> str:
   """Data, workdir and classifier under the URI `bucket`: train until a SIGTERM, resume two
-  steps further (equal, bit for bit, to an uninterrupted run), sample, evaluate; nothing
-  appears in the working directory (tmp_path/cwd). Returns the workdir."""
+  steps further (equal, bit for bit, to an uninterrupted run in `reference`, default
+  `bucket`/reference), sample, evaluate; nothing appears in the working directory
+  (tmp_path/cwd). Returns the workdir."""
   cwd = tmp_path / "cwd"
   cwd.mkdir()
   monkeypatch.chdir(cwd)  # Where a mangled `ram:/...` or `gs:/...` folder would appear.
@@ -110,7 +111,8 @@ def check_whole_run(bucket: str, tmp_path, monkeypatch) -> str:
   resumed = train.train_and_evaluate(helpers.tiny_config(data, num_train_steps=end, **settings),
                                      workdir)
   reference = train.train_and_evaluate(
-      helpers.tiny_config(data, num_train_steps=end, **settings), f"{bucket}/reference")
+      helpers.tiny_config(data, num_train_steps=end, **settings),
+      reference or f"{bucket}/reference")
   assert resumed["step"] == end
   for a, b in zip(jax.tree.leaves(reference["states"]), jax.tree.leaves(resumed["states"])):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
