@@ -35,7 +35,7 @@ READERS = ("jaxgan.experiment.", "jaxgan.core.config_checks", "jaxgan.workdir.ru
 # Modules that hold a config without reading it (an annotation, handing it on).
 HOLDERS = ("jaxgan.train", "jaxgan.workdir.saved_run")
 # Attribute chains ending in `.config` that are not a jaxgan config.
-OTHER_CONFIGS = ("jax", "tf")
+OTHER_CONFIGS = ("jax", "tf", "fsspec")
 
 
 def _is_reader(module: str, allowed: Tuple[str, ...]) -> bool:
