@@ -26,8 +26,9 @@ Two runs starting together cannot both take it:
     meanwhile keeps it; a heartbeat only ever replaces the generation its own run wrote, so
     it never overwrites a takeover; the holder deletes the record at the end only at its own
     generation;
-  * other URIs (e.g. TensorFlow's ram://) take the unguarded path. A holder that finds at a heartbeat that someone took its
-lease over stops at the next step boundary, without checkpointing (`WorkdirInUseError`).
+  * other URIs (e.g. TensorFlow's ram://) take the unguarded path.
+A holder that finds at a heartbeat that someone took its lease over stops at the next step
+boundary, without checkpointing (`WorkdirInUseError`).
 
 Several processes of one run (`--distributed`): process 0 takes the lease and tells the
 others; a refused job stops on every host. Readers (`jaxgan.sample`, `jaxgan.evaluate`) never
