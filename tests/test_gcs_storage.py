@@ -160,3 +160,11 @@ def test_orbax_listings_see_what_others_wrote_since(gcs_bucket):
   assert sorted(p.name for p in epath.Path(folder).iterdir()) == ["2"]
   storage.write_atomically(storage.join(folder, "4", "x"), "b")  # Another client.
   assert sorted(p.name for p in epath.Path(folder).iterdir()) == ["2", "4"]
+
+
+def test_a_bucket_is_asked_for_once(gcs_bucket, faulty_proxy):
+  """Folders are made before every picture and record a run writes: the bucket's existence
+  is asked the first time only."""
+  for name in ("samples", "eval", "samples"):
+    storage.makedirs(storage.join(gcs_bucket, "run", name))
+  assert len(faulty_proxy.statuses()) == 1

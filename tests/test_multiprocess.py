@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from jaxgan import train
-from jaxgan.runtime import storage
+from jaxgan.runtime import json_files, storage
 from jaxgan.workdir import checkpointing, saved_run, workdir_lease
 from tests import helpers
 
@@ -98,6 +98,18 @@ def _finish(launched: list, timeout: float = 180) -> list:
   return outputs
 
 
+def _assert_equals_one_process(multi: str, mnist_dir: str, single: str) -> None:
+  """The 2-process run in `multi` restores, at step 4, the states one process with this
+  process's 4 devices trains into `single` (to float32 reduction-order rounding)."""
+  expected = train.train_and_evaluate(helpers.tiny_config(mnist_dir, **SETTINGS), single)
+  restored = saved_run.load_run(multi)
+  assert restored.step == 4
+  for name in ("g_state", "d_state"):
+    got = flax.serialization.to_state_dict(restored.states[name[0]])
+    want = flax.serialization.to_state_dict(expected[name])
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), got, want)
+
+
 @pytest.mark.multiprocess
 def test_two_processes_equal_one_process_four_devices(tmp_path):
   mnist_dir = helpers.write_fake_mnist(str(tmp_path / "data"), n=64)
@@ -106,14 +118,7 @@ def test_two_processes_equal_one_process_four_devices(tmp_path):
   assert "JAX process 1 of 2" in outputs[1]
 
   assert jax.device_count() == 4
-  single = train.train_and_evaluate(helpers.tiny_config(mnist_dir, **SETTINGS),
-                                    str(tmp_path / "single"))
-  restored = saved_run.load_run(multi)
-  assert restored.step == 4
-  for name, expected in (("g_state", single["g_state"]), ("d_state", single["d_state"])):
-    got = flax.serialization.to_state_dict(restored.states[name[0]])
-    want = flax.serialization.to_state_dict(expected)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), got, want)
+  _assert_equals_one_process(multi, mnist_dir, str(tmp_path / "single"))
 
   # Only process 0 wrote samples and logs (one line per log step, one event file).
   assert "step 4/4" in outputs[0] and "step 4/4" not in outputs[1]
@@ -138,16 +143,8 @@ def test_two_processes_on_a_gcs_workdir_equal_one_process(tmp_path, gcs_bucket):
   outputs = _finish(_launch_two_processes(multi, mnist_dir, SETTINGS,
                                           log_prefix=str(tmp_path / "multi")))
   assert "JAX process 1 of 2" in outputs[1]
-  single = train.train_and_evaluate(helpers.tiny_config(mnist_dir, **SETTINGS),
-                                    str(tmp_path / "single"))
-  restored = saved_run.load_run(multi)
-  assert restored.step == 4
-  for name, expected in (("g_state", single["g_state"]), ("d_state", single["d_state"])):
-    got = flax.serialization.to_state_dict(restored.states[name[0]])
-    want = flax.serialization.to_state_dict(expected)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), got, want)
-  records = [json.loads(line) for line in
-             storage.read_text(storage.join(multi, "metrics.jsonl")).splitlines()]
+  _assert_equals_one_process(multi, mnist_dir, str(tmp_path / "single"))
+  records = json_files.read_jsonl(storage.join(multi, "metrics.jsonl"))
   assert [r["step"] for r in records] == [2, 4]
   assert len(storage.listdir(storage.join(multi, "tensorboard"))) == 1
   assert not storage.exists(storage.join(multi, workdir_lease.LEASE_FILE))  # Given back.

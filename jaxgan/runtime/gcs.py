@@ -147,9 +147,18 @@ def endpoint() -> str:
   return os.environ.get(EMULATOR_VARIABLE) or "https://storage.googleapis.com"
 
 
+# (endpoint, bucket) pairs seen to exist: a run makes folders before each picture and record
+# it writes, and a bucket does not vanish under a run (if it does, the write itself fails,
+# named).
+_EXISTING_BUCKETS = set()
+
+
 def check_bucket(path: str) -> None:
-  """FileNotFoundError naming the bucket of `path` if it does not exist."""
+  """FileNotFoundError naming the bucket of `path` if it does not exist (asked once per
+  bucket and endpoint)."""
   name = bucket(path)
+  if (endpoint(), name) in _EXISTING_BUCKETS:
+    return
   try:
     with named_errors(path):
       filesystem().call("GET", "b/{}", name, json_out=True)  # One request: the bucket's metadata.
@@ -158,6 +167,7 @@ def check_bucket(path: str) -> None:
         f"{path}: the bucket gs://{name} does not exist (or these credentials cannot see "
         f"it); create it first, e.g. gcloud storage buckets create gs://{name} "
         "--location=REGION") from e
+  _EXISTING_BUCKETS.add((endpoint(), name))
 
 
 def exists(path: str) -> bool:
