@@ -1,6 +1,7 @@
 """jaxgan.runtime.xla_cpu: the train step compiled with the CPU options computes what the plain pmap
 computes, an XLA that does not know an option still compiles, and the benchmark's ablation
-rows (and the FLOP line) run."""
+rows (and the FLOP line) run; its cond computes lax.cond's values without a conditional on
+the CPU and keeps the conditional elsewhere."""
 import logging
 import os
 import subprocess
@@ -69,3 +70,34 @@ def test_benchmark_ablation_rows():
   for row in ("| jaxgan (alternating) |", "| jaxgan (alternating), no CPU compile options |",
               "| jaxgan (simultaneous) |", "GFLOP per step (XLA's count"):
     assert row in out.stdout, out.stdout
+
+
+def _penalised(cond, pred, w, x):
+  """A convolution's squared output through `cond` (0 when `pred` is False): a lazy penalty."""
+  conv = lambda w: jnp.sum(jax.lax.conv_general_dilated(x, w, (2, 2), "SAME") ** 2)
+  return cond(pred, conv, lambda w: jnp.zeros((), jnp.float32), w)
+
+
+def test_cond_gives_lax_conds_values_and_gradients_without_a_conditional_on_the_cpu():
+  rng = np.random.default_rng(0)
+  x = jnp.asarray(rng.normal(size=(2, 3, 8, 8)), jnp.float32)  # NCHW, OIHW: lax's default.
+  w = jnp.asarray(rng.normal(size=(4, 3, 3, 3)), jnp.float32)
+  for pred in (True, False):
+    ours = jax.value_and_grad(lambda w: _penalised(xla_cpu.cond, pred, w, x))(w)
+    reference = jax.value_and_grad(lambda w: _penalised(jax.lax.cond, pred, w, x))(w)
+    # Float rounding only: the conditional's naive-loop convolutions sum in another order.
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-4),
+                 ours, reference)
+  grad = jax.jit(jax.grad(lambda w, pred: _penalised(xla_cpu.cond, pred, w, x)))
+  hlo = grad.lower(w, True).compile().as_text()
+  # The point of it: no branch for XLA:CPU to compile its convolutions into naive loops.
+  assert "conditional(" not in hlo and "convolution(" in hlo
+
+
+def test_cond_keeps_the_conditional_off_the_cpu():
+  x = jnp.zeros((2, 3, 8, 8), jnp.float32)
+  w = jnp.zeros((4, 3, 3, 3), jnp.float32)
+  grad = jax.jit(jax.grad(lambda w, pred: _penalised(xla_cpu.cond, pred, w, x)))
+  exported = jax.export.export(grad, platforms=["tpu"])(w, True)
+  module = exported.mlir_module()
+  assert "stablehlo.case" in module or "stablehlo.if" in module

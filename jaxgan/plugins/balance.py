@@ -16,10 +16,10 @@ from typing import Any, Callable, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 
 from jaxgan.core import config_checks as checks
 from jaxgan.plugins.protocol import Metrics, Plugin, RunFacts
+from jaxgan.runtime import xla_cpu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +63,9 @@ class Balance(Plugin):
       key = jax.random.fold_in(d_keys, n_critic + r)
       # last_d_loss is a pmean: every device takes the same branch.
       go = last_d_loss > self.repeat_above
-      d_state, metrics = lax.cond(go, lambda state: update(state, key), skip_update, d_state)
+      # XLA:CPU would run a conditional's convolutions as naive loops; see xla_cpu.cond.
+      d_state, metrics = xla_cpu.cond(go, lambda state: update(state, key), skip_update,
+                                      d_state)
       last_d_loss = jnp.where(go, metrics["d_loss"], last_d_loss)
       repeats = repeats + go.astype(jnp.float32)
     return d_state, repeats

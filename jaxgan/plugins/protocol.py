@@ -33,7 +33,8 @@ from typing import Any, Callable, ClassVar, Dict, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
-from jax import lax
+
+from jaxgan.runtime import xla_cpu
 
 Metrics = Dict[str, jax.Array]
 
@@ -91,7 +92,8 @@ class LossTerm:
     every: lazy regularisation (Karras et al., 2020, StyleGAN2 sec. 3.1): computed only on
       the player's updates whose index (updates made before this one) is a multiple of
       `every`, with weight `weight * every` so that its average strength is unchanged; on the
-      other updates it is 0 and costs nothing (lax.cond). 1: every update.
+      other updates it is 0 (and skipped, except on XLA:CPU: jaxgan.runtime.xla_cpu.cond).
+      1: every update.
     replaces_loss: the term replaces the player's adversarial loss instead of adding to it
       (feature matching with replace_g_loss).
   """
@@ -107,8 +109,8 @@ class LossTerm:
     if self.every == 1:
       return self.fn(ctx)
     due = updates_before % self.every == 0  # The same on every device: a replicated count.
-    return lax.cond(due, lambda: jnp.asarray(self.fn(ctx), jnp.float32),
-                    lambda: jnp.zeros((), jnp.float32))
+    return xla_cpu.cond(due, lambda: jnp.asarray(self.fn(ctx), jnp.float32),
+                        lambda: jnp.zeros((), jnp.float32))
 
   @property
   def effective_weight(self) -> float:

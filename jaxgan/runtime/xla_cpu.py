@@ -1,4 +1,5 @@
-"""Per-computation compiler options that make the train step faster on XLA:CPU.
+"""What makes the train step faster on XLA:CPU: per-computation compiler options, and `cond`
+(a lax.cond that XLA:CPU compiles without a conditional; see its docstring).
 
 Why: jax 0.10's XLA:CPU hands convolutions to YNNPACK by default. On the DCGAN's layers
 (e.g. a 5x5 convolution of [256, 7, 7, 256] to 128 channels, forward and both gradients)
@@ -17,6 +18,8 @@ import logging
 from typing import Any, Callable, Dict, Tuple
 
 import jax
+import jax.numpy as jnp
+from jax import lax
 
 # Library fusions XLA:CPU may form, leaving convolutions to Eigen (see the module docstring).
 CPU_COMPILER_OPTIONS: Dict[str, str] = {
@@ -74,3 +77,24 @@ def with_cpu_options(transformed: Any) -> Callable:
   if jax.default_backend() != "cpu" or jax.process_count() > 1:
     return transformed
   return CompiledWithOptions(transformed, CPU_COMPILER_OPTIONS)
+
+
+def cond(pred: jax.Array, true_fun: Callable, false_fun: Callable, *operands: Any) -> Any:
+  """`lax.cond(pred, true_fun, false_fun, *operands)`, except on XLA:CPU, which computes both
+  branches and selects one.
+
+  Why: XLA:CPU (jax 0.12.1) compiles a convolution inside a conditional's branch to a naive
+  loop, not to Eigen's convolution: the DCGAN's lazy R1 update ran 176 ms against 38 ms for a
+  plain step and 44 ms for a step computing R1 inline (batch 32, 2-core CPU), so the lazy
+  penalty made training slower than the eager one. Computing the skipped branch too costs far
+  less there. The two give the same values (`pred` selects the branch's result either way);
+  GPUs and TPUs keep the conditional, which skips the branch's work.
+  """
+  def selected(*xs):
+    taken, skipped = true_fun(*xs), false_fun(*xs)
+    return jax.tree.map(lambda a, b: jnp.where(pred, a, b), taken, skipped)
+
+  def conditional(*xs):
+    return lax.cond(pred, true_fun, false_fun, *xs)
+
+  return lax.platform_dependent(*operands, cpu=selected, default=conditional)
