@@ -88,7 +88,9 @@ def cond(pred: jax.Array, true_fun: Callable, false_fun: Callable, *operands: An
   plain step and 44 ms for a step computing R1 inline (batch 32, 2-core CPU), so the lazy
   penalty made training slower than the eager one. Computing the skipped branch too costs far
   less there. The two give the same values (`pred` selects the branch's result either way);
-  GPUs and TPUs keep the conditional, which skips the branch's work.
+  GPUs and TPUs keep the conditional, which skips the branch's work. One difference remains:
+  under a gradient, an infinite partial in the branch not taken becomes NaN (0 x inf) on the
+  CPU, where the conditional would not have computed it.
   """
   def selected(*xs):
     taken, skipped = true_fun(*xs), false_fun(*xs)
