@@ -29,7 +29,7 @@ What to expect (measured 2026-12-07, jax 0.12.1, offline test split; experiments
        9000   17.8                 138    0.56       0.45      0.026
       13000   26.3                  90    0.57       0.54      0.011
     FID still falls by ~10% per 1000 steps (2.1 minutes) at the end; precision stays at
-    0.55-0.57 from step 4000 on.
+    0.55-0.57 from step 5000 on (0.58 at 4000).
   * At the end (docs/images/progan_mnist_step13000.png): digits of all ten classes, about three
     in five recognisable, the rest malformed strokes; the growth:
     docs/images/progan_mnist_milestones.png (an earlier run). The earlier recipe (batch 64
