@@ -23,10 +23,10 @@ jaxgan.benchmark --config=configs/cyclegan_horse2zebra.py --image_shape=256,256,
 memory were not measured. The figure to compare with: CycleGAN's horse -> zebra FID 77.2 on the 120 test horses
 translated vs the test zebras (Park et al. 2020, "Contrastive Learning for Unpaired
 Image-to-Image Translation", Table 1). jaxgan scores it while training with Inception
-features (config.eval.feature_extractor "inception" and its weights file, README
-'Evaluation'; off by default here: set --config.eval.every_steps and
---config.eval.inception_weights), as eval_ab_fid against the training zebras, which is not the
-paper's protocol (its reference set is the 140 test zebras): compare trends, not the number.
+features (config.eval.feature_extractor "inception", pytorch-fid's weights fetched on first
+use, README 'Evaluate'; off by default here: set --config.eval.every_steps), as eval_ab_fid
+against the training zebras, which is not the paper's protocol (its reference set is the 140
+test zebras): compare trends, not the number.
 """
 import ml_collections
 

@@ -43,7 +43,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.log_every_steps = 100
   config.sample_every_steps = 1000
   config.checkpoint_every_steps = 1000
-  # Classifier-feature metrics need a labelled dataset (CelebA has none); use
-  # python -m jaxgan.evaluate with Inception weights for FID on faces.
+  # Classifier-feature metrics need a labelled dataset (CelebA has none); for FID on faces:
+  # python -m jaxgan.evaluate --workdir=DIR --config.eval.protocol=fid50k_full
+  # (Inception's weights fetched on first use; docs/evaluation.md).
   config.eval.every_steps = 0
   return config

@@ -168,13 +168,24 @@ def get_config() -> ml_collections.ConfigDict:
   # python -m jaxgan.evaluate. FID/KID depend on num_samples: compare runs at equal values.
   config.eval = ml_collections.ConfigDict()
   config.eval.every_steps = 0            # evaluate every N steps and at the last (0: never)
+  # A named protocol (jaxgan/evaluation/protocols.py: fid50k_full, clean_fid50k_full,
+  # pytorch_fid50k_full) fixes the extractor, resize, sample count and reference set; "" = the
+  # fields below ("quick_classifier" with the offline classifier, "custom_inception").
+  config.eval.protocol = ""
   config.eval.num_samples = 5000         # generated images, and real reference images
   config.eval.batch_size = 500           # images per generator / feature-extractor call
   config.eval.feature_extractor = "classifier"  # "classifier" (offline) or "inception"
+  # Inception's input resize: clean (clean-fid), legacy_tensorflow (TTUR, StyleGAN2-ADA),
+  # legacy_pytorch (pytorch-fid); jaxgan/evaluation/resizing.py
+  config.eval.resize = "clean"
+  # "sample": num_samples real images drawn by the seed; "full": every image of the split
+  config.eval.reference = "sample"
   # "" = the shared cache (jaxgan.evaluation.domain_classifier.cache_root)
   config.eval.classifier_dir = ""
   config.eval.classifier_steps = 1000    # training steps when the classifier is trained
-  config.eval.inception_weights = ""     # .npz from python -m jaxgan.convert_inception
+  # "" = pytorch-fid's weights, fetched, verified and converted on first use (~/.cache/jaxgan);
+  # else an .npz from python -m jaxgan.convert_inception
+  config.eval.inception_weights = ""
   # Keep the best checkpoint by this metric in WORKDIR/best (jaxgan/workdir/best_checkpoint.py),
   # e.g. "fid" (lower is better) or "coverage" (higher); "" keeps none. --checkpoint=best reads it
   # (jaxgan.sample, jaxgan.evaluate); keep_checkpoints never deletes it.

@@ -17,8 +17,8 @@ What to expect: not measured here (no CelebA and no GPU in this task). The offic
 single-GPU preset's batches per resolution (game.kwargs.batch_sizes: 128 up to 16x16, then
 64, 32, 16) and its 12 million images (total_kimg): 128x128 fades in from 5.4 million images
 (step 79,687) and is whole at 6.0 million (step 117,187); the run ends at step 492,187.
-Classifier-feature metrics need labels (CelebA has none): evaluate with Inception weights
-(README "Evaluation").
+Classifier-feature metrics need labels (CelebA has none): evaluate under an Inception
+protocol (--config.eval.protocol=fid50k_full, README "Evaluate").
 """
 import ml_collections
 

@@ -41,6 +41,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.sample_every_steps = 1000
   config.checkpoint_every_steps = 1000
   # Classifier features trained on CIFAR-10's labels (jaxgan's small CNN, not Inception: for
-  # comparing runs with each other; Inception FID needs --config.eval.inception_weights).
+  # comparing runs with each other). Numbers comparable with papers:
+  # python -m jaxgan.evaluate --workdir=DIR --config.eval.protocol=fid50k_full
+  # (docs/evaluation.md).
   config.eval.every_steps = 5000
   return config

@@ -12,9 +12,11 @@ latest sample grid, and writes under --output (default ./compare):
                 on resume (config_history.jsonl: "loss.kwargs.gamma 2.0 until step 200, then
                 1.0"), and for runs that differ only in their seed the mean ± std (sample
                 standard deviation) of every metric.
-Numbers are grouped only when their evaluations share a feature space (the same classifier
-or Inception weights, reference set and metric settings: equal provenance); a group that mixes
-feature spaces is reported run by run, with a note, instead of averaged.
+Numbers are grouped only when their evaluations share a protocol (jaxgan.evaluation.protocols:
+extractor, resize, sample count, reference set; records written before protocols were recorded
+read "unrecorded") and a feature space (the same classifier or Inception weights, reference set
+and metric settings: equal provenance); a group that mixes them is reported run by run, with a
+note, instead of averaged, and a table mixing protocols says so.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import numpy as np
 from absl import app, flags
 
 from jaxgan.core import config_checks, errors
+from jaxgan.evaluation import protocols
 from jaxgan.evaluation import records as eval_records
 from jaxgan.runtime import storage, visualize
 from jaxgan.workdir import metric_logging, resume, run_history
@@ -177,6 +180,11 @@ def _cell(value: Any, fmt: str) -> str:
   return "-" if value is None else format(value, fmt)
 
 
+def _protocol(run: RunSummary) -> str:
+  """The evaluation's protocol (jaxgan.evaluation.protocols), or "unrecorded"."""
+  return "-" if run.evaluation is None else protocols.label(run.evaluation)
+
+
 def _feature_space(run: RunSummary) -> str:
   ev = run.evaluation
   if ev is None:
@@ -198,7 +206,7 @@ def table(runs: Sequence[RunSummary]) -> str:
   columns = columns_of(runs)
   varying = [f for f in varying_fields(runs) if f != "seed"]
   header = ["run", "step", *(label for _, label, _ in columns), *varying, "seed",
-            "feature space", "trained to", "last losses"]
+            "protocol", "feature space", "trained to", "last losses"]
   lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
   for run in runs:
     ev = run.evaluation or {}
@@ -207,7 +215,7 @@ def table(runs: Sequence[RunSummary]) -> str:
     cells = [run.name, str(ev.get("step", "-")),
              *(_cell(metrics.get(key), fmt) for key, _, fmt in columns),
              *(run.value_cell(f) for f in varying), str(run.config.get("seed")),
-             _feature_space(run), str(trained), losses]
+             _protocol(run), _feature_space(run), str(trained), losses]
     lines.append("| " + " | ".join(cells) + " |")
   summaries = []
   for group in seed_groups(runs):
@@ -216,6 +224,13 @@ def table(runs: Sequence[RunSummary]) -> str:
       continue
     label = ", ".join(r.name for r in evaluated)
     spaces = {eval_records.feature_space_key(r.evaluation) for r in evaluated}
+    labels = sorted({protocols.label(r.evaluation) for r in evaluated})
+    if len(labels) > 1:
+      summaries.append(f"- {label}: the same experiment, but evaluated under different "
+                       f"protocols ({', '.join(labels)}): not averaged. Re-evaluate them "
+                       "under one (python -m jaxgan.evaluate --workdir=... "
+                       "--config.eval.protocol=...).")
+      continue
     if len(spaces) > 1 or None in spaces:
       summaries.append(f"- {label}: the same experiment, but evaluated in different (or "
                        "unrecorded) feature spaces: not averaged. Re-evaluate them in one "
@@ -233,6 +248,10 @@ def table(runs: Sequence[RunSummary]) -> str:
     summaries.append(f"- {label} (seeds {', '.join(str(r.config.get('seed')) for r in evaluated)}"
                      f", {step_note}; mean ± std over {len(evaluated)} runs): "
                      + ", ".join(parts))
+  shown = sorted({protocols.label(r.evaluation) for r in runs if r.evaluation})
+  if len(shown) > 1:
+    lines += ["", f"Protocols differ ({', '.join(shown)}): numbers of different protocols "
+              "are not comparable, so none are averaged or ranked across them."]
   if summaries:
     lines += ["", "Runs of the same experiment (configs equal but for the seed):", *summaries]
   changed = [f"- {run.name}: " + "; ".join(

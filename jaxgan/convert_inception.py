@@ -3,16 +3,17 @@
   python -m jaxgan.convert_inception \
       --torch_weights=pt_inception-2015-12-05-6726825d.pth --output=inception_fid.npz
 
---torch_weights is either the .pth itself (needs PyTorch; it is imported only here) or an .npz
-holding the same state dict, one array per torch name ("Conv2d_1a_3x3.conv.weight", ...), for
-machines where PyTorch is not installed: write it elsewhere with
-  np.savez("sd.npz", **{k: v.numpy() for k, v in torch.load(pth).items()})
-The conversion is strict: a missing, unexpected or wrongly shaped array is an error.
-Download link and steps: `inception.WEIGHTS_HELP`.
+--torch_weights is either the .pth itself (read without PyTorch by jaxgan's restricted reader,
+jaxgan.importers.torch_files) or an .npz holding the same state dict, one array per torch name
+("Conv2d_1a_3x3.conv.weight", ...). The conversion is strict: a missing, unexpected or
+wrongly shaped array is an error.
+
+Nothing needs converting by hand for FID: with config.eval.inception_weights empty jaxgan
+fetches, verifies and converts the weights itself (`inception.fetch_variables`); this command
+is for a copy of your own.
 """
 from __future__ import annotations
 
-import os
 import sys
 
 import numpy as np
@@ -21,36 +22,26 @@ from flax import traverse_util
 
 from jaxgan.core import errors
 from jaxgan.evaluation import inception
+from jaxgan.importers import torch_files
+from jaxgan.runtime import storage
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("torch_weights", None,
-                    "pytorch-fid's pt_inception-2015-12-05-6726825d.pth, or an .npz of its "
-                    "state dict under the torch names.")
+                    "pytorch-fid's pt_inception-2015-12-05-6726825d.pth (no PyTorch needed), or "
+                    "an .npz of its state dict under the torch names.")
 flags.DEFINE_string("output", None, "Where to write jaxgan's .npz (e.g. inception_fid.npz).")
 flags.mark_flags_as_required(["torch_weights", "output"])
 
 
 def read_torch_state_dict(path: str) -> dict[str, np.ndarray]:
-  """Torch name -> float32 array from a .pth (via torch) or an .npz of the state dict."""
-  if not os.path.isfile(path):
+  """Torch name -> array from a .pth (read without PyTorch, running none of its code:
+  jaxgan.importers.torch_files) or an .npz of the state dict."""
+  if not storage.isfile(path):
     raise errors.MissingFileError(f"{path!r} does not exist. {inception.WEIGHTS_HELP}")
   if path.endswith(".npz"):
-    with np.load(path, allow_pickle=False) as data:
+    with storage.input_file(path) as f, np.load(f, allow_pickle=False) as data:
       return {k: data[k] for k in data.files}
-  try:
-    import torch  # pylint: disable=g-import-not-at-top
-  except ImportError as e:
-    raise errors.BrokenInstallError(
-        "Reading a .pth needs PyTorch, which is not installed here (pip install torch, the CPU "
-        "build is enough), or save the state dict as an .npz where PyTorch is available: "
-        "np.savez('sd.npz', **{k: v.numpy() for k, v in torch.load(PTH).items()}) and pass "
-        "that .npz as --torch_weights.") from e
-  # weights_only: the file holds tensors only; never unpickle arbitrary objects.
-  state_dict = torch.load(path, map_location="cpu", weights_only=True)
-  if not isinstance(state_dict, dict):
-    raise errors.InvalidInputError(
-        f"{path!r} holds a {type(state_dict).__name__}, not a state dict.")
-  return {k: v.detach().cpu().float().numpy() for k, v in state_dict.items()}
+  return torch_files.load_state_dict(path)
 
 
 def convert(torch_weights: str, output: str) -> dict:

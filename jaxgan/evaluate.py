@@ -3,7 +3,8 @@
   python -m jaxgan.evaluate --workdir=DIR [--checkpoint=best] [--step=N] [--baselines]
 
 Rebuilds the model and data from the config stored in the checkpoint (config.eval decides
-the feature extractor and sample size; the flags below override it), then writes
+the protocol: extractor, resize, sample size, reference set; the flags below and
+--config.eval.FIELD=VALUE override it, e.g. --config.eval.protocol=fid50k_full), then writes
   WORKDIR/eval/step_XXXXXXX.json          the metrics (and baselines, timings)
   WORKDIR/eval/*_step_XXXXXXX.png         interpolations, per-class grid, class histogram,
                                           nearest real neighbours
@@ -31,6 +32,7 @@ from jaxgan.evaluation import generation, pictures, records, setup
 from jaxgan.evaluation import evaluator as evaluator_lib
 from jaxgan.experiment import builders, config_overrides
 from jaxgan.games.protocol import TranslatingGame
+from jaxgan.models import sampling_options
 from jaxgan.runtime import compilation_cache, library_logs, storage, visualize
 from jaxgan.workdir import metric_logging, saved_run
 
@@ -131,15 +133,19 @@ def save_pictures(run: saved_run.Run, result: Dict[str, Any], evaluator: evaluat
 
 def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool = False,
                      overrides: Optional[Dict[str, Any]] = None, pictures_too: bool = True,
-                     local_dir: Optional[str] = None, checkpoint: str = "latest"
-                     ) -> Dict[str, Any]:
+                     local_dir: Optional[str] = None, checkpoint: str = "latest",
+                     sampling: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
   """Evaluates checkpoint `step` (default: latest) of `workdir`'s periodic checkpoints, or
-  with checkpoint="best" of its best (WORKDIR/best); see the module docstring.
+  with checkpoint="best" of its best (WORKDIR/best); see the module docstring. `sampling`:
+  the generator's sampling options (`sampling_options.requested`, e.g. StyleGAN2's
+  truncation; None: the model's defaults), recorded with the protocol.
 
   Returns {"step", "generator": metrics, optionally "real_floor" and "untrained", "timings",
   "pictures"} and writes it to WORKDIR/eval/step_XXXXXXX.json.
   """
   run = saved_run.load_run(workdir, step, checkpoint)
+  sampling = dict(sampling or {})
+  sampling_options.check(sampling, run.game.sampling_options, run.config.model.name)
   if isinstance(run.game, TranslatingGame):
     raise errors.InvalidInputError(
         f"the run in {workdir!r} translates images (config.game.name="
@@ -162,14 +168,14 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
   settings = builders.settings_of(config)
   data = sources.from_spec(settings.dataset)
   start = time.perf_counter()
-  evaluator = setup.make_evaluator(settings, data)
+  evaluator = setup.make_evaluator(settings, data, sampling)
   logging.info("Feature space: %s; %d reference images.", evaluator.extractor.describe(),
-               evaluator.num_samples)
+               len(evaluator.reference_images))
   setup_seconds = time.perf_counter() - start
   eval_key = setup.eval_latents_key(settings.seed)
   game = run.game
   generate = generation.make_generate(game, run.sampling_variables(), eval_key,
-                                      settings.eval.batch_size)
+                                      settings.eval.batch_size, options=sampling)
   classes = None
   if game.num_classes:
     classes = lambda n: generation.requested_classes(game, n)
@@ -179,6 +185,8 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
       "time": records.now(), "source": "jaxgan.evaluate",
       "feature_extractor": evaluator.extractor.name,
       "feature_space": evaluator.extractor.describe(), "provenance": evaluator.provenance(),
+      "protocol": evaluator.protocol.describe(
+          f"{settings.dataset.name}/{settings.dataset.split}"),
       "kid_std_zero_by_construction": evaluator.kid_std_is_zero_by_construction,
       "num_samples": evaluator.num_samples, "generator": _json_ready(result),
       "timings": {"setup_seconds (classifier, reference features)": round(setup_seconds, 2),
@@ -186,14 +194,17 @@ def evaluate_workdir(workdir: str, step: Optional[int] = None, baselines: bool =
                                                       "metrics_seconds", "eval_seconds")}}}
   if baselines:
     real = evaluator.real_reference_split()
-    if real is None:
+    if real is None and evaluator.reference_kind == "full":
+      logging.warning("No floor: the reference is every real image, so no disjoint real set "
+                      "is left to score.")
+    elif real is None:
       logging.warning("Only %d real images: too few for a disjoint real set of %d; no floor.",
                       len(data.images), evaluator.num_samples)
     else:
       report["real_floor"] = _json_ready(evaluator.evaluate(pipeline.to_model_range(real)))
     untrained = run.experiment.init_states()[game.sampler]
     untrained_generate = generation.make_generate(game, untrained.variables(), eval_key,
-                                                  settings.eval.batch_size)
+                                                  settings.eval.batch_size, options=sampling)
     report["untrained"] = _json_ready(evaluator.evaluate(
         untrained_generate(evaluator.num_samples), None,
         None if classes is None else classes(evaluator.num_samples)))
@@ -216,7 +227,9 @@ def report_table(report: Dict[str, Any]) -> str:
   if "untrained" in report:
     rows[f"untrained generator (ceiling){kept}"] = report["untrained"]
   zero = report.get("kid_std_zero_by_construction", False)
-  lines = [f"Feature space: {report['feature_space']}; {report['num_samples']} samples."
+  protocol = report.get("protocol", "")
+  lines = [protocol[:1].upper() + protocol[1:],
+           f"Feature space: {report['feature_space']}; {report['num_samples']} samples."
            if "feature_space" in report else "", format_table(rows, zero)]
   if zero:
     lines.append(KID_STD_NOTE)
@@ -238,6 +251,8 @@ def define_flags() -> None:
   flags.DEFINE_string("classifier_dir", None, "Overrides config.eval.classifier_dir.")
   flags.DEFINE_integer("classifier_steps", None, "Overrides config.eval.classifier_steps.")
   flags.DEFINE_string("local_dir", None, "Overrides config.dataset.local_dir (data moved).")
+  sampling_options.define_flags()
+  flags.adopt_module_key_flags(sampling_options)  # Listed by --help, as this command's.
 
 
 # Settings also accepted under their config names: --config.eval.FIELD=V (any field of
@@ -280,9 +295,11 @@ def main(argv, config_style: Optional[Dict[str, Any]] = None,
                      "classifier_steps")
                     if getattr(FLAGS, name) is not None})
   local_dir = FLAGS.local_dir if FLAGS.local_dir is not None else config_local_dir
+  sampling = user_errors.run_reporting(sampling_options.requested, FLAGS.truncation_psi,
+                                       FLAGS.truncation_cutoff, FLAGS.noise_mode)
   report = user_errors.run_reporting(evaluate_workdir, FLAGS.workdir, FLAGS.step,
                                      FLAGS.baselines, overrides, FLAGS.pictures, local_dir,
-                                     FLAGS.checkpoint)
+                                     FLAGS.checkpoint, sampling)
   print(f"{report['workdir']}, step {report['step']}: {report['num_samples']} samples, "
         f"{report['feature_extractor']} features")
   print(report_table(report))

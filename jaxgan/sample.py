@@ -91,13 +91,8 @@ def define_flags() -> None:
                        "every class in turn).")
   flags.DEFINE_string("grid", None, "Also write a grid PNG here: one row per requested class "
                       "(conditional runs), else the first 64 samples.")
-  flags.DEFINE_float("truncation_psi", None, "stylegan2: the truncation trick, w_avg + psi * "
-                     "(w - w_avg) (1: none, 0: every sample the average; the papers show 0.5-0.7).")
-  flags.DEFINE_integer("truncation_cutoff", None, "stylegan2: truncate only the first N ws "
-                       "(the coarse layers; default all).")
-  flags.DEFINE_enum("noise_mode", None, list(sampling_options.SAMPLING_NOISE_MODES),
-                    "stylegan2: the per-pixel noise, const (the default: each layer's fixed "
-                    "noise, so one latent makes one image) or none.")
+  sampling_options.define_flags()
+  flags.adopt_module_key_flags(sampling_options)  # Listed by --help, as this command's.
 
 
 def main(argv):

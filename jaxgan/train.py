@@ -216,9 +216,8 @@ def _setup(config: ml_collections.ConfigDict, workdir: str, resolved: builders.R
     # the config fails now; training a classifier and the reference set's features wait for
     # the first evaluation (eval_setup.DeferredEvaluator), so the first steps start at once.
     evaluator = eval_setup.make_evaluator(settings, data)
-    logging.info("Evaluation every %d steps: %d samples, %s features; set up at the first "
-                 "evaluation: %s.", settings.eval.every_steps, settings.eval.num_samples,
-                 settings.eval.feature_extractor, evaluator.plan)
+    logging.info("Evaluation every %d steps; set up at the first evaluation: %s.",
+                 settings.eval.every_steps, evaluator.plan)
   writer = metric_logging.MetricWriter(workdir, settings.num_train_steps,
                                        lambda step: batches.layout(step)[0], enabled=is_writer)
   outputs = artefacts.RunArtefacts(experiment, workdir, checkpointer, writer, evaluator,

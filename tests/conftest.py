@@ -42,6 +42,12 @@ def _classifier_cache_dir(run_id: str) -> str:
 
 os.environ.setdefault("JAXGAN_CLASSIFIER_CACHE",
                       _classifier_cache_dir(_RUN_ID or f"pid{os.getpid()}"))
+# Likewise jaxgan's other caches (fetched weights, reference features): never ~/.cache/jaxgan.
+def _jaxgan_cache_dir(run_id: str) -> str:
+  return os.path.join(tempfile.gettempdir(), f"jaxgan-tests-cache-{run_id}")
+
+
+os.environ.setdefault("JAXGAN_CACHE", _jaxgan_cache_dir(_RUN_ID or f"pid{os.getpid()}"))
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -68,9 +74,11 @@ def pytest_sessionfinish(session):
     if run_id:  # The workers' caches (xdist runs).
       shutil.rmtree(_cache_dir(run_id), ignore_errors=True)
       shutil.rmtree(_classifier_cache_dir(run_id), ignore_errors=True)
-    own = os.environ["JAXGAN_CLASSIFIER_CACHE"]  # This process's (-n 0 runs).
-    if os.path.basename(own).startswith("jaxgan-tests-classifiers-"):
-      shutil.rmtree(own, ignore_errors=True)
+      shutil.rmtree(_jaxgan_cache_dir(run_id), ignore_errors=True)
+    for own in (os.environ["JAXGAN_CLASSIFIER_CACHE"], os.environ["JAXGAN_CACHE"]):
+      # This process's (-n 0 runs).
+      if os.path.basename(own).startswith(("jaxgan-tests-classifiers-", "jaxgan-tests-cache-")):
+        shutil.rmtree(own, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -104,7 +104,8 @@ def test_best_is_kept_apart_from_the_periodic_ones_and_equals_its_step(tmp_path,
   _assert_same_states(best, saved_run.load_run(str(tmp_path / "all"), step=4))
   meta = checkpointing.Checkpointer(workdir, 1, subdir="best").read_meta()
   assert meta["best"] == {"step": 4, "value": 3.0, "best_metric": "fid", "num_samples": 24,
-                          "feature_extractor": "classifier"}
+                          "feature_extractor": "classifier", "protocol": "",
+                          "reference": "sample"}
   images, _ = sample.generate(workdir, 4, checkpoint="best")
   assert images.shape == (4, 28, 28, 1)
 
@@ -124,12 +125,27 @@ def test_resume_continues_from_the_best_kept_and_refuses_other_settings(tmp_path
   train.train_and_evaluate(config, workdir)
   assert os.listdir(os.path.join(workdir, "best")) == ["10"]  # The old best went after.
 
-  for field, value in (("best_metric", "kid"), ("num_samples", 30)):
+  for field, value in (("best_metric", "kid"), ("num_samples", 30), ("reference", "full")):
     changed = helpers.tiny_config(mnist, num_train_steps=12, keep_checkpoints=2, **EVAL)
     changed.eval[field] = value
     with pytest.raises(best_checkpoint.BestCheckpointError, match="cannot be compared"):
       train.train_and_evaluate(changed, workdir)
   assert saved_run.load_run(workdir).step == 10  # Nothing was trained or overwritten.
+
+
+def test_a_best_kept_before_protocols_were_recorded_still_resumes():
+  """A best kept before config.eval.protocol and .reference existed was kept under the
+  config's own fields against a sampled reference: the same as today's defaults. The resize
+  counts for Inception only."""
+  settings = builders.settings_of(helpers.tiny_config(**EVAL))
+  now = best_checkpoint._settings(settings.eval)  # pylint: disable=protected-access
+  assert now == {"best_metric": "fid", "num_samples": 24, "feature_extractor": "classifier",
+                 "protocol": "", "reference": "sample"}
+  before = {"step": 4, "value": 3.0, "best_metric": "fid", "num_samples": 24,
+            "feature_extractor": "classifier"}
+  assert best_checkpoint.settings_kept(before) == now
+  inception = {**before, "feature_extractor": "inception"}  # Its resize was not recorded.
+  assert best_checkpoint.settings_kept(inception)["resize"] is None
 
 
 def test_no_best_checkpoint_says_how_to_keep_one(tmp_path):

@@ -216,7 +216,16 @@ def test_eval_config_errors():
                            ({"eval.every_steps": -1}, "every_steps"),
                            ({"eval.kid_subset_size": 0}, "kid_subset_size"),
                            ({"eval.every_steps": 10, "eval.feature_extractor": "inception",
-                             "eval.inception_weights": "/nonexistent.npz"}, "convert_inception")):
+                             "eval.inception_weights": "/nonexistent.npz"},
+                            "'/nonexistent.npz' is not a file.*convert_inception"),
+                           # A preset's Inception reports no classes, whatever the field says.
+                           ({"eval.every_steps": 10, "eval.protocol": "fid50k_full",
+                             "eval.best_metric": "class_kl"}, "class_kl' is not a metric"),
+                           ({"eval.protocol": "fid50k"}, "valid: fid50k_full"),
+                           ({"eval.protocol": "fid50k_full", "eval.num_samples": 100},
+                            "num_samples=100 would be ignored"),
+                           ({"eval.feature_extractor": "inception", "eval.resize": "bicubic"},
+                            "resize='bicubic'; valid: clean, legacy_tensorflow, legacy_pytorch")):
     with pytest.raises(builders.ConfigError, match=match):
       builders.check_config(helpers.tiny_config(**overrides))
 
@@ -248,6 +257,7 @@ def test_training_evaluates_periodically_then_evaluate_cli(tmp_path, monkeypatch
   # The first run with this data on a machine: the GAN's step compiles (and runs) first, the
   # classifier is trained when the first evaluation needs it, and the log says so.
   monkeypatch.setenv(domain_classifier.CACHE_ENV, str(tmp_path / "classifier_cache"))
+  monkeypatch.setenv("JAXGAN_CACHE", str(tmp_path / "cache"))
   events = []
   pmapped_step, train_classifier = builders.Experiment.pmapped_step, domain_classifier.train
   monkeypatch.setattr(builders.Experiment, "pmapped_step", lambda self, **kw: (
@@ -306,6 +316,18 @@ def test_training_evaluates_periodically_then_evaluate_cli(tmp_path, monkeypatch
   assert "real_floor" in history[2] and "real_floor" not in history[3]
   assert len({eval_records.feature_space_key(r) for r in history}) == 1
   assert history[0]["provenance"]["feature_extractor"]["id"] == meta["id"]
+  assert {r["provenance"]["protocol"]["name"] for r in history} == {"quick_classifier"}
+  # The reference set's features were extracted once (training), then read from the cache.
+  assert len(os.listdir(tmp_path / "cache" / "reference_stats")) == 1
+  assert "Reference features from the cache" in caplog.text
+
+  # jaxgan.fid samples a workdir as its evaluation does (a stub extractor: no Inception here).
+  from jaxgan import fid
+  from tests.test_protocols import StubExtractor
+  text = fid.run(["data:mnist/test", workdir], fid.protocol_of("fid50k_full", 40),
+                 StubExtractor(), local_dir=mnist, kid_subsets=2, kid_subset_size=20)
+  assert "B: workdir " in text and "(step 4) (40 images, 28x28x1)" in text
+  assert "fid50k_full with 40 samples (not comparable with fid50k_full's numbers)" in text
   # kid_subset_size 20 < 40 samples: KID's spread is a real spread.
   assert not again["kid_std_zero_by_construction"]
 
@@ -340,5 +362,6 @@ def test_inception_extractor_from_a_weights_file(tmp_path):
   out = extractor(images)
   assert out["features"].shape == (3, 2048) and out["probs"].shape == (3, 1008)
   np.testing.assert_allclose(out["probs"].sum(1), 1.0, rtol=1e-12)
-  direct = inception.InceptionV3().apply(inception.load_variables(path), images[2:])
+  direct = inception.features_of(inception.load_variables(path), images[2:], "legacy_pytorch")
   np.testing.assert_allclose(out["features"][2:], direct["pool"], rtol=1e-5, atol=1e-5)
+  assert extractor.provenance()["resize"] == "legacy_pytorch"

@@ -156,7 +156,7 @@ def test_evaluating_unlabelled_images_names_both_ways_out_before_training(tmp_pa
       "eval.num_samples": 16})
   with pytest.raises(errors.InvalidInputError,
                      match=r"'image_folder' is unlabelled\. Either .*feature_extractor=inception"
-                     r" .*inception_weights.*or .*eval\.every_steps=0"):
+                     r".*or .*eval\.every_steps=0"):
     train.train_and_evaluate(config, str(tmp_path / "w"))
   assert not os.listdir(tmp_path / "w" / "checkpoints")  # Refused before the first step.
 

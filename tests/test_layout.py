@@ -25,14 +25,14 @@ PACKAGE = os.path.join(ROOT, "jaxgan")
 LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
     ("core", ("core",)),                      # errors, state, random streams, registry, checks
     ("runtime", ("runtime",)),                # the machine: storage, devices, precision, ...
-    ("components", ("data", "models", "losses", "penalties", "optimizers")),
+    ("components", ("data", "models", "importers", "losses", "penalties", "optimizers")),
     ("extensions", ("plugins", "evaluation")),
     ("games", ("games",)),
     ("experiment", ("experiment",)),          # the only code that turns a config into a run
     ("workdir", ("workdir",)),                # a run's life in its workdir
     ("loop", ("train",)),                     # the one training loop
     ("commands", ("main", "sample", "evaluate", "translate", "compare", "sweep", "benchmark",
-                  "benchmark_evaluation", "classifier", "convert_inception")),
+                  "benchmark_evaluation", "classifier", "convert_inception", "fid")),
 ]
 RANK: Dict[str, int] = {unit: rank for rank, (_, units) in enumerate(LAYERS) for unit in units}
 COMMANDS = LAYERS[-1][1]

@@ -8,7 +8,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from jaxgan import models, sample, train
+from jaxgan import evaluate, models, sample, train
 from jaxgan.models import conditional, sampling_options, stylegan2
 from tests import helpers
 
@@ -87,3 +87,12 @@ def test_sampling_a_trained_stylegan2_run_with_truncation(tmp_path, mnist_dir):
   assert (plain[0] != plain[1]).any()
   with pytest.raises(ValueError, match="takes no sampling option bogus"):
     sample.generate(workdir, num_samples=4, options={"bogus": 1})
+  # jaxgan.evaluate samples with the options and records them with the protocol.
+  small = {"num_samples": 12, "classifier_steps": 3, "kid_subsets": 2, "kid_subset_size": 6,
+           "batch_size": 4}
+  report = evaluate.evaluate_workdir(workdir, overrides=small, pictures_too=False,
+                                     sampling={"truncation_psi": 0.0})
+  assert report["provenance"]["protocol"]["sampling"] == {"truncation_psi": 0.0}
+  assert report["generator"]["precision"] in (0.0, 1.0)  # 12 copies of one image.
+  with pytest.raises(ValueError, match="takes no sampling option bogus"):
+    evaluate.evaluate_workdir(workdir, overrides=small, sampling={"bogus": 1})

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import pytest
 
 from jaxgan import games, losses, models, optimizers, penalties, plugins
+from jaxgan.evaluation import protocols
 from jaxgan.experiment import builders, config_overrides, listing
 from jaxgan.losses import GanLoss
 from jaxgan.models import GanPair, tiny
@@ -195,6 +196,8 @@ def test_listing_names_every_registered_piece():
       assert f"\n  {name} " in text, name
   for plugin in plugins.PLUGINS:
     assert f"config.{plugin.section} " in text
+  for protocol in protocols.PRESETS:  # config.eval.protocol's presets.
+    assert f"\n  {protocol} " in text, protocol
   assert listing.first_line(losses.non_saturating) in text  # Each entry's first sentence.
   assert listing.first_line(losses.non_saturating).startswith("The standard GAN loss")
 

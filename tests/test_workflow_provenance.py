@@ -136,6 +136,22 @@ def test_compare_averages_seeds_in_one_feature_space_only(tmp_path):
   assert "d_penalty" in names  # The penalty's curve too.
   with pytest.raises(compare.CompareError, match="matches no folder"):
     compare.compare([os.path.join(root, "nothing_*")], out)
+  assert "| unrecorded |" in text  # Records from before protocols were recorded.
+
+
+def test_compare_never_averages_across_protocols(tmp_path):
+  """Equal feature spaces but different protocols (here a record from before protocols
+  were recorded beside one with its protocol): reported run by run, and said."""
+  root = str(tmp_path / "runs")
+  recorded = {**_provenance("c1"), "protocol": {"name": "quick_classifier"}}
+  _fake_run(root, "ns_seed0", 0, 300.0, recorded)
+  _fake_run(root, "ns_seed1", 1, 310.0, {**recorded, "protocol": {"name": "fid50k_full"}})
+  _fake_run(root, "ns_seed2", 2, 320.0, _provenance("c1"))
+  text, _ = compare.compare([os.path.join(root, "ns_*")], str(tmp_path / "out"))
+  assert "±" not in text
+  assert ("evaluated under different protocols (fid50k_full, quick_classifier, unrecorded): "
+          "not averaged") in text
+  assert "Protocols differ (fid50k_full, quick_classifier, unrecorded)" in text
 
 
 def test_compare_shows_settings_changed_on_resume_and_the_last_losses(tmp_path):

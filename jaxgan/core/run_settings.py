@@ -39,9 +39,12 @@ class DataSpec:
 class EvalSettings:
   """config.eval: the periodic evaluation and the metrics' settings."""
   every_steps: int
+  protocol: str
   num_samples: int
   batch_size: int
   feature_extractor: str
+  resize: str
+  reference: str
   classifier_dir: str
   classifier_steps: int
   inception_weights: str

@@ -10,7 +10,7 @@ returns {"features": float32 [n, D], "probs": float64 [n, K]}. Two come with jax
   and the class probabilities are over the 1000 digit triples,
   p(a, b, c | x) = p(a | R) p(b | G) p(c | B).
 * `InceptionFeatures`: the standard FID Inception-v3 (pool3 features, 1008-way softmax),
-  from a local weights file (`jaxgan.evaluation.inception`).
+  pytorch-fid's weights fetched on first use, or a converted file (`jaxgan.evaluation.inception`).
 
 `class_prior` is the data's class distribution that mode coverage compares against (None:
 uniform; None also when the classes mean nothing for the data, as ImageNet's for MNIST,
@@ -18,8 +18,6 @@ which `has_classes` says).
 """
 from __future__ import annotations
 
-import functools
-import hashlib
 from typing import Any, Dict, Optional
 
 import jax
@@ -27,9 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgan.core import errors
-from jaxgan.evaluation import batching, metrics
+from jaxgan.evaluation import batching, metrics, resizing
 from jaxgan.evaluation.classifier_network import Classifier
-from jaxgan.runtime import storage
 
 
 class ClassifierFeatures:
@@ -95,31 +92,39 @@ class ClassifierFeatures:
 
 
 class InceptionFeatures:
-  """pool3 features [n, 2048] and the 1008-way softmax of the FID Inception-v3."""
+  """pool3 features [n, 2048] and the 1008-way softmax of the FID Inception-v3.
+
+  Images reach it as a protocol's resize says (`evaluation/resizing.py`: rounded to integer
+  pixels, resized to 299x299, mapped to that reference's input range). The weights are
+  pytorch-fid's, fetched, verified and converted on first use (`inception.fetch_variables`),
+  or a converted .npz of your own (`weights_path`).
+  """
 
   has_classes = False
   class_prior: Optional[np.ndarray] = None
   name = "inception"
 
-  def __init__(self, weights_path: str, batch_size: int = 50):
+  def __init__(self, weights_path: str = "", batch_size: int = 50,
+               resize: str = "legacy_pytorch"):
     from jaxgan.evaluation import inception  # ~24M parameters: loaded only when asked for.
-    variables = inception.load_variables(weights_path)
-    network = inception.InceptionV3()
-    self.batch_size = batch_size
+    resizing.check_resize(resize)
+    if weights_path:
+      variables, self._source = inception.load_variables(weights_path), weights_path
+    else:
+      variables, digest = inception.fetch_variables()
+      self._source = f"{inception.WEIGHTS_URL} (sha256 {digest})"
+    self.batch_size, self.resize = batch_size, resize
     self.num_classes = 1008
-    self._extract = jax.jit(functools.partial(network.apply, variables))
-    with storage.input_file(storage.expand_user(weights_path)) as f:
-      self._id = hashlib.sha256(f.read()).hexdigest()[:16]
-    self._weights = weights_path
+    self._id = inception.weights_id(variables)
+    self._extract = lambda images: inception.features_of(variables, images, resize)
 
   def provenance(self) -> Dict[str, Any]:
-    """Which weights: the file and the first 16 hex digits of its sha256."""
-    return {"name": self.name, "id": self._id, "weights": self._weights}
+    """Which weights (a hash of their values, and where they came from) and which resize."""
+    return {"name": self.name, "id": self._id, "weights": self._source, "resize": self.resize}
 
   def describe(self) -> str:
-    return f"inception {self._id} ({self._weights})"
+    return f"inception {self._id} ({self._source}), resize {self.resize}"
 
   def __call__(self, images: np.ndarray) -> Dict[str, np.ndarray]:
     out = batching.apply_in_batches(self._extract, images, self.batch_size)
     return {"features": out["pool"], "probs": metrics.softmax64(out["logits"])}
-

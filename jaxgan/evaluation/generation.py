@@ -33,18 +33,21 @@ def make_generate(game: Any, variables: Any, key: jax.Array, batch_size: int,
   inference mode, with the sampling `options` (`jaxgan.models.sampling_options`) if given.
 
   The inputs of rows [start, start + batch_size) are drawn from fold_in(key, start), in
-  batches of one compiled shape: the same key gives the same images for any n. A conditional
-  game makes row i of class `requested_classes(game, n, label)[i]`.
+  batches of one compiled shape: the same key gives the same images for any n, and
+  `generate(m, start=s)` gives rows [s, s + m) of the same sequence. A conditional game makes
+  row i of class `requested_classes(game, n, label)[i]`.
   """
   generate_fn = jitted_generate(game, options)
 
-  def generate(n: int) -> np.ndarray:
+  def generate(n: int, start: int = 0) -> np.ndarray:
+    """Rows [start, start + n) of the sequence (the evaluation's chunks)."""
     chunks = []
-    for start in range(0, n, batch_size):
-      labels = requested_classes(game, batch_size, label, start)
-      inputs = game.sample_inputs(jax.random.fold_in(key, start), batch_size, labels)
-      chunks.append(np.asarray(generate_fn(variables, inputs))[:n - start])
-    return np.concatenate(chunks)
+    first = start - start % batch_size  # The batch holding row `start`.
+    for batch_start in range(first, start + n, batch_size):
+      labels = requested_classes(game, batch_size, label, batch_start)
+      inputs = game.sample_inputs(jax.random.fold_in(key, batch_start), batch_size, labels)
+      chunks.append(np.asarray(generate_fn(variables, inputs)))
+    return np.concatenate(chunks)[start - first:start - first + n]
 
   return generate
 

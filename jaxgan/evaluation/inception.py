@@ -27,6 +27,8 @@ Weights: see `WEIGHTS_HELP` (convert pytorch-fid's .pth once with
 from __future__ import annotations
 
 import functools
+import hashlib
+import io
 from typing import Any, Mapping, Optional, Sequence, Union
 
 import flax
@@ -34,11 +36,13 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+from absl import logging
 from flax import traverse_util
 from jax import lax
 
 from jaxgan.core import errors
-from jaxgan.evaluation import batching
+from jaxgan.evaluation import batching, resizing
+from jaxgan.importers import fetched_weights, torch_files
 from jaxgan.runtime import storage
 
 NUM_CLASSES = 1008     # The 2015 graph's classifier: 1000 ImageNet classes + 8 unused.
@@ -48,12 +52,19 @@ MIN_INPUT_SIZE = 75    # The smallest input the stride-2 stages accept (resize=F
 
 WEIGHTS_URL = ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
                "pt_inception-2015-12-05-6726825d.pth")
+# pytorch-fid's release asset. No authoritative source publishes its full sha256 (pytorch-fid
+# itself does not check it), so it is verified by the 8 hex digits its name carries (torch.hub's
+# convention) and by the full hash recorded at its first fetch (importers/fetched_weights.py).
+PYTORCH_FID_WEIGHTS = fetched_weights.RemoteFile(
+    WEIGHTS_URL, description="the FID Inception weights (pytorch-fid's port of TensorFlow's "
+    "2015-12-05 Inception graph, 95 MB)")
+CONVERTED_NAME = "inception_fid.npz"  # The converted arrays, cached beside the download.
 WEIGHTS_HELP = (
-    "The FID Inception weights are not bundled with jaxgan. To obtain them: on a machine with "
-    f"network access download {WEIGHTS_URL} (pytorch-fid's port of TensorFlow's 2015-12-05 "
-    "Inception graph), then convert it once (needs PyTorch): python -m "
+    "By default jaxgan fetches the FID Inception weights itself on first use "
+    f"({WEIGHTS_URL}, verified, converted once and cached in "
+    "~/.cache/jaxgan/weights or $JAXGAN_CACHE/weights). A file of your own: python -m "
     "jaxgan.convert_inception --torch_weights=pt_inception-2015-12-05-6726825d.pth "
-    "--output=inception_fid.npz, and point jaxgan at the resulting .npz.")
+    "--output=inception_fid.npz (no PyTorch needed), then point jaxgan at that .npz.")
 
 Padding = Union[int, tuple[int, int]]
 
@@ -378,13 +389,49 @@ def variables_to_torch_state_dict(variables: Mapping[str, Any]) -> dict[str, np.
 
 
 def save_variables(variables: Mapping[str, Any], path: str) -> None:
-  """Writes the variables to an .npz whose keys are "params/Mixed_5b/.../kernel" etc."""
+  """Writes the variables to an .npz whose keys are "params/Mixed_5b/.../kernel" etc., whole
+  or not at all (written beside `path`, then renamed)."""
   flat = _flatten(variables)
   _check_names_and_shapes({k: np.shape(v) for k, v in flat.items()}, _expected_shapes(),
                           "The variables")
   storage.make_parent(storage.absolute(path))
-  with storage.output_file(path) as f:  # A file object: np.savez would otherwise append ".npz".
-    np.savez(f, **{k: np.asarray(v, np.float32) for k, v in flat.items()})
+  buffer = io.BytesIO()
+  np.savez(buffer, **{k: np.asarray(v, np.float32) for k, v in flat.items()})
+  storage.write_atomically(path, buffer.getvalue())
+
+
+def weights_id(variables: Mapping[str, Any]) -> str:
+  """16 hex digits of a sha256 of the variables' names and float32 values: the same weights
+  have the same id however they were obtained (fetched and converted here, or converted by
+  hand), and any other weights another."""
+  digest = hashlib.sha256()
+  for name, value in sorted(_flatten(variables).items()):
+    digest.update(name.encode())
+    digest.update(np.ascontiguousarray(np.asarray(value, np.float32)).tobytes())
+  return digest.hexdigest()[:16]
+
+
+def fetch_variables(directory: Optional[str] = None,
+                    downloader: Optional[Any] = None) -> tuple[dict[str, Any], str]:
+  """(variables, the source file's sha256) of pytorch-fid's FID Inception weights, fetched and
+  verified on first use (`fetched_weights.fetch`), converted once, and the converted .npz
+  cached beside them (named by the source's hash, its own hash recorded and checked on every
+  later use: a damaged conversion is made again). Offline and not cached:
+  `fetched_weights.WeightsUnavailableError` saying where to put the file by hand."""
+  source = fetched_weights.fetch(PYTORCH_FID_WEIGHTS, directory, downloader)
+  source_digest = fetched_weights.recorded_hash(source)
+  converted = fetched_weights.derived_path(source_digest, CONVERTED_NAME,
+                                           storage.dirname(source))
+  if fetched_weights.verified(converted):
+    return load_variables(converted), source_digest
+  if storage.isfile(converted):
+    logging.warning("The converted weights %s do not match the hash recorded when they were "
+                    "written; converting %s again.", converted, source)
+  variables = torch_state_dict_to_variables(torch_files.load_state_dict(source))
+  save_variables(variables, converted)
+  fetched_weights.record_hash(converted, fetched_weights.sha256_of(converted))
+  logging.info("Converted %s into %s (once; later uses load it).", source, converted)
+  return load_variables(converted), source_digest
 
 
 def load_variables(path: str) -> dict[str, Any]:
@@ -414,6 +461,21 @@ def load_variables(path: str) -> dict[str, Any]:
 @functools.partial(jax.jit, static_argnames=("resize",))
 def _apply(variables, images, resize):
   return InceptionV3().apply(variables, images, resize=resize)
+
+
+@functools.partial(jax.jit, static_argnames=("resize_name",))
+def features_of(variables: Mapping[str, Any], images: jax.Array, resize_name: str
+                ) -> dict[str, jax.Array]:
+  """{"pool": [n,2048], "logits": [n,1008]} of images [n,h,w,c] in [-1,1] (c in {1, 3})
+  through a protocol's input path (`evaluation/resizing.py`): rounded to the integer pixels
+  a PNG would hold, grey repeated to RGB, resized to 299x299 by `resize_name`, mapped to that
+  reference's input range, then the network (without its own resize)."""
+  pixels = resizing.quantize(images)
+  if pixels.shape[-1] == 1:
+    pixels = jnp.repeat(pixels, 3, axis=-1)
+  pixels = resizing.resize(pixels, (INPUT_SIZE, INPUT_SIZE), resize_name)
+  return InceptionV3().apply(variables, resizing.to_network_range(pixels, resize_name),
+                             resize=False)
 
 
 def extract_features(variables: Mapping[str, Any], images: np.ndarray, batch_size: int = 50,

@@ -2,9 +2,11 @@
 
 Every evaluation of a workdir, the periodic ones during training and each `jaxgan.evaluate`,
 appends one JSON line: {"time", "source" ("training" or "jaxgan.evaluate"), "step",
-"provenance" (jaxgan.evaluation.evaluator.Evaluator.provenance: which classifier or weights,
-reference set, metric settings), "generator": metrics, and "real_floor"/"untrained" when
-computed}. Two records are comparable when their provenance is equal (`same_feature_space`).
+"provenance" (jaxgan.evaluation.evaluator.Evaluator.provenance: the protocol
+(jaxgan.evaluation.protocols; absent in records written before protocols were recorded, which
+read "unrecorded"), which classifier or weights, reference set, metric settings),
+"generator": metrics, and "real_floor"/"untrained" when computed}. Two records are comparable
+when their provenance is equal (`same_feature_space`).
 
 WORKDIR/eval/step_XXXXXXX.json is the latest `jaxgan.evaluate` report of that step, a
 convenience view; a report without baselines keeps those of the previous report of the step
@@ -43,12 +45,14 @@ def read(workdir: str) -> List[Dict[str, Any]]:
 
 def feature_space_key(record: Dict[str, Any]) -> Optional[str]:
   """The record's provenance without where the extractor was read from (a classifier copied
-  to another folder is the same classifier): equal keys, comparable numbers. None for a
-  record without provenance."""
+  to another folder, Inception weights fetched or converted by hand: the same identity, a
+  hash of the weights): equal keys, comparable numbers. None for a record without
+  provenance."""
   provenance = record.get("provenance")
   if not provenance:
     return None
-  extractor = {k: v for k, v in provenance["feature_extractor"].items() if k != "dir"}
+  extractor = {k: v for k, v in provenance["feature_extractor"].items()
+               if k not in ("dir", "weights")}
   return json.dumps({**provenance, "feature_extractor": extractor}, sort_keys=True)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from jaxgan.core import run_settings
 from jaxgan.core.config_checks import ConfigError
+from jaxgan.evaluation import protocols
 
 # Metric (as the evaluators name them, without "eval_") -> True if lower is better. A
 # translating game's metrics carry a direction prefix, "ab_" or "ba_" (ab_fid, ba_content).
@@ -37,7 +38,7 @@ def check(settings: run_settings.EvalSettings, translates: bool, num_classes: in
   metric = settings.best_metric
   if not metric:
     return
-  classifier = settings.feature_extractor == "classifier"
+  classifier = protocols.of_settings(settings).extractor == "classifier"
   names = list(_ANY_FEATURES)
   if classifier:
     names += _CLASSIFIER_FEATURES

@@ -15,14 +15,15 @@ set up and how long that took.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Dict, Optional
 
 import jax
 from absl import logging
 
 from jaxgan.core import errors, random_streams, run_settings
 from jaxgan.data import domains, sources
-from jaxgan.evaluation import domain_classifier, evaluator, features, translation
+from jaxgan.evaluation import (domain_classifier, evaluator, features, protocols,
+                               reference_cache, translation)
 from jaxgan.runtime import storage
 
 
@@ -67,10 +68,11 @@ def _extractor_when_needed(settings: run_settings.RunSettings, data: sources.Ima
                            ) -> tuple[Callable[[], Any], str]:
   """(a function giving the extractor, what calling it does). Checks now what can be
   checked without training: Inception's weights, a saved classifier's fit to the config."""
-  name = settings.eval.feature_extractor
-  if name == "inception":
+  protocol = protocols.of_settings(settings.eval)
+  if protocol.extractor == "inception":
     extractor = features.InceptionFeatures(settings.eval.inception_weights,
-                                           batch_size=min(settings.eval.batch_size, 25))
+                                           batch_size=min(settings.eval.batch_size, 25),
+                                           resize=protocol.resize)
     return (lambda: extractor), extractor.describe()
   train_data, train_name = data, settings.dataset.name
   if settings.dataset.name == sources.STACKED_MNIST:
@@ -105,22 +107,36 @@ def unlabelled(what: str) -> errors.InvalidInputError:
   return errors.InvalidInputError(
       f"config.eval.feature_extractor='classifier' (the default) trains a classifier on "
       f"labelled images, but {what} is unlabelled. Either evaluate in Inception's feature "
-      "space (--config.eval.feature_extractor=inception with "
-      "--config.eval.inception_weights=FILE.npz, README 'Evaluate'), or train without "
-      "periodic evaluation (--config.eval.every_steps=0).")
+      "space (--config.eval.feature_extractor=inception: pytorch-fid's weights, fetched on "
+      "first use, or --config.eval.inception_weights=FILE.npz; README 'Evaluate'), or train "
+      "without periodic evaluation (--config.eval.every_steps=0).")
 
 
-def make_evaluator(settings: run_settings.RunSettings, data: Any) -> DeferredEvaluator:
+def make_evaluator(settings: run_settings.RunSettings, data: Any,
+                   sampling: Optional[Dict[str, Any]] = None) -> DeferredEvaluator:
   """The run's evaluator, checked now and built at its first use (module docstring): an
   Evaluator of generated images, or for two domains (jaxgan.data.domains.DomainPair) a
-  TranslationEvaluator."""
+  TranslationEvaluator. `sampling`: the generator's sampling options the evaluation will use
+  (recorded with the protocol; None: the model's defaults)."""
   if isinstance(data, domains.DomainPair):
     return _translation_evaluator(settings, data)
   extractor, plan = _extractor_when_needed(settings, data)
-  reference = _reference_settings(settings)
+  protocol = protocols.of_settings(settings.eval)
+  reference = {**_reference_settings(settings), "num_samples": protocol.num_samples}
   evaluator.check_num_samples(**reference)
-  return DeferredEvaluator(
-      lambda: evaluator.Evaluator(extractor(), data.images, **reference), plan)
+  dataset = f"{settings.dataset.name}/{settings.dataset.split}"
+
+  def build() -> evaluator.Evaluator:
+    made = extractor()
+    key = reference_cache.key_of(
+        data=dataset, data_fingerprint=domain_classifier.data_fingerprint(data),
+        image_shape=data.image_shape, extractor=made.provenance(), resize=protocol.resize,
+        reference=protocol.reference, num_samples=protocol.num_samples, seed=settings.seed)
+    return evaluator.Evaluator(made, data.images, **reference, reference=protocol.reference,
+                               protocol=protocol, reference_store=reference_cache.store(key),
+                               sampling=sampling)
+
+  return DeferredEvaluator(build, f"{plan}; {protocol.describe(dataset)}")
 
 
 def _reference_settings(settings: run_settings.RunSettings) -> dict:

@@ -12,6 +12,7 @@ from typing import Any, List
 
 from jaxgan import games, losses, models, optimizers, penalties, plugins
 from jaxgan.data import sources
+from jaxgan.evaluation import protocols
 
 
 def first_line(obj: Any, limit: int = 96) -> str:
@@ -55,6 +56,11 @@ def describe() -> str:
                sources.LOCAL_FORMATS]
   datasets += [("<any tfds name>", "through tensorflow-datasets (config.dataset.data_dir)")]
   out += _section("Datasets", "config.dataset.name", datasets)
+  presets = [(name, protocol.describe().split(": ", 1)[1])
+             for name, protocol in protocols.PRESETS.items()]
+  presets += [("''", "the config's own: config.eval.feature_extractor (quick_classifier, "
+               "the default, or custom_inception), resize, num_samples, reference")]
+  out += _section("Evaluation protocols", "config.eval.protocol", presets)
   out += _section("Plug-ins (stabilisers)", "the config section that turns each on",
                   [(f"config.{cls.section}", first_line(sys.modules[cls.__module__]))
                    for cls in plugins.PLUGINS])

@@ -9,10 +9,11 @@ from typing import Any, Tuple
 
 import ml_collections
 
-from jaxgan.core import config_checks, run_settings
+from jaxgan.core import config_checks, errors, run_settings
 from jaxgan.core.config_checks import ConfigError
 from jaxgan.data import local_files
-from jaxgan.evaluation import evaluator, reported_metrics
+from jaxgan.experiment import saved_config
+from jaxgan.evaluation import evaluator, protocols, reported_metrics
 from jaxgan.runtime import mixed_precision, storage
 
 CRITIC_LOOPS = ("unroll", "scan")
@@ -75,6 +76,27 @@ def check_update_order(config: ml_collections.ConfigDict, plugins: Tuple[Any, ..
                       f"{', '.join(clashing)}; use update_order='alternating'.")
 
 
+def _check_protocol(ev: ml_collections.ConfigDict) -> None:
+  """config.eval.protocol names a preset (or is ""), and a preset is not given fields it fixes
+  set otherwise (they would be silently ignored); the config's own resize and reference."""
+  try:
+    protocols.of_settings(ev)
+  except errors.InvalidInputError as e:
+    raise ConfigError(str(e)) from e
+  default = saved_config.default_eval()
+  if not ev.protocol or default is None:
+    return
+  preset = protocols.PRESETS[ev.protocol]
+  changed = [f"config.eval.{name}={ev[name]!r}" for name in protocols.PRESET_FIELDS
+             if ev[name] != default[name] and ev[name] != getattr(
+                 preset, "extractor" if name == "feature_extractor" else name)]
+  if changed:
+    raise ConfigError(
+        f"config.eval.protocol={ev.protocol!r} fixes the extractor, resize, sample count and "
+        f"reference set ({preset.describe()}); {', '.join(changed)} would be ignored: "
+        "leave it at its default, or set config.eval.protocol='' to use your own.")
+
+
 def check_eval(config: ml_collections.ConfigDict, translates: bool) -> None:
   """config.eval: ranges, the extractor's name, the Inception weights file if needed, and the
   best metric among those the evaluation reports (`translates`: for an image-to-image game)."""
@@ -91,12 +113,17 @@ def check_eval(config: ml_collections.ConfigDict, translates: bool) -> None:
   if ev.feature_extractor not in FEATURE_EXTRACTORS:
     raise ConfigError(f"config.eval.feature_extractor={ev.feature_extractor!r}; valid: "
                       f"{', '.join(FEATURE_EXTRACTORS)}.")
-  if (ev.feature_extractor == "inception" and ev.every_steps
+  _check_protocol(ev)
+  if translates and ev.protocol:
+    raise ConfigError(
+        f"config.eval.protocol={ev.protocol!r}: an image-to-image game is scored on its "
+        "held-out images in both directions (jaxgan.evaluation.translation), not by a "
+        "generator protocol; leave config.eval.protocol empty.")
+  if (protocols.of_settings(ev).extractor == "inception" and ev.inception_weights
       and not storage.isfile(storage.expand_user(ev.inception_weights))):
     raise ConfigError(
-        f"config.eval.feature_extractor='inception' needs config.eval.inception_weights, a "
-        f"local .npz (got {ev.inception_weights!r}, not a file). README 'Evaluate' says how "
-        "to make it from the standard FID weights (python -m jaxgan.convert_inception); "
-        "or use feature_extractor='classifier'.")
+        f"config.eval.inception_weights={ev.inception_weights!r} is not a file. Leave it empty "
+        "for pytorch-fid's weights (fetched, verified and converted on first use), or make "
+        "such an .npz with python -m jaxgan.convert_inception.")
   reported_metrics.check(run_settings.of_mapping(run_settings.EvalSettings, ev),
                          translates, config.model.num_classes)

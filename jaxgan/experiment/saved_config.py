@@ -7,7 +7,7 @@ default, which leaves the run's game unchanged (every addition is off by default
 from __future__ import annotations
 
 import os
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import ml_collections
 
@@ -29,6 +29,12 @@ def _default_config_module():
   if not os.path.isfile(path):
     return None
   return config_checks.import_file(path, "_jaxgan_default_config")
+
+
+def default_eval() -> Optional[ml_collections.ConfigDict]:
+  """configs/default.py's config.eval (None where that file cannot be found)."""
+  default = _default_config_module()
+  return None if default is None else default.get_config().eval
 
 
 def saved_config(saved: Dict[str, Any]) -> ml_collections.ConfigDict:

@@ -4,7 +4,8 @@ A generator class lists them in `SAMPLING_OPTIONS` (StyleGAN2's: `truncation_psi
 truncation trick's pull of w towards its tracked average, 1 = none; `truncation_cutoff`, how
 many of the first ws it applies to, None = all; `noise_mode`: "const", each layer's fixed
 noise, or "none").
-Training never sets them; `python -m jaxgan.sample --truncation_psi=0.7` does, through the
+Training never sets them; `python -m jaxgan.sample --truncation_psi=0.7` (and
+`python -m jaxgan.evaluate`, which records them with the protocol) does, through the
 game's `generate(variables, inputs, **options)`, and `check` refuses what the run's model does
 not take before anything is compiled.
 """
@@ -26,6 +27,20 @@ def of(generator: Any) -> Tuple[str, ...]:
   """The sampling options `generator` (a conditional wrapper: its base) takes; () if none."""
   base = generator.base if conditional.is_conditional(generator) else generator
   return tuple(getattr(type(base), "SAMPLING_OPTIONS", ()))
+
+
+def define_flags() -> None:
+  """--truncation_psi, --truncation_cutoff and --noise_mode, for the commands that sample
+  (jaxgan.sample, jaxgan.evaluate); pass them to `requested`."""
+  from absl import flags  # pylint: disable=g-import-not-at-top (only the commands need it)
+  flags.DEFINE_float("truncation_psi", None, "stylegan2: the truncation trick, w_avg + psi * "
+                     "(w - w_avg) (1: none, 0: every sample the average; the papers show "
+                     "0.5-0.7).")
+  flags.DEFINE_integer("truncation_cutoff", None, "stylegan2: truncate only the first N ws "
+                       "(the coarse layers; default all).")
+  flags.DEFINE_enum("noise_mode", None, list(SAMPLING_NOISE_MODES),
+                    "stylegan2: the per-pixel noise, const (the default: each layer's fixed "
+                    "noise, so one latent makes one image) or none.")
 
 
 def requested(truncation_psi: Optional[float] = None, truncation_cutoff: Optional[int] = None,

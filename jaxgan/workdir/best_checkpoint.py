@@ -26,15 +26,34 @@ from jaxgan.workdir import checkpointing
 
 # The evaluation settings a metric's value depends on: a best kept under other ones is not
 # comparable (FID falls with more samples), so resuming with them changed is refused.
-COMPARABLE_SETTINGS = ("best_metric", "num_samples", "feature_extractor")
+COMPARABLE_SETTINGS = ("best_metric", "num_samples", "feature_extractor", "protocol",
+                       "reference", "resize")
+# What a best kept before a setting existed was evaluated with (the protocol's fields came
+# later: such a best was kept under the config's own fields, against a sampled reference).
+_BEFORE_RECORDED = {"protocol": "", "reference": "sample"}
+
+
+def _comparable(values: Dict[str, Any]) -> Dict[str, Any]:
+  """The settings that matter: the resize only for Inception (the classifier takes images at
+  their own size)."""
+  if values.get("feature_extractor") != "inception":
+    values = {k: v for k, v in values.items() if k != "resize"}
+  return values
 
 
 class BestCheckpointError(errors.UserError, RuntimeError):
   """WORKDIR/best was kept under other evaluation settings than this config's."""
 
 
+def settings_kept(kept: Dict[str, Any]) -> Dict[str, Any]:
+  """The comparable settings a best's record was kept under (a record from before a setting
+  existed: what that setting's absence meant)."""
+  return _comparable({name: kept.get(name, _BEFORE_RECORDED.get(name))
+                      for name in COMPARABLE_SETTINGS})
+
+
 def _settings(settings: run_settings.EvalSettings) -> Dict[str, Any]:
-  return {name: getattr(settings, name) for name in COMPARABLE_SETTINGS}
+  return _comparable({name: getattr(settings, name) for name in COMPARABLE_SETTINGS})
 
 
 class BestCheckpoint:
@@ -55,7 +74,7 @@ class BestCheckpoint:
       return
     meta = self.checkpointer.read_meta(step)
     kept = meta.get("best", {})
-    kept_settings = {name: kept.get(name) for name in COMPARABLE_SETTINGS}
+    kept_settings = settings_kept(kept)
     if kept_settings != self.settings:
       raise BestCheckpointError(
           f"{self.checkpointer.directory} holds the best checkpoint (step {step}) by "
