@@ -128,6 +128,10 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.ema = ml_collections.ConfigDict()
   config.ema.decay = 0.0                 # EMA of G's weights for samples (0: off; e.g. 0.999)
+  # Or StyleGAN2-ADA's: a half-life of kimg thousand images (with decay 0), ramped up over the
+  # first images shown x rampup (0: no ramp-up; its auto config uses 0.05). jaxgan/plugins/ema.py
+  config.ema.kimg = 0.0
+  config.ema.rampup = 0.0
 
   # Adaptive balance: skip a D update when D's loss is below skip_below (D too strong), and
   # add up to max_repeats extra D updates while it is above repeat_above (D too weak).

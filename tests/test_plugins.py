@@ -1,5 +1,7 @@
-"""The stabilisers' arithmetic against NumPy: noise schedule, clipping, averages, feature
-matching, replay, minibatch layers, spectral norm and learning-rate schedules."""
+"""The stabilisers' arithmetic against NumPy: noise schedule, clipping, averages (the EMA also
+against StyleGAN2-ADA's formula), feature matching, replay, minibatch layers, spectral norm and
+learning-rate schedules."""
+import flax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -9,7 +11,10 @@ import pytest
 from jaxgan import optimizers
 from jaxgan.models import layers, minibatch
 from jaxgan.plugins import averaging, constraints, feature_matching
+from jaxgan.core.config_checks import ConfigError
+from jaxgan.plugins.ema import GeneratorEma
 from jaxgan.plugins.instance_noise import InstanceNoise
+from jaxgan.plugins.protocol import RunFacts
 from jaxgan.plugins.replay import BUFFER, FILLED, Replay
 
 
@@ -184,3 +189,55 @@ def test_gradient_clipping_and_bad_settings():
                               schedule_kwargs={"end_factor": 0.1})
   with pytest.raises(ValueError, match="constant, constant_then_linear, cosine, linear"):
     optimizers.make_optimizer("adam", 1e-3, {}, schedule="step")
+
+
+def _reference_ema_beta(batch_size, ema_kimg, ema_rampup, cur_nimg):
+  """StyleGAN2-ADA's training_loop.py, "Update G_ema", in plain Python (ema_rampup None: 0)."""
+  ema_nimg = ema_kimg * 1000
+  if ema_rampup:
+    ema_nimg = min(ema_nimg, cur_nimg * ema_rampup)
+  return 0.5 ** (batch_size / max(ema_nimg, 1e-8))
+
+
+@pytest.mark.parametrize("rampup", [0.0, 0.05])
+def test_ema_in_images_follows_stylegan2_ada(rampup):
+  """The decay at several image counts, then the EMA itself over G's first updates: the
+  first update copies G when ramped up (0 images shown before it)."""
+  for images in (0, 32, 3_200, 64_000, 10**6):
+    got = float(averaging.ema_decay_in_images(32, 10.0, rampup, images))
+    assert got == pytest.approx(_reference_ema_beta(32, 10.0, rampup, images), rel=1e-6, abs=0)
+
+  @flax.struct.dataclass
+  class State:
+    step: jax.Array
+    params: jax.Array
+    extras: dict
+
+  ema = GeneratorEma.from_section(RunFacts(batch_size=8, model_name="x"), decay=0.0,
+                                  kimg=0.05, rampup=rampup)
+  rng = np.random.default_rng(0)
+  thetas = rng.normal(size=(12, 3)).astype(np.float32)
+  state = State(jnp.zeros((), jnp.int32), jnp.asarray(thetas[0]),
+                ema.init_extras("g", State(0, jnp.asarray(thetas[0]), {}), None, False))
+  expected = thetas[0].astype(np.float64)
+  for t in range(1, 12):  # G's update t: the images before it are (t - 1) batches.
+    state = state.replace(step=jnp.asarray(t, jnp.int32), params=jnp.asarray(thetas[t]))
+    state = ema.after_update("g", state)
+    beta = _reference_ema_beta(8, 0.05, rampup, (t - 1) * 8)
+    expected = beta * expected + (1 - beta) * thetas[t]
+    np.testing.assert_allclose(np.asarray(state.extras[averaging.EMA_PARAMS]), expected,
+                               rtol=1e-5, err_msg=str(t))
+  if rampup:  # n = min(50, 0) at the first update: beta 0, the average is G's copy.
+    assert _reference_ema_beta(8, 0.05, rampup, 0) == 0.0
+
+
+def test_ema_settings_are_one_or_the_other():
+  run = RunFacts(batch_size=8, model_name="x")
+  assert GeneratorEma.from_section(run, decay=0.999) == GeneratorEma(0.999)  # As before.
+  assert GeneratorEma.from_section(run, decay=0.0) is None
+  with pytest.raises(ConfigError, match="set one"):
+    GeneratorEma.from_section(run, decay=0.999, kimg=10.0)
+  with pytest.raises(ConfigError, match="set ema.kimg too"):
+    GeneratorEma.from_section(run, decay=0.0, rampup=0.05)
+  with pytest.raises(ConfigError, match="ema.kimg"):
+    GeneratorEma.from_section(run, decay=0.0, kimg=-1.0)

@@ -26,6 +26,18 @@ def ema_decay_at(decay: float, updates: jax.Array) -> jax.Array:
   return jnp.minimum(decay, (1.0 + t) / (10.0 + t))
 
 
+def ema_decay_in_images(batch_size: int, kimg: float, rampup: float,
+                        images_before: jax.Array) -> jax.Array:
+  """StyleGAN2-ADA's EMA decay (training/training_loop.py, "Update G_ema"): a half-life of
+  kimg * 1000 images, 0.5 ** (batch_size / max(n, 1e-8)) with n = kimg * 1000, or with a
+  ramp-up (rampup > 0) n = min(kimg * 1000, images_before * rampup), images_before being the
+  images shown before this update (0 at the first: the average starts as a copy of G)."""
+  n = jnp.asarray(kimg * 1000.0, jnp.float32)
+  if rampup > 0:
+    n = jnp.minimum(n, jnp.asarray(images_before, jnp.float32) * jnp.float32(rampup))
+  return jnp.power(jnp.float32(0.5), jnp.float32(batch_size) / jnp.maximum(n, 1e-8))
+
+
 def update_ema(ema: Any, params: Any, decay: jax.Array) -> Any:
   """ema <- decay * ema + (1 - decay) * params, leaf by leaf."""
   return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema, params)
