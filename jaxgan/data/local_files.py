@@ -315,6 +315,22 @@ def load_image_folder(split: str, local_dir: str, crop: int = 0, image_size: int
                    num_classes=len(classes) if classes else 0)
 
 
+def npz_images(contents: Dict[str, np.ndarray], path: str) -> np.ndarray:
+  """The `images` array of an .npz's {name: array} as uint8 [N, H, W, C] (C 1 or 3; [N, H, W]
+  gains C = 1); an error naming the file when it is missing, not pixels, or misshaped."""
+  if "images" not in contents:
+    raise errors.InvalidInputError(f"{path!r} has no 'images' array (it has: "
+                                   f"{', '.join(sorted(contents)) or 'none'}).")
+  images = as_uint8_pixels(contents["images"], path)
+  if images.ndim == 3:
+    images = images[..., None]
+  if images.ndim != 4 or images.shape[-1] not in (1, 3):
+    raise errors.InvalidInputError(
+        f"{path!r}: 'images' must be [N, H, W] or [N, H, W, C] with C 1 or 3; "
+        f"got {contents['images'].shape}.")
+  return images
+
+
 def load_npz(split: str, local_dir: str, crop: int = 0, image_size: int = 0) -> ImageData:
   """Reads `local_dir/<split>.npz` (arrays `images`, optional `labels`, `num_classes`)."""
   from jaxgan.data import resize
@@ -332,16 +348,7 @@ def load_npz(split: str, local_dir: str, crop: int = 0, image_size: int = 0) -> 
       errors.raise_if_broken_install(e, "numpy")
       raise errors.InvalidInputError(
           f"Cannot read {path!r} as .npz: {type(e).__name__}: {e}") from e
-    if "images" not in contents:
-      raise errors.InvalidInputError(f"{path!r} has no 'images' array (it has: "
-                                     f"{', '.join(sorted(contents)) or 'none'}).")
-    part_images = as_uint8_pixels(contents["images"], path)
-    if part_images.ndim == 3:
-      part_images = part_images[..., None]
-    if part_images.ndim != 4 or part_images.shape[-1] not in (1, 3):
-      raise errors.InvalidInputError(
-          f"{path!r}: 'images' must be [N, H, W] or [N, H, W, C] with C 1 or 3; "
-          f"got {contents['images'].shape}.")
+    part_images = npz_images(contents, path)
     images.append(resize.crop_and_resize(part_images, crop, image_size, path))
     if "labels" in contents:
       part_labels = contents["labels"]

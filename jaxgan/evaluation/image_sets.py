@@ -105,21 +105,6 @@ def _check_protocol(saved: Dict[str, Any], protocol: Dict[str, Any], name: str) 
         + "): features of different extractors or resizes are not comparable.")
 
 
-def _images_of_npz(name: str) -> np.ndarray:
-  with storage.input_file(name) as f, np.load(f, allow_pickle=False) as contents:
-    if "images" not in contents.files:
-      raise errors.InvalidInputError(
-          f"{name!r} has no 'images' array (it has: {', '.join(contents.files) or 'none'}).")
-    images = sources.as_uint8_pixels(contents["images"], name)
-  if images.ndim == 3:
-    images = images[..., None]
-  if images.ndim != 4 or images.shape[-1] not in (1, 3):
-    raise errors.InvalidInputError(
-        f"{name!r}: 'images' must be [n, H, W] or [n, H, W, C] with C 1 or 3; got "
-        f"{images.shape}.")
-  return images
-
-
 def features_of(name: str, extractor: Any, protocol: Dict[str, Any], *,
                 local_dir: Optional[str] = None, data_dir: Optional[str] = None
                 ) -> FeatureSet:
@@ -152,7 +137,8 @@ def features_of(name: str, extractor: Any, protocol: Dict[str, Any], *,
     shape = "x".join(map(str, data.image_shape))
     return FeatureSet(f"{name} ({len(features):,} images, {shape})", features,
                       out.get("probs"), protocol)
-  images = _FolderImages(name) if kind == "folder" else _images_of_npz(name)
+  images = (_FolderImages(name) if kind == "folder"
+            else local_files.npz_images(storage.load_npz(name), name))
   what = "folder" if kind == "folder" else "file"
   return features_of_images(images, extractor, protocol, f"{what} {name}")
 
